@@ -1,0 +1,64 @@
+"""azimage-widgets: Azure OpenAI image generation in Jupyter.
+
+Layers, each importing only those below it:
+
+1. ``contract``   limits, sizes, versions, request/operation/result models
+2. ``client``     the async httpx client: submit, poll, delete, fetch
+3. ``activities`` Request Image / Download Image as plain traitlets objects
+4. ``widgets``    ipywidgets panels over the activities
+
+``emulator`` is a local Azure OpenAI image service sharing only ``contract``.
+Heavy parts (widgets, emulator) load on first use, so ``import
+azimage_widgets`` stays cheap in scripts.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .contract import (
+    ApiError,
+    AzimageError,
+    ContentFilterError,
+    ImageFetchError,
+    ImageOperation,
+    ImageRequest,
+    ImageResult,
+    OperationTimeout,
+    ThrottledError,
+    ValidationError,
+)
+
+__version__ = "0.1.0"
+
+# name -> module that defines it, imported on first access
+_LAZY: dict[str, str] = {
+    "Connection": "azimage_widgets.client",
+    "ImageClient": "azimage_widgets.client",
+    "emulator": "azimage_widgets.emulator",
+    "RequestImage": "azimage_widgets.activities",
+    "DownloadImage": "azimage_widgets.activities",
+    "RequestImagePanel": "azimage_widgets.widgets",
+    "DownloadImagePanel": "azimage_widgets.widgets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'azimage_widgets' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.endswith("." + name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "ApiError", "AzimageError", "ContentFilterError", "ImageFetchError", "ImageOperation",
+    "ImageRequest", "ImageResult", "OperationTimeout", "ThrottledError", "ValidationError",
+    *_LAZY,
+]

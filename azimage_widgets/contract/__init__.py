@@ -1,0 +1,45 @@
+"""Layer 1, the contract: limits, versions, routes, models and errors.
+
+Imports nothing from the rest of the package; the client, the emulator and
+the panels all build on it.
+"""
+from .errors import (
+    ApiError,
+    AzimageError,
+    ContentFilterError,
+    ImageFetchError,
+    OperationTimeout,
+    ThrottledError,
+    ValidationError,
+    error_body,
+    parse_error_body,
+)
+from .limits import (
+    API_VERSIONS,
+    DEFAULT_API_VERSION,
+    DEFAULT_N,
+    DEFAULT_SIZE,
+    LEGACY_API_VERSION,
+    N_MAX,
+    N_MIN,
+    PROMPT_MAX_CHARS,
+    RESULT_TTL_SECONDS,
+    SIZES,
+    STATUSES,
+    TERMINAL_STATUSES,
+    VERSIONS,
+    VersionSpec,
+    version_spec,
+)
+from .models import (
+    ImageItem,
+    ImageOperation,
+    ImageRequest,
+    ImageResult,
+    ParseError,
+    operation_json,
+    parse_operation,
+    validate_request,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,224 @@
+"""Requests, operations and results, and their JSON forms.
+
+Plain frozen dataclasses: the client builds them from the wire, the emulator
+builds the wire from them, and the panels display them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import ValidationError
+from .limits import (
+    DEFAULT_API_VERSION,
+    DEFAULT_N,
+    RESPONSE_FORMATS,
+    STATUSES,
+    TERMINAL_STATUSES,
+    version_spec,
+)
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """One image generation request, checked against its api-version's limits."""
+
+    prompt: str
+    size: str | None = None
+    n: int = DEFAULT_N
+    user: str | None = None
+    response_format: str | None = None
+    api_version: str = DEFAULT_API_VERSION
+
+    def __post_init__(self) -> None:
+        validate_request(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """The submit body; optional fields are left out when unset."""
+        body: dict[str, Any] = {"prompt": self.prompt, "n": self.n,
+                                "size": self.size or version_spec(self.api_version).default_size}
+        if self.user is not None:
+            body["user"] = self.user
+        if self.response_format is not None:
+            body["response_format"] = self.response_format
+        return body
+
+
+def validate_request(req: ImageRequest) -> None:
+    """Raise ValidationError naming the first field that breaks a limit."""
+    spec = version_spec(req.api_version)
+    p = req.prompt
+    if not isinstance(p, str):
+        raise ValidationError("prompt", "must be a string", type(p).__name__)
+    if not p.strip():
+        raise ValidationError("prompt", "must not be empty or blank")
+    if len(p) > spec.prompt_max:
+        raise ValidationError(
+            "prompt", f"at most {spec.prompt_max} characters, got {len(p)}"
+        )
+    n = req.n
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise ValidationError("n", f"must be a whole number from 1 to {spec.n_max}", n)
+    if not 1 <= n <= spec.n_max:
+        raise ValidationError("n", f"must be from 1 to {spec.n_max}", n)
+    if req.size is not None and req.size not in spec.sizes:
+        raise ValidationError("size", f"must be one of {', '.join(spec.sizes)}", req.size)
+    if req.user is not None and not isinstance(req.user, str):
+        raise ValidationError("user", "must be a string", type(req.user).__name__)
+    if req.response_format is not None and req.response_format not in RESPONSE_FORMATS:
+        raise ValidationError(
+            "response_format", f"must be one of {', '.join(RESPONSE_FORMATS)}", req.response_format
+        )
+
+
+@dataclass(frozen=True)
+class ImageOperation:
+    """A submitted operation: what Request Image returns."""
+
+    id: str
+    status: str
+    created: int | None = None
+    location: str | None = None  # absolute URL to poll
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One image slot of a result: a URL (or base64 data), or that image's error."""
+
+    index: int
+    url: str | None = None
+    b64_json: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None and (self.url is not None or self.b64_json is not None)
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """A terminal (or last seen) operation: what Download Image returns."""
+
+    id: str
+    status: str
+    items: tuple[ImageItem, ...] = ()
+    created: int | None = None
+    expires: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def urls(self) -> list[str]:
+        """URLs of the images that were made (filtered images are left out)."""
+        return [i.url for i in self.items if i.url is not None and i.error_code is None]
+
+    @property
+    def errors(self) -> list[ImageItem]:
+        """Images refused one by one (for example by the content filter)."""
+        return [i for i in self.items if i.error_code is not None]
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+class ParseError(ValueError):
+    """The service's answer does not have the contract's shape."""
+
+
+def parse_operation(body: Any) -> ImageResult:
+    """Read a poll (or submit) answer; accepts `result.data` and top-level `data`."""
+    if not isinstance(body, Mapping):
+        raise ParseError(f"operation answer is not a JSON object but {type(body).__name__}")
+    op_id = body.get("id")
+    status = body.get("status")
+    if not isinstance(op_id, str) or not op_id:
+        raise ParseError("operation answer has no string 'id'")
+    if status not in STATUSES:
+        raise ParseError(f"operation answer has an unknown 'status': {status!r}")
+    result = body.get("result")
+    data = None
+    if isinstance(result, Mapping):
+        data = result.get("data")
+    if data is None:
+        data = body.get("data")
+    items: list[ImageItem] = []
+    if data is not None:
+        if not isinstance(data, list):
+            raise ParseError("operation 'data' is not a list")
+        for idx, entry in enumerate(data):
+            items.append(_parse_item(idx, entry))
+    err = body.get("error")
+    code = msg = None
+    if isinstance(err, Mapping):
+        code = _opt_str(err.get("code"))
+        msg = _opt_str(err.get("message"))
+    return ImageResult(
+        id=op_id,
+        status=status,
+        items=tuple(items),
+        created=_opt_int(body.get("created")),
+        expires=_opt_int(body.get("expires")),
+        error_code=code,
+        error_message=msg,
+        raw=dict(body),
+    )
+
+
+def _parse_item(idx: int, entry: Any) -> ImageItem:
+    if not isinstance(entry, Mapping):
+        raise ParseError(f"data[{idx}] is not a JSON object")
+    err = entry.get("error")
+    if isinstance(err, Mapping):
+        return ImageItem(idx, error_code=_opt_str(err.get("code")) or "error",
+                         error_message=_opt_str(err.get("message")) or "")
+    url = entry.get("url")
+    b64 = entry.get("b64_json")
+    if url is not None and not isinstance(url, str):
+        raise ParseError(f"data[{idx}].url is not a string")
+    if b64 is not None and not isinstance(b64, str):
+        raise ParseError(f"data[{idx}].b64_json is not a string")
+    if url is None and b64 is None:
+        raise ParseError(f"data[{idx}] has neither 'url' nor 'b64_json' nor 'error'")
+    return ImageItem(idx, url=url, b64_json=b64)
+
+
+def _opt_str(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _opt_int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return int(v)
+    return None
+
+
+def operation_json(
+    op_id: str,
+    status: str,
+    created: int,
+    expires: int | None = None,
+    data: list[dict[str, Any]] | None = None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The poll answer's JSON, as the service shapes it (used by the emulator)."""
+    body: dict[str, Any] = {"id": op_id, "status": status, "created": created}
+    if expires is not None:
+        body["expires"] = expires
+    if data is not None:
+        body["result"] = {"created": created, "data": data}
+    if error is not None:
+        body["error"] = error
+    return body

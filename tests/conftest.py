@@ -1,0 +1,37 @@
+"""Shared fixtures: a real emulator on loopback and a connection to it.
+
+Tests use fake keys only. The emulator runs in a background thread of the
+test process (``azimage_widgets.emulator.start``) and speaks real HTTP.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+FAKE_KEY = "fake-key-0123456789abcdef"
+
+
+@pytest.fixture
+def emu() -> Iterator["object"]:
+    """A fresh emulator with fast jobs; tests change knobs through ``emu.config``."""
+    from azimage_widgets import emulator
+
+    handle = emulator.start(api_key=FAKE_KEY, processing_time=0.2, retry_after=None)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def conn(emu):
+    """A Connection to the ``emu`` fixture's emulator."""
+    import azimage_widgets as aw
+
+    return aw.Connection(endpoint=emu.endpoint, api_key=emu.api_key)
+
+
+def pytest_report_header(config) -> str:
+    return f"CI={os.environ.get('CI', '')}"

@@ -1,0 +1,65 @@
+"""Layer 4: ipywidgets panels over the layer-3 activities.
+
+``RequestImagePanel`` and ``DownloadImagePanel`` are thin views: every rule
+(validation, names, save/discard, running, binding) lives in
+``azimage_widgets.activities``; the panels only show it and forward clicks.
+Standard ipywidgets 8 controls only.
+
+CSS classes (added with ``add_class``; they land on each widget's root
+element; in ipywidgets 8 an ``Image`` view's element is the ``<img>`` itself,
+so select ``img.azimage-thumb``):
+
+Panel and configuration frame
+    ``azimage-panel``            root of every panel
+    ``azimage-request-image``    root of a RequestImagePanel
+    ``azimage-download-image``   root of a DownloadImagePanel
+    ``azimage-summary``          the collapsed one-line summary (a Button; click reopens)
+    ``azimage-config``           the open configuration body (steps + buttons)
+    ``azimage-step1``            step 1 box (settings)
+    ``azimage-step2``            step 2 box (data schemas)
+    ``azimage-next`` ``azimage-back`` ``azimage-save-exit`` ``azimage-finished``
+    ``azimage-discard``          Discard Changes
+    ``azimage-confirm``          the confirm row shown after Discard Changes
+    ``azimage-discard-yes``      confirm: discard
+    ``azimage-discard-no``       confirm: keep editing
+
+Fields (step 1)
+    ``azimage-name``             Name text field
+    ``azimage-prompt``           prompt Textarea (Request Image)
+    ``azimage-prompt-counter``   the live ``n / 1000`` counter
+    ``azimage-image-id``         Image ID text field (Download Image)
+    ``azimage-field-error``      an inline error next to any field (also
+                                 ``azimage-name-error``, ``azimage-prompt-error``,
+                                 ``azimage-image-id-error``)
+    ``azimage-optional``         the Optional settings Accordion (collapsed)
+    ``azimage-size``             Size Dropdown
+    ``azimage-n``                Number of images IntSlider
+    ``azimage-version``          Supported versions Dropdown
+    ``azimage-continue-on-error`` Continue on error Checkbox
+
+Schemas (step 2)
+    ``azimage-schema``           the schema box; ``azimage-schema-table`` each table (HTML)
+    ``azimage-schema-refresh`` ``azimage-schema-edit``  disabled buttons
+
+Running
+    ``azimage-generate``         Generate button (Request Image)
+    ``azimage-download``         Download button (Download Image)
+    ``azimage-follow``           "Download and preview" Checkbox (Request Image)
+    ``azimage-cancel``           Cancel button
+    ``azimage-delete``           Delete button
+    ``azimage-status``           the status line (HTML); failures show code and message
+    ``azimage-error``            added to the status line while it shows a failure
+    ``azimage-ids``              the returned operation ids (HTML, selectable text)
+    ``azimage-progress``         per-operation progress box; ``azimage-progress-row`` each row
+    ``azimage-urls``             URLs and expiry (Download Image)
+
+Previews
+    ``azimage-previews``         the preview box; ``azimage-grid`` its GridBox
+    ``azimage-tile``             one grid cell
+    ``azimage-thumb``            a thumbnail ``<img>`` (<= 256 px, JPEG)
+    ``azimage-filtered``         placeholder of a filtered image (the service's message)
+    ``azimage-fullsize``         a tile's "Full size" button
+    ``azimage-full``             the full-size ``<img>``; ``azimage-full-close`` hides it
+    ``azimage-save``             a tile's Save button; ``azimage-save-all`` Save all
+    ``azimage-save-status``      where saved file paths are reported
+"""

@@ -1,0 +1,386 @@
+"""The base of every activity: name registry, configuration save/discard, run state.
+
+An activity is a plain ``traitlets.HasTraits`` object: a script uses it with
+no widgets at all, and a panel observes its traits. It never imports
+ipywidgets.
+
+Configuration (the traits listed in ``config_names``) follows the seeds'
+two-step editor: edits change the live traits at once (``dirty`` turns
+true), ``save()`` takes a snapshot into ``saved``, ``discard()`` restores
+the last snapshot. A new activity starts saved.
+
+Names are unique per activity kind in the process. Choice where the issue is
+silent: constructing an activity with a name another live activity of the
+kind holds raises ValidationError, unless ``replace=True`` (what the panels
+pass: re-running a notebook cell replaces the old panel, which is closed);
+renaming onto a taken name always raises. ``close()`` frees the name.
+
+Run state, for widgets and scripts to follow: ``status`` (idle, running,
+succeeded, failed, canceled, deleted), ``message``, ``error`` (code and
+message of the last failure, or None) and ``progress`` (one dict per
+operation: id, status, elapsed seconds, images, message). A later
+``run(data)`` (batch datasets, operation chaining) builds on the same
+state; it is not part of this layer yet.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import itertools
+import time
+import weakref
+from typing import Any, Callable, ClassVar, Iterable, Mapping
+
+from traitlets import Any as AnyTrait
+from traitlets import Bool, Dict, HasTraits, List, Unicode, observe, validate
+
+from ..contract import (
+    DEFAULT_API_VERSION,
+    TERMINAL_STATUSES,
+    ApiError,
+    ContentFilterError,
+    ImageFetchError,
+    OperationTimeout,
+    ValidationError,
+    version_spec,
+)
+from .variables import check_output_name
+
+#: kind -> {name: activity}; weak so a dropped activity frees its name.
+_REGISTRY: dict[str, "weakref.WeakValueDictionary[str, Activity]"] = {}
+_COUNTERS: dict[str, Iterable[int]] = {}
+
+CANCEL_MESSAGE = ("Stopped waiting for operation {id}; the service may still finish the job. "
+                  "Download it later with this id.")
+
+
+def registered(kind: str) -> dict[str, "Activity"]:
+    """The live activities of a kind, by name (a copy)."""
+    return dict(_REGISTRY.get(kind, {}))
+
+
+def error_info(exc: BaseException) -> dict[str, Any]:
+    """What a panel shows of a failure: code, message and, for validation, the field."""
+    info: dict[str, Any] = {"type": type(exc).__name__, "code": None, "message": str(exc),
+                            "field": None, "status_code": None}
+    if isinstance(exc, ValidationError):
+        info.update(code="validation", field=exc.field, message=str(exc))
+    elif isinstance(exc, ApiError):
+        info.update(code=exc.code or (str(exc.status_code) if exc.status_code else "error"),
+                    message=exc.message, status_code=exc.status_code)
+    elif isinstance(exc, OperationTimeout):
+        info.update(code="timeout")
+    elif isinstance(exc, ImageFetchError):
+        info.update(code="fetch", status_code=exc.status_code)
+    else:
+        info.update(code=type(exc).__name__)
+    return info
+
+
+def format_error(info: Mapping[str, Any] | None) -> str:
+    """One line: ``code: message``."""
+    if not info:
+        return ""
+    code = info.get("code")
+    msg = info.get("message") or ""
+    return f"{code}: {msg}" if code and not msg.startswith(f"{code}:") else msg
+
+
+class Activity(HasTraits):
+    """Base of RequestImage and DownloadImage."""
+
+    #: Registry key and schema kind, e.g. "request_image".
+    kind: ClassVar[str] = "activity"
+    #: Human name of the activity type, e.g. "Request Image".
+    label: ClassVar[str] = "Activity"
+    #: The traits that make up the saved configuration.
+    config_names: ClassVar[tuple[str, ...]] = ("name", "api_version", "continue_on_error", "output")
+
+    name = Unicode(help="Unique per activity kind; no / or :.")
+    api_version = Unicode(DEFAULT_API_VERSION, help="One of contract.API_VERSIONS.")
+    continue_on_error = Bool(False, help="Keep going when one operation of a run fails.")
+    output = Unicode("", help="Variable name the result is bound to when a run finishes.")
+
+    saved = Dict(help="The last saved configuration.")
+    dirty = Bool(False, help="True when the configuration differs from `saved`.")
+
+    status = Unicode("idle")
+    message = Unicode("")
+    error = AnyTrait(None, allow_none=True, help="code/message/field of the last failure, or None.")
+    progress = List(help="One dict per operation: id, status, elapsed, images, message.")
+    running = Bool(False)
+    closed = Bool(False)
+
+    def __init__(self, conn: Any = None, *, name: str | None = None,
+                 namespace: Any = None, replace: bool = False, **config: Any) -> None:
+        self.conn = conn
+        self.namespace = namespace
+        self._task: asyncio.Task[Any] | None = None
+        self._on_close: list[Callable[[Activity], None]] = []
+        super().__init__()
+        self.observe(self._update_dirty, names=list(self.config_names))
+        reg = _REGISTRY.setdefault(self.kind, weakref.WeakValueDictionary())
+        if name is None:
+            name = self._fresh_name()
+        elif replace:
+            holder = reg.get(name) if isinstance(name, str) else None
+            if holder is not None and holder is not self:
+                holder.close(reason=f"replaced by a new {self.label} activity named {name!r}")
+        self.name = name
+        unknown = set(config) - set(self.config_names)
+        if unknown:
+            raise ValidationError(sorted(unknown)[0], f"is not a setting of {self.label}")
+        # api_version first: other settings are checked against it
+        if "api_version" in config:
+            self.api_version = config.pop("api_version")
+        for key, value in config.items():
+            if value is not None:
+                setattr(self, key, value)
+        self.save()
+
+    # -- names ---------------------------------------------------------------
+    def _fresh_name(self) -> str:
+        counter = _COUNTERS.setdefault(self.kind, itertools.count(1))
+        reg = _REGISTRY[self.kind]
+        base = self.kind.replace("_", "-")
+        while True:
+            candidate = f"{base}-{next(counter)}"  # type: ignore[call-overload]
+            if candidate not in reg:
+                return candidate
+
+    @validate("name")
+    def _check_name(self, proposal: Any) -> str:
+        return self.check_name(proposal["value"])
+
+    def check_name(self, value: Any) -> str:
+        """``value`` if it can be this activity's name; ValidationError naming ``name`` if not."""
+        if not isinstance(value, str):
+            raise ValidationError("name", "must be a string", type(value).__name__)
+        if not value.strip():
+            raise ValidationError("name", "must not be empty")
+        if value != value.strip():
+            raise ValidationError("name", "must not start or end with spaces", value)
+        bad = [c for c in "/:" if c in value]
+        if bad:
+            raise ValidationError("name", f"must not contain {' or '.join(repr(c) for c in bad)}", value)
+        if len(value) > 200:
+            raise ValidationError("name", "at most 200 characters")
+        holder = self._holder(value)
+        if holder is not None and holder is not self:
+            raise ValidationError(
+                "name", f"must be unique: another {self.label} activity is named {value!r}")
+        return value
+
+    def _holder(self, value: str) -> "Activity | None":
+        reg = _REGISTRY.setdefault(self.kind, weakref.WeakValueDictionary())
+        holder = reg.get(value)
+        if holder is not None and holder is not self:
+            # a dropped activity may linger in a reference cycle: collect once, look again
+            holder = None
+            gc.collect()
+            holder = reg.get(value)
+        return holder
+
+    @observe("name")
+    def _register_name(self, change: Any) -> None:
+        reg = _REGISTRY.setdefault(self.kind, weakref.WeakValueDictionary())
+        old = change["old"]
+        if old and reg.get(old) is self:
+            del reg[old]
+        if not self.closed:
+            reg[change["new"]] = self
+
+    # -- other settings --------------------------------------------------------
+    @validate("api_version")
+    def _check_version(self, proposal: Any) -> str:
+        value = proposal["value"]
+        version_spec(value)
+        return value
+
+    @validate("output")
+    def _check_output(self, proposal: Any) -> str:
+        return check_output_name(proposal["value"])
+
+    # -- configuration snapshot -------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The current configuration (the traits of ``config_names``)."""
+        return {k: getattr(self, k) for k in self.config_names}
+
+    def validate_config(self) -> None:
+        """Raise ValidationError for a configuration that cannot be saved (subclasses add rules)."""
+
+    def save(self) -> dict[str, Any]:
+        """Make the current configuration the saved one; returns the snapshot."""
+        self.validate_config()
+        snap = self.config()
+        self.saved = snap
+        self.dirty = False
+        return snap
+
+    def discard(self) -> dict[str, Any]:
+        """Restore the last saved configuration; returns it."""
+        snap = dict(self.saved)
+        with self.hold_trait_notifications():
+            if "api_version" in snap:
+                self.api_version = snap["api_version"]
+            for key, value in snap.items():
+                if key != "api_version":
+                    setattr(self, key, value)
+        self._update_dirty()
+        return snap
+
+    def _update_dirty(self, change: Any = None) -> None:
+        self.dirty = self.config() != self.saved
+
+    @observe("saved")
+    def _saved_changed(self, change: Any) -> None:
+        self._update_dirty()
+
+    # -- connection and client -----------------------------------------------------
+    @property
+    def connection(self) -> Any:
+        """The connection; ``Connection.from_env()`` (the emulator when nothing is set) if none was given."""
+        if self.conn is None:
+            from ..client import Connection
+
+            self.conn = Connection.from_env()
+        return self.conn
+
+    def client(self) -> Any:
+        """The shared pooled client of this connection on the running loop."""
+        from ..client import ImageClient
+
+        return ImageClient.shared(self.connection)
+
+    # -- run state -----------------------------------------------------------
+    def _begin(self) -> None:
+        if self.closed:
+            raise ValidationError("name", f"activity {self.name!r} is closed")
+        task = asyncio.current_task()
+        if self._task is not None and not self._task.done() and self._task is not task:
+            raise ValidationError("run", f"{self.label} {self.name!r} is already running; cancel it first")
+        self._task = task
+        self.error = None
+        self.running = True
+        self.status = "running"
+        self.message = ""
+
+    def _finish(self, status: str, message: str = "") -> None:
+        self.status = status
+        self.message = message
+        self.running = False
+
+    def _fail(self, exc: BaseException) -> None:
+        info = error_info(exc)
+        self.error = info
+        self._finish("failed", format_error(info))
+
+    def _canceled(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        for op_id in ids:
+            row = self._row(op_id)
+            if row is not None and row.get("status") not in TERMINAL_STATUSES:
+                self._set_progress(op_id, status="stopped",
+                                   message="stopped polling; the service may still finish the job")
+        shown = ", ".join(ids) if ids else "(not yet known)"
+        self._finish("canceled", CANCEL_MESSAGE.format(id=shown))
+
+    def _row(self, op_id: str) -> dict[str, Any] | None:
+        for row in self.progress:
+            if row.get("id") == op_id:
+                return row
+        return None
+
+    def _set_progress(self, op_id: str, **fields: Any) -> None:
+        rows = [dict(r) for r in self.progress]
+        for row in rows:
+            if row.get("id") == op_id:
+                row.update(fields)
+                break
+        else:
+            row = {"id": op_id, "status": "", "elapsed": 0.0, "images": 0, "message": ""}
+            row.update(fields)
+            rows.append(row)
+        self.progress = rows
+
+    @staticmethod
+    def _clock() -> float:
+        return time.monotonic()
+
+    def cancel(self) -> bool:
+        """Stop the current run (polling stops; the service may still finish the job).
+
+        Returns True when a run was stopped.
+        """
+        task = self._task
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    @property
+    def task(self) -> "asyncio.Task[Any] | None":
+        """The task of the current or last run, when it ran as a task."""
+        return self._task
+
+    async def delete(self, ids: Iterable[str] | None = None) -> list[str]:
+        """Delete finished operations at the service (default: this activity's own); returns the ids deleted.
+
+        The service deletes only finished operations; a failure is recorded in
+        ``error`` and raised.
+        """
+        if ids is None:
+            ids = self.operation_ids()
+        ids = [i for i in ids if i]
+        if not ids:
+            raise ValidationError("id", "there is no operation to delete yet")
+        client = self.client()
+        done: list[str] = []
+        try:
+            for op_id in ids:
+                row = self._row(op_id)
+                if row is not None and row.get("status") not in TERMINAL_STATUSES | {"stopped", ""}:
+                    raise ValidationError(
+                        "id", f"operation {op_id} is still {row.get('status')}; "
+                              "the service deletes only finished operations")
+                await client.delete_operation(op_id)
+                self._set_progress(op_id, status="deleted", message="deleted at the service")
+                done.append(op_id)
+        except Exception as exc:
+            self.error = error_info(exc)
+            self.message = format_error(self.error)
+            raise
+        self.error = None
+        self.status = "deleted"
+        self.message = f"Deleted {', '.join(done)}."
+        return done
+
+    def operation_ids(self) -> list[str]:
+        """Ids of the operations of the last run."""
+        return [r["id"] for r in self.progress if r.get("id")]
+
+    # -- lifecycle ----------------------------------------------------------
+    def on_close(self, callback: Callable[["Activity"], None]) -> None:
+        """Call ``callback(activity)`` when the activity is closed (e.g. replaced)."""
+        self._on_close.append(callback)
+
+    def close(self, reason: str = "") -> None:
+        """Free the name, stop a run, and tell observers (a panel closes its widgets)."""
+        if self.closed:
+            return
+        self.cancel()
+        reg = _REGISTRY.get(self.kind)
+        if reg is not None and reg.get(self.name) is self:
+            del reg[self.name]
+        self.closed = True
+        if reason:
+            self.message = reason
+        for cb in list(self._on_close):
+            cb(self)
+        self._on_close.clear()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, status={self.status!r})"
+
+
+__all__ = ["Activity", "CANCEL_MESSAGE", "error_info", "format_error", "registered"]

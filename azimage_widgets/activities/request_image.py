@@ -1,0 +1,189 @@
+"""Request Image: submit a prompt, get operation ids; optionally follow through to the images.
+
+    req = RequestImage(conn, name="fox", prompt="a red fox", size="512x512", n=2, output="fox")
+    ops = await req.submit()          # Operations([ImageOperation(...)]); ops.ids
+    results = await req.follow(ops)   # DownloadResult per operation (poll + fetch)
+    ops = await req.generate()        # both; what the panel's Generate button runs
+
+Settings are checked against the contract when assigned (a too-long prompt,
+an n outside 1..5, an unknown size raise ValidationError naming the field
+and the limit); ``submit`` checks the whole request (e.g. a blank prompt)
+before anything is sent.
+
+One ``submit`` makes one operation of ``n`` images: ``ids`` and
+``operations`` are lists so that a batch ``run(data)`` (one operation per
+dataset row, a later issue) fills them the same way.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Iterable
+
+from traitlets import Int, List, Unicode, validate
+from traitlets import Any as AnyTrait
+
+from ..contract import (
+    DEFAULT_SIZE,
+    ImageOperation,
+    ImageRequest,
+    ValidationError,
+    version_spec,
+)
+from ..contract.schemas import REQUEST_IMAGE
+from .activity import Activity, error_info, format_error
+from .download_image import DownloadResult, poll_and_fetch
+from .variables import bind
+
+
+class Operations(list):
+    """The operations of one run (a list of ImageOperation) with ``.ids`` and, after follow-through, ``.results``."""
+
+    def __init__(self, ops: Iterable[ImageOperation] = ()) -> None:
+        super().__init__(ops)
+        self.results: list[DownloadResult | None] = []
+
+    @property
+    def ids(self) -> list[str]:
+        return [op.id for op in self]
+
+    def __repr__(self) -> str:
+        return f"Operations({list.__repr__(self)})"
+
+
+class RequestImage(Activity):
+    """Generate images from a prompt."""
+
+    kind = REQUEST_IMAGE
+    label = "Request Image"
+    config_names = ("name", "prompt", "size", "n", "api_version", "continue_on_error", "output")
+
+    prompt = Unicode("", help="What to draw; 1..1000 characters when run.")
+    size = Unicode(DEFAULT_SIZE, help="One of the version's sizes.")
+    n = Int(1, help="Number of images, 1..5.")
+    user = Unicode(None, allow_none=True, help="Optional end-user label sent to the service.")
+
+    ids = List(Unicode(), help="Operation ids of the last run.")
+    operations = List(help="ImageOperation objects of the last run.")
+    results = List(help="DownloadResult (or None when it failed) per operation, after follow-through.")
+    last_run = AnyTrait(None, allow_none=True, help="The Operations of the last run.")
+
+    # -- validation on assignment -----------------------------------------------
+    @validate("prompt")
+    def _check_prompt(self, proposal: Any) -> str:
+        value = proposal["value"]
+        limit = version_spec(self.api_version).prompt_max
+        if len(value) > limit:
+            raise ValidationError("prompt", f"at most {limit} characters, got {len(value)}")
+        return value
+
+    @validate("n")
+    def _check_n(self, proposal: Any) -> int:
+        value = proposal["value"]
+        n_max = version_spec(self.api_version).n_max
+        if not 1 <= value <= n_max:
+            raise ValidationError("n", f"must be from 1 to {n_max}", value)
+        return value
+
+    @validate("size")
+    def _check_size(self, proposal: Any) -> str:
+        value = proposal["value"]
+        sizes = version_spec(self.api_version).sizes
+        if value not in sizes:
+            raise ValidationError("size", f"must be one of {', '.join(sizes)}", value)
+        return value
+
+    def request(self) -> ImageRequest:
+        """The request this activity would send; ValidationError when it breaks a limit."""
+        return ImageRequest(prompt=self.prompt, size=self.size, n=self.n, user=self.user,
+                            api_version=self.api_version)
+
+    # -- running ---------------------------------------------------------------
+    async def submit(self, namespace: Any = None) -> Operations:
+        """Send the request; returns the operations (ids in ``.ids``); binds ``output``."""
+        self._begin()
+        try:
+            req = self.request()
+        except ValidationError as exc:
+            self._fail(exc)
+            raise
+        self.progress = []
+        self.results = []
+        started = self._clock()
+        try:
+            op = await self.client().request_image(
+                req.prompt, size=req.size, n=req.n, user=req.user, api_version=req.api_version)
+        except asyncio.CancelledError:
+            self._finish("canceled", "Submit stopped; the service may still have accepted the "
+                                     "request and make the images.")
+            raise
+        except Exception as exc:
+            self._fail(exc)
+            raise
+        ops = Operations([op])
+        self._started = started
+        self.operations = list(ops)
+        self.ids = ops.ids
+        self.last_run = ops
+        for o in ops:
+            self._set_progress(o.id, status=o.status,
+                               elapsed=round(self._clock() - started, 1))
+        if self.output:
+            bind(self.output, ops, namespace if namespace is not None else self.namespace)
+        self._finish("submitted", f"Submitted {len(ops)} operation{'s' if len(ops) != 1 else ''}: "
+                                  f"{', '.join(ops.ids)}")
+        return ops
+
+    async def follow(self, ops: Iterable[ImageOperation] | None = None) -> list[DownloadResult | None]:
+        """Wait for each operation and fetch its images, concurrently.
+
+        A failed operation raises (after the others have finished) unless
+        ``continue_on_error`` is set, in which case its result is None and its
+        code and message are in its progress row and in ``error``.
+        """
+        ops = list(self.last_run or []) if ops is None else list(ops)
+        if not ops:
+            raise ValidationError("ids", "nothing to follow: submit first")
+        self._begin()
+        started = getattr(self, "_started", None) or self._clock()
+        client = self.client()
+        try:
+            outcome = await asyncio.gather(
+                *(poll_and_fetch(self, client, op.id, started) for op in ops),
+                return_exceptions=True)
+        except asyncio.CancelledError:
+            self._canceled(op.id for op in ops)
+            raise
+        results: list[DownloadResult | None] = []
+        first_exc: BaseException | None = None
+        for item in outcome:
+            if isinstance(item, asyncio.CancelledError):
+                self._canceled(op.id for op in ops)
+                raise item
+            if isinstance(item, BaseException):
+                results.append(None)
+                first_exc = first_exc or item
+            else:
+                results.append(item)
+        self.results = results
+        if isinstance(self.last_run, Operations):
+            self.last_run.results = results
+        if first_exc is not None:
+            self._fail(first_exc)
+            if not self.continue_on_error:
+                raise first_exc
+            return results
+        n_ok = sum(len(r.images) for r in results if r is not None)
+        refused = sum(len(r.errors) for r in results if r is not None)
+        extra = f", {refused} refused" if refused else ""
+        self._finish("succeeded", f"{n_ok} image{'s' if n_ok != 1 else ''} ready{extra}.")
+        return results
+
+    async def generate(self, follow: bool = True, namespace: Any = None) -> Operations:
+        """Submit, then (``follow=True``) wait for and fetch the images. What Generate runs."""
+        ops = await self.submit(namespace)
+        if follow:
+            await self.follow(ops)
+        return ops
+
+
+__all__ = ["Operations", "RequestImage", "error_info", "format_error"]

@@ -1,0 +1,11 @@
+"""Layer 2, the async client: Connection, ImageClient and their helpers.
+
+Imports only ``azimage_widgets.contract`` (plus httpx, Pillow and the standard
+library); ``Connection.from_env`` loads the emulator lazily when no endpoint
+is configured.
+"""
+from .batch import BatchError
+from .connection import Connection
+from .image_client import ImageClient
+
+__all__ = ["BatchError", "Connection", "ImageClient"]

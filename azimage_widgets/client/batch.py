@@ -1,0 +1,96 @@
+"""Run many jobs with bounded concurrency, keeping order and every success.
+
+``run_batch`` is what ``ImageClient.generate_many`` uses: at most
+``concurrency`` jobs run at once; the answer has one entry per input, in
+input order. With ``continue_on_error`` a failure becomes that entry; without
+it, the first failure stops new launches, cancels the rest, and raises a
+BatchError naming the failed index and carrying what finished.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
+
+from ..contract import AzimageError
+from .poll import call_back
+
+T = TypeVar("T")
+
+#: on_progress(done, total, index, outcome): outcome is the result or the exception.
+ProgressCallback = Callable[[int, int, int, Any], Any]
+
+
+class BatchError(AzimageError):
+    """A batch stopped at its first failure (``continue_on_error=False``).
+
+    ``index`` is the input that failed, ``error`` its exception, and
+    ``results`` one entry per input: the result of each job that finished,
+    None for those cancelled or never started.
+    """
+
+    def __init__(self, index: int, error: BaseException, results: list[Any]) -> None:
+        self.index = index
+        self.error = error
+        self.results = results
+        done = sum(1 for r in results if r is not None and not isinstance(r, BaseException))
+        super().__init__(
+            f"item {index} failed: {type(error).__name__}: {error} "
+            f"({done} of {len(results)} finished before the batch stopped)")
+
+
+async def run_batch(
+    jobs: Sequence[Callable[[], Awaitable[T]]],
+    *,
+    concurrency: int,
+    continue_on_error: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> list[T | Exception]:
+    """Run ``jobs`` (zero-argument coroutine factories); see the module docstring."""
+    total = len(jobs)
+    results: list[Any] = [None] * total
+    sem = asyncio.Semaphore(concurrency)
+    stop = asyncio.Event()
+    failed: list[tuple[int, Exception]] = []
+    done = 0
+
+    async def one(index: int) -> None:
+        nonlocal done
+        async with sem:
+            if stop.is_set():
+                return
+            try:
+                outcome: Any = await jobs[index]()
+            except Exception as exc:  # noqa: BLE001 - every failure is that item's result
+                outcome = exc
+                if not continue_on_error and not stop.is_set():
+                    failed.append((index, exc))
+                    stop.set()
+            results[index] = outcome
+            done += 1
+            await call_back(on_progress, done, total, index, outcome)
+
+    tasks = [asyncio.create_task(one(i), name=f"azimage-batch-{i}") for i in range(total)]
+    try:
+        if continue_on_error:
+            await asyncio.gather(*tasks)
+        else:
+            waiter = asyncio.create_task(stop.wait())
+            try:
+                pending = set(tasks)
+                while pending and not stop.is_set():
+                    finished, pending = await asyncio.wait(
+                        pending | {waiter}, return_when=asyncio.FIRST_COMPLETED)
+                    pending.discard(waiter)
+                    for t in finished:
+                        if t is not waiter and not t.cancelled() and t.exception() is not None:
+                            raise t.exception()  # a bug in a callback: do not hide it
+            finally:
+                waiter.cancel()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if failed:
+        index, error = failed[0]
+        raise BatchError(index, error, results) from error
+    return results

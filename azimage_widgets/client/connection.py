@@ -1,0 +1,330 @@
+"""Where the service is and how to authenticate: the Connection.
+
+A Connection is a small immutable value: endpoint, api-version, credentials
+and timeouts. It holds the api key privately so that a repr, str, pickle or
+dict export never shows it, and it hands out auth headers only for URLs on
+the endpoint's own origin, so the key never travels to a blob host.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import ipaddress
+import os
+from typing import Any, Awaitable, Callable, Mapping, Union
+from urllib.parse import urlsplit
+
+from ..contract import DEFAULT_API_VERSION, ValidationError, version_spec
+from ..contract.routes import API_KEY_HEADER
+
+#: Entra ID scope of Azure OpenAI (Cognitive Services).
+TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+#: A callable returning a bearer token: sync (azure-identity's
+#: ``get_bearer_token_provider``) or async.
+TokenProvider = Callable[[], Union[str, Awaitable[str]]]
+
+ENV_ENDPOINT = "AZURE_OPENAI_ENDPOINT"
+ENV_API_KEY = "AZURE_OPENAI_API_KEY"
+ENV_API_VERSION = "AZURE_OPENAI_API_VERSION"
+ENV_DEPLOYMENT = "AZURE_OPENAI_DEPLOYMENT"
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+Origin = tuple[str, str, int]
+
+
+class _Secret:
+    """Wraps the key so that no accidental repr or format shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "***"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a secret cannot be pickled")
+
+
+def url_origin(url: str) -> Origin | None:
+    """(scheme, host, port) of an http(s) URL with default ports filled in; None otherwise."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1: the only hosts plain http is allowed to."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_endpoint(endpoint: Any) -> str:
+    if not isinstance(endpoint, str) or not endpoint.strip():
+        raise ValidationError("endpoint", "must be a non-empty URL such as https://<resource>.openai.azure.com")
+    endpoint = endpoint.strip()
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValidationError("endpoint", f"is not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValidationError("endpoint", "must start with https:// (or http:// for a local emulator)",
+                              endpoint)
+    if not parts.hostname:
+        raise ValidationError("endpoint", "has no host name", endpoint)
+    if parts.username is not None or parts.password is not None:
+        # Credentials in a URL would end up in reprs and logs.
+        raise ValidationError("endpoint", "must not contain user:password@; pass api_key instead")
+    if parts.query or parts.fragment:
+        raise ValidationError("endpoint", "must not have a query or fragment", endpoint)
+    if scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ValidationError(
+            "endpoint",
+            "http:// is allowed only for loopback hosts (localhost, 127.0.0.0/8, ::1); "
+            "use https:// so the api key is not sent in clear text",
+            endpoint,
+        )
+    return endpoint.rstrip("/")
+
+
+class Connection:
+    """Endpoint, api-version and credentials of one Azure OpenAI resource (or the emulator).
+
+    ``api_key`` or ``token_provider`` is required. ``timeout`` is per HTTP
+    request, ``poll_timeout`` bounds how long ``download_image`` waits, and
+    ``max_retries`` bounds retries of one request.
+    """
+
+    __slots__ = ("_endpoint", "_origin", "_api_key", "_token_provider", "_api_version",
+                 "_deployment", "_timeout", "_poll_timeout", "_max_retries", "__weakref__")
+
+    def __init__(
+        self,
+        endpoint: str,
+        api_key: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        *,
+        token_provider: TokenProvider | None = None,
+        deployment: str | None = None,
+        timeout: float = 30.0,
+        poll_timeout: float = 600.0,
+        max_retries: int = 4,
+    ) -> None:
+        self._endpoint = _check_endpoint(endpoint)
+        origin = url_origin(self._endpoint)
+        assert origin is not None
+        self._origin: Origin = origin
+        if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
+            raise ValidationError("api_key", "must be a non-empty string")
+        if token_provider is not None and not callable(token_provider):
+            raise ValidationError("token_provider", "must be a callable returning a bearer token")
+        if api_key is None and token_provider is None:
+            raise ValidationError(
+                "api_key", "an api_key or a token_provider (Entra ID bearer tokens) is required")
+        self._api_key = _Secret(api_key) if api_key is not None else None
+        self._token_provider = token_provider
+        if not isinstance(api_version, str):
+            raise ValidationError("api_version", "must be a string", api_version)
+        version_spec(api_version)
+        self._api_version = api_version
+        if deployment is not None and (not isinstance(deployment, str) or not deployment.strip()):
+            raise ValidationError("deployment", "must be a non-empty string or None", deployment)
+        self._deployment = deployment
+        self._timeout = _positive("timeout", timeout)
+        self._poll_timeout = _positive("poll_timeout", poll_timeout)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or not 0 <= max_retries <= 20:
+            raise ValidationError("max_retries", "must be a whole number from 0 to 20", max_retries)
+        self._max_retries = max_retries
+
+    # -- read-only attributes ------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint
+
+    @property
+    def origin(self) -> Origin:
+        """(scheme, host, port) of the endpoint: the only origin that gets credentials."""
+        return self._origin
+
+    @property
+    def api_version(self) -> str:
+        return self._api_version
+
+    @property
+    def deployment(self) -> str | None:
+        return self._deployment
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    @property
+    def poll_timeout(self) -> float:
+        return self._poll_timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._max_retries
+
+    @property
+    def auth_kind(self) -> str | None:
+        """"api-key", "token" or None (a connection restored from a pickle has no secret)."""
+        if self._api_key is not None:
+            return "api-key"
+        if self._token_provider is not None:
+            return "token"
+        return None
+
+    # -- auth ---------------------------------------------------------------
+    def is_same_origin(self, url: str) -> bool:
+        """True when ``url`` has exactly the endpoint's scheme, host and port."""
+        return url_origin(url) == self._origin
+
+    async def auth_headers(self, url: str) -> dict[str, str]:
+        """Credentials for a request to ``url``; empty for any other origin than the endpoint's."""
+        if not self.is_same_origin(url):
+            return {}
+        if self._api_key is not None:
+            return {API_KEY_HEADER: self._api_key.reveal()}
+        if self._token_provider is not None:
+            return {"Authorization": f"Bearer {await self._token()}"}
+        raise ValidationError(
+            "api_key", "this connection carries no credentials (they are not pickled); create it again")
+
+    async def _token(self) -> str:
+        provider = self._token_provider
+        assert provider is not None
+        if inspect.iscoroutinefunction(provider) or inspect.iscoroutinefunction(
+                getattr(provider, "__call__", None)):
+            token = await provider()  # type: ignore[misc]
+        else:
+            # azure-identity's provider may do network I/O on a refresh: keep it off the loop.
+            token = await asyncio.to_thread(provider)
+            if inspect.isawaitable(token):
+                token = await token
+        if not isinstance(token, str) or not token:
+            raise ValidationError("token_provider", "must return a non-empty string token")
+        return token
+
+    def redact(self, text: str) -> str:
+        """``text`` with the api key (if it appears) replaced by ***."""
+        if self._api_key is not None:
+            key = self._api_key.reveal()
+            if key and key in text:
+                text = text.replace(key, "***")
+        return text
+
+    # -- representations ----------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Settings without any secret, e.g. for logs or a UI."""
+        return {
+            "endpoint": self._endpoint,
+            "api_version": self._api_version,
+            "deployment": self._deployment,
+            "auth": self.auth_kind,
+            "timeout": self._timeout,
+            "poll_timeout": self._poll_timeout,
+            "max_retries": self._max_retries,
+        }
+
+    def __repr__(self) -> str:
+        if self._api_key is not None:
+            auth = "api_key=***"
+        elif self._token_provider is not None:
+            auth = "token_provider=<callable>"
+        else:
+            auth = "api_key=None"
+        dep = f", deployment={self._deployment!r}" if self._deployment else ""
+        return (f"Connection(endpoint={self._endpoint!r}, api_version={self._api_version!r}"
+                f"{dep}, {auth})")
+
+    __str__ = __repr__
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the key or token provider: a restored copy must be given them again."""
+        return {name: getattr(self, name) for name in self.__slots__
+                if name not in ("_api_key", "_token_provider", "__weakref__")}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self._api_key = None
+        self._token_provider = None
+
+    def __copy__(self) -> "Connection":
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Connection":
+        return self
+
+    # -- lifecycle ----------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close the shared ImageClients of this connection (see ``ImageClient.shared``)."""
+        from .image_client import ImageClient
+
+        await ImageClient.close_shared(self)
+
+    # -- from the environment -------------------------------------------------
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Connection":
+        """Build from AZURE_OPENAI_* variables; with no endpoint set, the embedded emulator.
+
+        Endpoint without key: Entra ID through azure-identity's DefaultAzureCredential
+        when it is installed.
+        """
+        env = os.environ if environ is None else environ
+        endpoint = (env.get(ENV_ENDPOINT) or "").strip()
+        version = (env.get(ENV_API_VERSION) or "").strip() or DEFAULT_API_VERSION
+        deployment = (env.get(ENV_DEPLOYMENT) or "").strip() or None
+        if not endpoint:
+            from .. import emulator  # lazy: only this path needs it
+
+            handle = emulator.embedded()
+            return cls(handle.endpoint, api_key=handle.api_key, api_version=version,
+                       deployment=deployment)
+        key = (env.get(ENV_API_KEY) or "").strip()
+        if key:
+            return cls(endpoint, api_key=key, api_version=version, deployment=deployment)
+        try:
+            from azure.identity import (  # type: ignore[import-not-found]
+                DefaultAzureCredential,
+                get_bearer_token_provider,
+            )
+        except ImportError:
+            raise ValidationError(
+                ENV_API_KEY,
+                f"is not set (and azure-identity is not installed for Entra ID sign-in: "
+                f"pip install 'azimage-widgets[azure]'); set it or unset {ENV_ENDPOINT} "
+                f"to use the embedded emulator",
+            ) from None
+        provider = get_bearer_token_provider(DefaultAzureCredential(), TOKEN_SCOPE)
+        return cls(endpoint, token_provider=provider, api_version=version, deployment=deployment)
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            or value != value or value == float("inf"):
+        raise ValidationError(name, "must be a positive number of seconds", value)
+    return float(value)

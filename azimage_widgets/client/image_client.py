@@ -1,0 +1,510 @@
+"""ImageClient: submit, poll, delete and fetch over one pooled httpx.AsyncClient.
+
+Input is checked (contract.ImageRequest) before anything is sent. Every HTTP
+error becomes an ApiError built from Azure's error body (ThrottledError for
+429, ContentFilterError for safety refusals); a malformed answer becomes an
+ApiError with code ``invalidResponse``, never a KeyError. Debug logging
+names the method, the URL without its query and the status: never headers.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import replace
+from collections.abc import Iterable
+from typing import Any, Callable, ClassVar, Mapping
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+import httpx
+
+from ..contract import (
+    STATUSES,
+    ApiError,
+    ContentFilterError,
+    ImageOperation,
+    ImageRequest,
+    ImageResult,
+    ParseError,
+    ThrottledError,
+    ValidationError,
+    parse_error_body,
+    parse_operation,
+)
+from ..contract.errors import strip_query
+from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
+from .batch import ProgressCallback, run_batch
+from .connection import Connection
+from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
+from .poll import DurationEstimate, PollSchedule, StatusCallback, poll_until_terminal
+from .retry import RequestKind, RetryPolicy, is_retryable, parse_retry_after
+
+log = logging.getLogger("azimage_widgets.client")
+
+#: Error codes that mean the safety system refused (async flow, then sync flow).
+CONTENT_FILTER_CODES = frozenset(
+    {"contentFilter", "content_filter", "content_policy_violation", "ResponsibleAIPolicyViolation"})
+_MAX_REMEMBERED_OPS = 10_000
+_MAX_MESSAGE = 500
+
+
+class ImageClient:
+    """Async client of the image generation REST API; use as ``async with ImageClient(conn)``.
+
+    One httpx.AsyncClient (a connection pool) is made on first use and bound
+    to the running event loop; using the same ImageClient from another loop
+    is an error (use ``ImageClient.shared(conn)`` to get one per loop).
+    ``transport`` and ``event_hooks`` are passed to httpx (tests, proxies).
+    """
+
+    _shared_clients: ClassVar[dict[tuple[asyncio.AbstractEventLoop, Connection], "ImageClient"]] = {}
+    _loop_closers: ClassVar[dict[asyncio.AbstractEventLoop, Any]] = {}
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+        max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+        poll_schedule: PollSchedule | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        if not isinstance(conn, Connection):
+            raise ValidationError("conn", "must be an azimage_widgets.Connection",
+                                  type(conn).__name__)
+        if isinstance(max_image_bytes, bool) or not isinstance(max_image_bytes, int) \
+                or max_image_bytes <= 0:
+            raise ValidationError("max_image_bytes", "must be a positive whole number", max_image_bytes)
+        self._conn = conn
+        self._transport = transport
+        self._event_hooks = dict(event_hooks) if event_hooks else None
+        self._max_image_bytes = max_image_bytes
+        self._schedule = poll_schedule or PollSchedule()
+        self._policy = retry_policy or RetryPolicy(max_retries=conn.max_retries)
+        self._estimate = DurationEstimate()
+        self._http: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._is_shared = False
+        # op id -> (absolute poll URL, monotonic time the submit was answered)
+        self._ops: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    # -- lifecycle ----------------------------------------------------------
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def expected_duration(self) -> float | None:
+        """Seconds a job has been taking (learned from polls), or None before the first."""
+        return self._estimate.value
+
+    async def __aenter__(self) -> "ImageClient":
+        self._client()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if not self._is_shared:  # a shared client outlives any one ``async with``
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool; the client cannot be used afterwards."""
+        self._closed = True
+        if self._is_shared and self._loop is not None:
+            key = (self._loop, self._conn)
+            if self._shared_clients.get(key) is self:
+                del self._shared_clients[key]
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise RuntimeError("this ImageClient is closed")
+        loop = asyncio.get_running_loop()
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=self._conn.timeout,
+                transport=self._transport,
+                event_hooks=self._event_hooks,
+                follow_redirects=False,  # a redirect must not carry the key elsewhere
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+                headers={"User-Agent": "azimage-widgets"},
+            )
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "this ImageClient belongs to another event loop; use ImageClient.shared(conn) "
+                "to get one per loop")
+        return self._http
+
+    @classmethod
+    def shared(cls, conn: Connection) -> "ImageClient":
+        """The shared client of ``conn`` on the running loop (made on first call).
+
+        For widgets and other long-lived callers. ``async with`` does not close
+        it; ``await ImageClient.close_shared(conn)`` or ``await conn.aclose()``
+        does, and so does the loop's shutdown (``asyncio.run`` and friends run
+        ``loop.shutdown_asyncgens()``, which this hooks into).
+        """
+        loop = asyncio.get_running_loop()
+        for key in [k for k in cls._shared_clients if k[0].is_closed()]:
+            del cls._shared_clients[key]
+        for dead in [lp for lp in cls._loop_closers if lp.is_closed()]:
+            del cls._loop_closers[dead]
+        client = cls._shared_clients.get((loop, conn))
+        if client is None or client._closed:
+            client = cls(conn)
+            client._is_shared = True
+            cls._shared_clients[(loop, conn)] = client
+            cls._install_loop_closer(loop)
+        return client
+
+    @classmethod
+    def _install_loop_closer(cls, loop: asyncio.AbstractEventLoop) -> None:
+        if loop in cls._loop_closers:
+            return
+
+        async def closer():  # finalized by loop.shutdown_asyncgens()
+            try:
+                yield
+            finally:
+                cls._loop_closers.pop(loop, None)
+                await cls._close_shared_on(loop, None)
+
+        gen = closer()
+        cls._loop_closers[loop] = gen  # a strong ref, so GC does not finalize it early
+        loop.create_task(gen.__anext__())
+
+    @classmethod
+    async def close_shared(cls, conn: Connection | None = None) -> None:
+        """Close the shared clients of ``conn`` (all connections if None) on the running loop.
+
+        Shared clients on other live loops are closed on their own loop, in the background.
+        """
+        loop = asyncio.get_running_loop()
+        await cls._close_shared_on(loop, conn)
+        for (other, c), client in list(cls._shared_clients.items()):
+            if other is loop or (conn is not None and c is not conn):
+                continue
+            del cls._shared_clients[(other, c)]
+            if not other.is_closed() and other.is_running():
+                asyncio.run_coroutine_threadsafe(client.aclose(), other)
+
+    @classmethod
+    async def _close_shared_on(cls, loop: asyncio.AbstractEventLoop, conn: Connection | None) -> None:
+        for (lp, c), client in list(cls._shared_clients.items()):
+            if lp is loop and (conn is None or c is conn):
+                await client.aclose()
+
+    # -- URLs ---------------------------------------------------------------
+    def _url(self, path: str, api_version: str) -> str:
+        return f"{self._conn.endpoint}{path}?api-version={quote(api_version, safe='')}"
+
+    def _operation_url(self, op_id: str, header: str | None, api_version: str) -> str:
+        """The service's operation-location when it is on the endpoint's origin, else built."""
+        if header:
+            absolute = urljoin(self._conn.endpoint + "/", header.strip())
+            if self._conn.is_same_origin(absolute):
+                if "api-version=" not in (urlsplit(absolute).query or ""):
+                    sep = "&" if "?" in absolute else "?"
+                    absolute += f"{sep}api-version={quote(api_version, safe='')}"
+                return absolute
+            log.debug("operation-location on another origin ignored: %s", strip_query(absolute))
+        return self._url(operation_path(op_id), api_version)
+
+    def _remember(self, op_id: str, url: str, submitted_at: float) -> None:
+        self._ops[op_id] = (url, submitted_at)
+        self._ops.move_to_end(op_id)
+        while len(self._ops) > _MAX_REMEMBERED_OPS:
+            self._ops.popitem(last=False)
+
+    def _locate(self, op: "str | ImageOperation") -> tuple[str, str, float | None]:
+        """(op id, poll URL, submit time or None) of an id or an ImageOperation."""
+        if isinstance(op, ImageOperation):
+            op_id, location = op.id, op.location
+        else:
+            op_id, location = op, None
+        if not isinstance(op_id, str) or not op_id.strip():
+            raise ValidationError("operation_id", "must be a non-empty string", op_id)
+        known = self._ops.get(op_id)
+        if known is not None:
+            return op_id, known[0], known[1]
+        url = self._operation_url(op_id, location, self._conn.api_version)
+        return op_id, url, None
+
+    # -- HTTP with retries ----------------------------------------------------
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        kind: RequestKind,
+        json: Any = None,
+        operation_id: str | None = None,
+        deadline: float | None = None,
+    ) -> httpx.Response:
+        """Send with bounded retries (see retry.py); a 2xx response or an ApiError."""
+        http = self._client()
+        shown = strip_query(url)
+        attempt = 0
+        while True:
+            headers = await self._conn.auth_headers(url)
+            try:
+                resp = await http.request(method, url, json=json, headers=headers)
+            except httpx.HTTPError as exc:
+                log.debug("%s %s -> %s", method, shown, type(exc).__name__)
+                if is_retryable(kind, error=exc) and self._policy.can_retry(attempt):
+                    delay = self._policy.delay(attempt, None)
+                    if _fits(deadline, delay):
+                        attempt += 1
+                        await asyncio.sleep(delay)
+                        continue
+                raise self._transport_error(method, url, kind, exc, operation_id) from exc
+            log.debug("%s %s -> %s", method, shown, resp.status_code)
+            if resp.is_success:
+                return resp
+            retry_after = parse_retry_after(resp.headers)
+            if is_retryable(kind, status=resp.status_code) and self._policy.can_retry(attempt):
+                delay = self._policy.delay(attempt, retry_after)
+                if _fits(deadline, delay):
+                    log.debug("retry %s %s in %.2f s (HTTP %s)", method, shown, delay,
+                              resp.status_code)
+                    attempt += 1
+                    await asyncio.sleep(delay)
+                    continue
+            raise self._api_error(resp, operation_id, retry_after)
+
+    def _transport_error(self, method: str, url: str, kind: RequestKind, exc: Exception,
+                         operation_id: str | None) -> ApiError:
+        code = "timeout" if isinstance(exc, httpx.TimeoutException) else "connectionError"
+        text = f"{method} {strip_query(url)} failed: {type(exc).__name__}: {exc}"
+        if kind == "submit" and not is_retryable("submit", error=exc):
+            text += ("; the service may have accepted the job, so it was not sent again "
+                     "(that could make a duplicate generation)")
+        return ApiError(None, code, self._conn.redact(text), operation_id=operation_id)
+
+    def _api_error(self, resp: httpx.Response, operation_id: str | None,
+                   retry_after: float | None) -> ApiError:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        code, message = parse_error_body(body)
+        code = code or resp.headers.get("x-ms-error-code")
+        message = self._conn.redact((message or resp.reason_phrase or "request failed")[:_MAX_MESSAGE])
+        status = resp.status_code
+        if status == 429:
+            return ThrottledError(status, code or "429", message, operation_id=operation_id,
+                                  retry_after=retry_after)
+        if code in CONTENT_FILTER_CODES:
+            return ContentFilterError(status, code, message, operation_id=operation_id)
+        return ApiError(status, code, message, operation_id=operation_id)
+
+    @staticmethod
+    def _json(resp: httpx.Response, what: str, operation_id: str | None = None) -> Any:
+        try:
+            return resp.json()
+        except ValueError:
+            raise ApiError(resp.status_code, "invalidResponse", f"the {what} answer is not JSON",
+                           operation_id=operation_id) from None
+
+    # -- the API ------------------------------------------------------------
+    async def request_image(
+        self,
+        prompt: str,
+        *,
+        size: str | None = None,
+        n: int = 1,
+        user: str | None = None,
+        api_version: str | None = None,
+    ) -> ImageOperation:
+        """Submit a generation (validated first); the operation to poll."""
+        req = ImageRequest(prompt=prompt, size=size, n=n, user=user,
+                           api_version=api_version or self._conn.api_version)
+        url = self._url(SUBMIT_PATH, req.api_version)
+        resp = await self._request("POST", url, kind="submit", json=req.to_json())
+        submitted_at = time.monotonic()
+        body = self._json(resp, "submit")
+        header = resp.headers.get(OPERATION_LOCATION_HEADER)
+        op_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(op_id, str) or not op_id:
+            op_id = unquote(urlsplit(header).path.rstrip("/").rsplit("/", 1)[-1]) if header else ""
+        if not op_id:
+            raise ApiError(resp.status_code, "invalidResponse",
+                           "the submit answer has no operation id and no operation-location")
+        status = body.get("status") if isinstance(body, dict) else None
+        if status not in STATUSES:
+            status = "notRunning"
+        created = body.get("created") if isinstance(body, dict) else None
+        location = self._operation_url(op_id, header, req.api_version)
+        self._remember(op_id, location, submitted_at)
+        return ImageOperation(id=op_id, status=status,
+                              created=created if isinstance(created, int) and created else None,
+                              location=location)
+
+    async def _poll_once(self, op_id: str, url: str,
+                         deadline: float | None) -> tuple[ImageResult, float | None]:
+        resp = await self._request("GET", url, kind="idempotent", operation_id=op_id,
+                                   deadline=deadline)
+        body = self._json(resp, "operation", op_id)
+        try:
+            result = parse_operation(body)
+        except ParseError as exc:
+            raise ApiError(resp.status_code, "invalidResponse",
+                           f"malformed operation answer: {exc}", operation_id=op_id) from None
+        return result, parse_retry_after(resp.headers)
+
+    async def get_operation(self, op: "str | ImageOperation") -> ImageResult:
+        """One poll: the operation as it is now (terminal or not; no error for failed)."""
+        op_id, url, _ = self._locate(op)
+        result, _ = await self._poll_once(op_id, url, None)
+        return result
+
+    async def download_image(
+        self,
+        op: "str | ImageOperation",
+        *,
+        timeout: float | None = None,
+        on_status: StatusCallback | None = None,
+    ) -> ImageResult:
+        """Poll until terminal and return the succeeded result.
+
+        failed -> ContentFilterError (safety refusal) or ApiError; canceled or
+        deleted -> ApiError with that code; every image filtered ->
+        ContentFilterError; no end within ``timeout`` (default
+        ``conn.poll_timeout``) -> OperationTimeout. ``on_status(result)`` is
+        called after every poll (sync or async).
+        """
+        op_id, url, submitted_at = self._locate(op)
+        if timeout is None:
+            timeout = self._conn.poll_timeout
+        elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValidationError("timeout", "must be a positive number of seconds", timeout)
+        deadline = time.monotonic() + timeout
+        schedule = replace(self._schedule, expected=self._estimate.value)
+        outcome = await poll_until_terminal(
+            lambda: self._poll_once(op_id, url, deadline),
+            operation_id=op_id, timeout=timeout, schedule=schedule,
+            submitted_at=submitted_at, on_status=on_status,
+        )
+        result = outcome.result
+        if result.succeeded and submitted_at is not None:
+            self._estimate.observe(outcome.last_pending, outcome.first_done)
+        return check_terminal(result)
+
+    async def delete_operation(self, op: "str | ImageOperation") -> None:
+        """Delete a terminal operation and its images (the service refuses a running one)."""
+        op_id, url, _ = self._locate(op)
+        await self._request("DELETE", url, kind="idempotent", operation_id=op_id)
+
+    async def fetch_image(self, url: str) -> bytes:
+        """The image's bytes, checked to decode; credentials only go to the endpoint's origin."""
+        return await fetch_image_bytes(self._client(), self._conn, url, policy=self._policy,
+                                       max_bytes=self._max_image_bytes)
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        size: str | None = None,
+        n: int = 1,
+        user: str | None = None,
+        api_version: str | None = None,
+        timeout: float | None = None,
+        on_status: StatusCallback | None = None,
+    ) -> ImageResult:
+        """Submit and wait: ``request_image`` then ``download_image``."""
+        op = await self.request_image(prompt, size=size, n=n, user=user, api_version=api_version)
+        return await self.download_image(op.id, timeout=timeout, on_status=on_status)
+
+    async def generate_many(
+        self,
+        prompts: Iterable[str],
+        *,
+        size: str | None = None,
+        n: int = 1,
+        user: str | None = None,
+        api_version: str | None = None,
+        concurrency: int = 8,
+        continue_on_error: bool = True,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> list[ImageResult | Exception]:
+        """One ImageResult or exception per prompt, in order, at most ``concurrency`` at once.
+
+        Every prompt is validated before anything is sent; with
+        ``continue_on_error`` an invalid one becomes that entry's
+        ValidationError, without it the ValidationError (naming the index) is
+        raised and nothing is sent. ``continue_on_error=False`` stops at the
+        first failure with a BatchError (``.index``, ``.results``).
+        ``on_progress(done, total, index, outcome)`` runs after each item.
+        """
+        if isinstance(prompts, (str, bytes)) or not isinstance(prompts, Iterable):
+            raise ValidationError("prompts", "must be a list of prompt strings",
+                                  type(prompts).__name__)
+        prompts = list(prompts)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) \
+                or not 1 <= concurrency <= 1000:
+            raise ValidationError("concurrency", "must be a whole number from 1 to 1000", concurrency)
+        version = api_version or self._conn.api_version
+        jobs = []
+        for i, prompt in enumerate(prompts):
+            try:
+                ImageRequest(prompt=prompt, size=size, n=n, user=user, api_version=version)
+            except ValidationError as exc:
+                err = ValidationError(f"prompts[{i}].{exc.field}", exc.limit, exc.value)
+                if not continue_on_error:
+                    raise err from None
+                jobs.append(_raiser(err))
+                continue
+            jobs.append(lambda p=prompt: self.generate(p, size=size, n=n, user=user,
+                                                       api_version=version, timeout=timeout))
+        return await run_batch(jobs, concurrency=concurrency,
+                               continue_on_error=continue_on_error, on_progress=on_progress)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("shared" if self._is_shared else "open")
+        return f"ImageClient({self._conn!r}, {state})"
+
+
+def check_terminal(result: ImageResult) -> ImageResult:
+    """The result if it succeeded with at least one image kept; the matching error otherwise."""
+    op_id = result.id
+    if result.status == "succeeded":
+        filtered = [e for e in result.errors if e.error_code in CONTENT_FILTER_CODES]
+        if result.items and not any(i.ok for i in result.items) and filtered:
+            raise ContentFilterError(None, filtered[0].error_code, filtered[0].error_message
+                                     or "every image was filtered", operation_id=op_id)
+        return result
+    if result.status == "failed":
+        code = result.error_code
+        message = result.error_message or "the operation failed"
+        if code in CONTENT_FILTER_CODES:
+            raise ContentFilterError(None, code, message, operation_id=op_id)
+        raise ApiError(None, code or "failed", message, operation_id=op_id)
+    if result.status == "canceled":
+        raise ApiError(None, "canceled",
+                       "the operation was canceled (the service cancels a job that timed out)",
+                       operation_id=op_id)
+    if result.status == "deleted":
+        raise ApiError(None, "deleted", "the operation was deleted; its images are gone",
+                       operation_id=op_id)
+    raise ApiError(None, "invalidResponse", f"not a terminal status: {result.status}",
+                   operation_id=op_id)
+
+
+def _fits(deadline: float | None, delay: float) -> bool:
+    return deadline is None or time.monotonic() + delay < deadline
+
+
+def _raiser(err: Exception) -> Callable[[], Any]:
+    async def job() -> Any:
+        raise err
+    return job

@@ -1,0 +1,124 @@
+"""When to retry a request, and how long to wait first.
+
+Polls, deletes and image fetches are idempotent: they retry on 429, 500, 502,
+503, 504 and on network errors. A submit creates a billed generation, so it
+is retried only when the server certainly did not accept it: the connection
+was never made, or it answered 429 / 503 (both mean "not taken"). A read
+timeout, a 500/502/504 or a connection dropped after sending may hide an
+accepted job, and retrying those would make duplicate generations.
+"""
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Literal, Mapping
+
+import httpx
+
+#: HTTP statuses worth retrying for an idempotent request.
+RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+#: Statuses that prove a submit was not accepted.
+SUBMIT_RETRY_STATUSES: frozenset[int] = frozenset({429, 503})
+#: A server asking for longer than this is still honoured only up to this cap.
+MAX_RETRY_AFTER = 60.0
+
+RequestKind = Literal["submit", "idempotent"]
+
+# The request never left this machine (or never reached a server).
+_NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
+)
+# Anything else that went wrong on the wire; retried only for idempotent requests.
+_TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError,
+)
+
+
+def parse_retry_after(
+    headers: Mapping[str, str] | None, *, now: float | None = None, cap: float = MAX_RETRY_AFTER
+) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP-date).
+
+    None when absent or unreadable; never negative; at most ``cap``.
+    """
+    if not headers:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        seconds = _number(ms)
+        if seconds is not None:
+            return min(seconds / 1000.0, cap)
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    return parse_retry_after_value(value, now=now, cap=cap)
+
+
+def parse_retry_after_value(value: str, *, now: float | None = None,
+                            cap: float = MAX_RETRY_AFTER) -> float | None:
+    """One Retry-After header value -> seconds (see ``parse_retry_after``)."""
+    seconds = _number(value)
+    if seconds is None:
+        try:
+            when = email.utils.parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None:
+            return None
+        if when.tzinfo is None:  # an HTTP-date is always GMT
+            import datetime as _dt
+
+            when = when.replace(tzinfo=_dt.timezone.utc)
+        seconds = max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return min(seconds, cap)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        return None
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        return None
+    return value
+
+
+def is_retryable(kind: RequestKind, *, status: int | None = None,
+                 error: BaseException | None = None) -> bool:
+    """Whether a request of ``kind`` that got ``status`` (or raised ``error``) may be sent again."""
+    if error is not None:
+        if isinstance(error, _NOT_SENT_ERRORS):
+            return True
+        return kind == "idempotent" and isinstance(error, _TRANSIENT_ERRORS)
+    if status is None:
+        return False
+    if kind == "submit":
+        return status in SUBMIT_RETRY_STATUSES
+    return status in RETRY_STATUSES
+
+
+@dataclass
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter, unless the server names a delay."""
+
+    max_retries: int = 4
+    base: float = 0.5
+    factor: float = 2.0
+    max_backoff: float = 8.0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before retry number ``attempt`` (0-based): half fixed, half random."""
+        ceiling = min(self.max_backoff, self.base * self.factor ** attempt)
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """The server's Retry-After when it sent one, else the backoff."""
+        return retry_after if retry_after is not None else self.backoff(attempt)
+
+    def can_retry(self, attempt: int) -> bool:
+        """True while ``attempt`` (retries done so far) is below the bound."""
+        return attempt < self.max_retries

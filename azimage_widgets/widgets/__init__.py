@@ -63,3 +63,20 @@ Previews
     ``azimage-save``             a tile's Save button; ``azimage-save-all`` Save all
     ``azimage-save-status``      where saved file paths are reported
 """
+from __future__ import annotations
+
+from .widget_download_image import DownloadImagePanel
+from .widget_fields import CappedTextarea, Field, FieldBinding
+from .widget_panel import ActivityPanel
+from .widget_previews import PreviewGrid
+from .widget_progress import ProgressView
+from .widget_request_image import RequestImagePanel
+from .widget_schema import SchemaView
+from .widget_steps import StepFrame
+from .widget_tree import close_tree, walk
+
+__all__ = [
+    "ActivityPanel", "CappedTextarea", "DownloadImagePanel", "Field", "FieldBinding",
+    "PreviewGrid", "ProgressView", "RequestImagePanel", "SchemaView", "StepFrame",
+    "close_tree", "walk",
+]

@@ -1,0 +1,148 @@
+"""DownloadImagePanel: the Download Image activity as a notebook panel.
+
+    dl = DownloadImagePanel(conn, name="get fox", image_id="[fox_id]", output="fox_images")
+    task = dl.submit()       # what Download does; awaiting it gives a DownloadResult
+
+Step 1: Name, ID (an operation id or a ``[variable]`` resolved when the
+download starts), Optional settings (Supported versions, Bind result to),
+Continue on error. Step 2: data schemas. Below: Download, Cancel, Delete,
+status line, progress, URLs with their expiry time, and previews.
+
+Observable (not synced) traits: ``image_id`` (kept equal to the activity's;
+setting it, e.g. through ``traitlets.dlink`` from a RequestImagePanel's
+``ids``, fills the ID field) and ``result``.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any
+
+from ipywidgets import HTML, Button, HBox, Layout, Text, VBox
+from traitlets import Any as AnyTrait
+from traitlets import Unicode, observe
+
+from ..activities import DownloadImage, DownloadResult
+from ..contract import ValidationError
+from .widget_fields import Field
+from .widget_panel import FIELD_WIDTH, ActivityPanel
+from .widget_previews import PreviewGrid
+
+
+def urls_html(res: DownloadResult) -> str:
+    if res is None:
+        return ""
+    expires = res.expires.strftime("%Y-%m-%d %H:%M:%S UTC") if res.expires else "unknown"
+    items = []
+    for slot in res.slots:
+        if slot.url:
+            items.append(f'<li><a href="{html.escape(slot.url)}" target="_blank" '
+                         f'rel="noopener noreferrer">image {slot.index + 1}</a></li>')
+        else:
+            items.append(f"<li>image {slot.index + 1}: {html.escape(slot.error_code or '')}: "
+                         f"{html.escape(slot.error_message or '')}</li>")
+    return (f"<b>URLs</b> of <code>{html.escape(res.id)}</code> (expire {html.escape(expires)}):"
+            f"<ul style=\"margin:2px 0\">{''.join(items)}</ul>")
+
+
+class DownloadImagePanel(ActivityPanel):
+    """Download Image: configure, Download, watch progress, see URLs and previews."""
+
+    image_id = Unicode("", help="The ID field: an operation id or a [variable] (observable).")
+    result = AnyTrait(None, allow_none=True, help="DownloadResult of the last run (observable).")
+
+    def __init__(self, conn: Any = None, name: str | None = None, image_id: str = "",
+                 output: str | None = None, *, namespace: Any = None, **config: Any) -> None:
+        activity = DownloadImage(conn, name=name, image_id=image_id, output=output,
+                                 namespace=namespace, replace=True, **config)
+        super().__init__(activity)
+        self.add_class("azimage-download-image")
+        a = activity
+
+        name_field = self._name_field()
+        self.id_input = Text(description="ID", placeholder="operation id, or [variable] e.g. [fox_id]",
+                             layout=Layout(width=FIELD_WIDTH))
+        id_field = self._bind("image_id", Field(self.id_input, "azimage-image-id"))
+        self.optional = self._optional([self._version_field(), self._output_field()])
+        step1 = VBox([name_field, id_field, self.optional, self._continue_field()])
+        frame = self._frame(step1)
+
+        self.download_button = Button(description="Download", button_style="success",
+                                      icon="download", tooltip="Wait for the operation and fetch its images")
+        self.download_button.add_class("azimage-download")
+        self.download_button.on_click(lambda _b: self._click(self.submit))
+        self.cancel_button = Button(description="Cancel", icon="stop",
+                                    tooltip="Stop waiting; the service may still finish the job")
+        self.cancel_button.add_class("azimage-cancel")
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.delete_button = Button(description="Delete", icon="trash",
+                                    tooltip="Delete the finished operation and its images at the service")
+        self.delete_button.add_class("azimage-delete")
+        self.delete_button.on_click(lambda _b: self._click(self.delete))
+
+        status = self._status_line()
+        self.urls_html = HTML()
+        self.urls_html.add_class("azimage-urls")
+        self.previews = PreviewGrid(prefix=a.name)
+        a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
+        a.observe(self._result_changed, names="result")
+        a.observe(self._activity_id_changed, names="image_id")
+        self.image_id = a.image_id
+
+        self.children = (frame, HBox([self.download_button, self.cancel_button, self.delete_button]),
+                         status, self.progress_view, self.urls_html, self.previews)
+        self._status_changed()
+        frame.refresh()
+
+    # -- image_id both ways ------------------------------------------------------
+    @observe("image_id")
+    def _panel_id_changed(self, change: Any) -> None:
+        if not hasattr(self, "id_input"):
+            return
+        if self.id_input.value != change["new"]:
+            self.id_input.value = change["new"]  # goes through the field's validation
+
+    def _activity_id_changed(self, change: Any) -> None:
+        self.image_id = change["new"]
+
+    def summary(self) -> str:
+        a = self.activity
+        return f"{a.label}: {a.name} \u00b7 ID {a.image_id or '(none)'} \u00b7 click to edit"
+
+    # -- running ---------------------------------------------------------------
+    def submit(self) -> asyncio.Task[Any]:
+        """Download: wait for the operation and fetch its images, as a task on the running loop."""
+        if self._task is not None and not self._task.done():
+            return self._task
+        if self.field_errors().get("image_id"):
+            err = ValidationError("image_id", self.field_errors()["image_id"])
+            self._show_field_error(err)
+            raise err
+        self.previews.clear()
+        self.urls_html.value = ""
+        self._task = self._start(self.activity.download)
+        self._update_buttons()
+        return self._task
+
+    def _click(self, action: Any) -> None:
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - a click must show, never raise into the void
+            self._show_exception(exc)
+
+    def _result_changed(self, change: Any) -> None:
+        res = change["new"]
+        self.result = res
+        self.urls_html.value = urls_html(res) if res is not None else ""
+        self.previews.show([res] if res is not None else [])
+
+    def _update_buttons(self) -> None:
+        if not hasattr(self, "delete_button"):
+            return
+        running = self._task is not None and not self._task.done()
+        self.download_button.disabled = running
+        self.cancel_button.disabled = not running
+        self.delete_button.disabled = running or self.activity.result is None
+
+
+__all__ = ["DownloadImagePanel", "urls_html"]

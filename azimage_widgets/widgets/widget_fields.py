@@ -1,0 +1,131 @@
+"""Step-1 fields: a text field with an inline error, and the capped prompt area.
+
+ipywidgets 8's Textarea has no maxlength, and a browser (or any front end)
+can send any value in a comm ``update`` message anyway, so the prompt cap is
+enforced here, in Python: ``CappedTextarea`` validates ``value``, refuses a
+longer one (keeps the previous text, says why in ``refused``) and pushes the
+kept value back to the front end. A refused value never reaches the
+activity, let alone the service.
+
+``FieldBinding`` ties one input widget to one activity trait both ways: an
+edit is assigned to the activity, whose validator may refuse it with a
+ValidationError; the message then shows next to the field and the activity
+keeps its last valid value.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Callable
+
+from ipywidgets import HTML, HBox, Layout, Textarea, VBox, Widget
+from traitlets import Int, Unicode, validate
+
+from ..contract import PROMPT_MAX_CHARS, ValidationError
+
+
+class CappedTextarea(Textarea):
+    """A Textarea whose value can never exceed ``max_chars``, whatever the front end sends."""
+
+    max_chars = Int(PROMPT_MAX_CHARS, help="Longest accepted value (not synced: enforced here).")
+    refused = Unicode("", help="Why the last value was refused; empty when it was accepted.")
+
+    @validate("value")
+    def _cap(self, proposal: Any) -> str:
+        value = proposal["value"]
+        if len(value) > self.max_chars:
+            self.refused = (f"Refused {len(value)} characters: the limit is {self.max_chars}. "
+                            f"The prompt was not changed.")
+            # Not ``self.value``: inside hold_trait_notifications (which a front-end update
+            # uses) cross-validation runs after the new value was stored.
+            kept = getattr(self, "_accepted", "")
+            # The front end shows the refused text until told otherwise: send the kept value
+            # (while a front-end update is being applied, ipywidgets would not echo it).
+            if self.comm is not None:
+                self._send({"method": "update", "state": {"value": kept}, "buffer_paths": []})
+            return kept
+        self.refused = ""
+        self._accepted = value
+        return value
+
+
+def counter_text(n: int, limit: int) -> str:
+    over = n > limit
+    colour = "#b00020" if over else "#555"
+    return f'<span style="color:{colour};font-size:90%">{n} / {limit}</span>'
+
+
+def error_html(message: str) -> str:
+    if not message:
+        return ""
+    return f'<span style="color:#b00020">{html.escape(message)}</span>'
+
+
+class Field(VBox):
+    """An input with an inline error line under it (and an optional widget beside it)."""
+
+    def __init__(self, input_widget: Widget, css: str, beside: Widget | None = None,
+                 **kwargs: Any) -> None:
+        self.input = input_widget
+        input_widget.add_class(css)
+        self.error = HTML("", layout=Layout(margin="0 0 0 8px"))
+        self.error.add_class("azimage-field-error")
+        self.error.add_class(f"{css}-error")
+        row = HBox([input_widget, beside]) if beside is not None else input_widget
+        super().__init__([row, self.error], **kwargs)
+
+    def set_error(self, message: str) -> None:
+        self.error.value = error_html(message)
+
+    @property
+    def error_message(self) -> str:
+        return self.error.value
+
+
+class FieldBinding:
+    """Two-way tie between ``widget.value`` and ``activity.<trait>``, errors shown in ``field``."""
+
+    def __init__(self, activity: Any, trait: str, field: Field,
+                 on_change: Callable[[], None] | None = None,
+                 to_widget: Callable[[Any], Any] = lambda v: v,
+                 from_widget: Callable[[Any], Any] = lambda v: v) -> None:
+        self.activity = activity
+        self.trait = trait
+        self.field = field
+        self.widget = field.input
+        self.error = ""
+        self._on_change = on_change
+        self._to_widget = to_widget
+        self._from_widget = from_widget
+        self.widget.value = to_widget(getattr(activity, trait))
+        self.widget.observe(self._widget_changed, names="value")
+        activity.observe(self._activity_changed, names=trait)
+
+    def _widget_changed(self, change: Any) -> None:
+        value = self._from_widget(change["new"])
+        try:
+            setattr(self.activity, self.trait, value)
+        except ValidationError as exc:
+            self.error = exc.limit if exc.field == self.trait else str(exc)
+            shown = f"{exc.field}: {exc.limit}"
+            self.field.set_error(shown)
+        else:
+            self.error = ""
+            self.field.set_error("")
+        if self._on_change:
+            self._on_change()
+
+    def _activity_changed(self, change: Any) -> None:
+        shown = self._to_widget(change["new"])
+        if self.widget.value != shown:
+            self.widget.value = shown
+        self.error = ""
+        self.field.set_error("")
+        if self._on_change:
+            self._on_change()
+
+    def unbind(self) -> None:
+        self.widget.unobserve(self._widget_changed, names="value")
+        self.activity.unobserve(self._activity_changed, names=self.trait)
+
+
+__all__ = ["CappedTextarea", "Field", "FieldBinding", "counter_text", "error_html"]

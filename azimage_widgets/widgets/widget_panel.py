@@ -1,0 +1,212 @@
+"""What both panels share: name field, step frame, status line, progress, tasks.
+
+A panel is a VBox over one layer-3 activity. It never holds the connection
+in a widget trait (the API key never enters synced state), keeps a
+reference to every task it starts, reports a task's exception in its status
+line from a done-callback, and only ever sets widget values from tasks (no
+``with out:`` after an await).
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any, Callable, Coroutine
+
+from ipywidgets import HTML, Accordion, Checkbox, Dropdown, Layout, Text, VBox, Widget
+from traitlets import Unicode
+
+from ..activities import Activity, error_info, format_error
+from ..contract import API_VERSIONS, ValidationError
+from .widget_fields import Field, FieldBinding, error_html
+from .widget_progress import ProgressView
+from .widget_schema import SchemaView
+from .widget_steps import StepFrame
+from .widget_tree import close_tree
+
+FIELD_WIDTH = "520px"
+
+
+class ActivityPanel(VBox):
+    """Base of RequestImagePanel and DownloadImagePanel."""
+
+    status = Unicode("idle", help="The activity's status (not synced).")
+
+    def __init__(self, activity: Activity) -> None:
+        super().__init__([])
+        self.activity = activity
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._task: asyncio.Task[Any] | None = None
+        self.bindings: dict[str, FieldBinding] = {}
+        self.fields: dict[str, Field] = {}
+        self.add_class("azimage-panel")
+        activity.on_close(lambda _a: self.close())
+
+    # -- building blocks -------------------------------------------------------
+    def _bind(self, trait: str, field: Field, **kw: Any) -> Field:
+        self.fields[trait] = field
+        self.bindings[trait] = FieldBinding(self.activity, trait, field,
+                                            on_change=self._config_changed, **kw)
+        return field
+
+    def _name_field(self) -> Field:
+        text = Text(description="Name", placeholder="unique name, no / or :",
+                    layout=Layout(width=FIELD_WIDTH), continuous_update=True)
+        return self._bind("name", Field(text, "azimage-name"))
+
+    def _version_field(self) -> Field:
+        dd = Dropdown(options=list(API_VERSIONS), description="Supported versions",
+                      style={"description_width": "initial"})
+        return self._bind("api_version", Field(dd, "azimage-version"))
+
+    def _continue_field(self) -> Field:
+        cb = Checkbox(description="Continue on error", indent=False,
+                      tooltip="Keep going when one operation of a run fails; errors are reported")
+        return self._bind("continue_on_error", Field(cb, "azimage-continue-on-error"))
+
+    def _output_field(self) -> Field:
+        text = Text(description="Bind result to", placeholder="variable name (optional)",
+                    style={"description_width": "initial"}, layout=Layout(width="360px"))
+        return self._bind("output", Field(text, "azimage-output"))
+
+    @staticmethod
+    def _optional(children: list[Widget]) -> Accordion:
+        acc = Accordion(children=[VBox(children)], titles=("Optional settings",), selected_index=None)
+        acc.add_class("azimage-optional")
+        return acc
+
+    def _frame(self, step1: Widget) -> StepFrame:
+        self.schema = SchemaView(self.activity.kind, self.activity.api_version)
+        self.activity.observe(lambda c: self.schema.set_version(c["new"]), names="api_version")
+        self.frame = StepFrame(self.activity.label, step1, self.schema,
+                               on_save=self._save, on_discard=self._discard,
+                               summary=self.summary, can_save=self.can_save,
+                               is_dirty=lambda: self.activity.dirty)
+        self.activity.observe(lambda _c: self.frame.refresh(), names=["dirty", "saved"])
+        return self.frame
+
+    def _status_line(self) -> HTML:
+        self.status_html = HTML()
+        self.status_html.add_class("azimage-status")
+        self.progress_view = ProgressView()
+        self.activity.observe(self._status_changed, names=["status", "message", "error"])
+        self.activity.observe(lambda c: self.progress_view.update(c["new"]), names="progress")
+        return self.status_html
+
+    # -- configuration -------------------------------------------------------
+    def field_errors(self) -> dict[str, str]:
+        """Fields whose last edit was refused, with the reason."""
+        return {k: b.error for k, b in self.bindings.items() if b.error}
+
+    def can_save(self) -> bool:
+        return not self.field_errors()
+
+    def _config_changed(self) -> None:
+        if hasattr(self, "frame"):
+            self.frame.refresh()
+
+    def _save(self) -> bool:
+        try:
+            self.activity.save()
+        except ValidationError as exc:
+            self._show_field_error(exc)
+            return False
+        return True
+
+    def _discard(self) -> None:
+        self.activity.discard()
+        for b in self.bindings.values():
+            # the restored value is valid: drop errors of refused edits, show the restored text
+            b.error = ""
+            b.field.set_error("")
+            b.widget.value = b._to_widget(getattr(self.activity, b.trait))
+
+    def summary(self) -> str:
+        return f"{self.activity.label}: {self.activity.name}"
+
+    def _show_field_error(self, exc: ValidationError) -> None:
+        field = self.fields.get(exc.field)
+        if field is not None:
+            field.set_error(f"{exc.field}: {exc.limit}")
+
+    # -- status --------------------------------------------------------------
+    def _status_changed(self, _change: Any = None) -> None:
+        a = self.activity
+        self.status = a.status
+        if a.error:
+            info = a.error
+            text = format_error(info)
+            self.status_html.value = (f'<span style="color:#b00020"><b>Failed</b> &middot; '
+                                      f"{html.escape(text)}</span>")
+            self.status_html.add_class("azimage-error")
+            if info.get("field") in self.fields:
+                self.fields[info["field"]].set_error(f"{info['field']}: {info['message'].split(': ', 1)[-1]}")
+        else:
+            self.status_html.remove_class("azimage-error")
+            shown = html.escape(a.message) if a.message else ""
+            self.status_html.value = (f"<b>{html.escape(a.status)}</b> &middot; {shown}"
+                                      if shown else f"<b>{html.escape(a.status)}</b>")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        """Subclasses enable/disable their run buttons."""
+
+    def _show_exception(self, exc: BaseException) -> None:
+        """For failures the activity did not record (it records its own)."""
+        info = error_info(exc)
+        self.status_html.value = error_html(f"Failed · {format_error(info)}")
+        self.status_html.add_class("azimage-error")
+
+    # -- tasks ---------------------------------------------------------------
+    def _start(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> asyncio.Task[Any]:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            msg = ("needs a running asyncio loop (a Jupyter kernel has one); "
+                   "in a script, await the activity's coroutine instead")
+            self.status_html.value = error_html(msg)
+            raise RuntimeError(msg) from None
+        task = loop.create_task(make())
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            self._update_buttons()
+            return
+        exc = task.exception()  # marks it retrieved: no "never retrieved" log
+        if exc is not None and not self.activity.error:
+            self._show_exception(exc)
+        self._update_buttons()
+
+    @property
+    def task(self) -> asyncio.Task[Any] | None:
+        """The task of the last run (Generate / Download)."""
+        return self._task
+
+    def cancel(self) -> bool:
+        """Cancel: stop polling (the service may still finish the job)."""
+        return self.activity.cancel()
+
+    def delete(self) -> asyncio.Task[Any]:
+        """Delete the finished operations of the last run at the service (a task)."""
+        return self._start(self.activity.delete)
+
+    # -- lifecycle -------------------------------------------------------------
+    def close(self) -> None:
+        """Close every widget of the panel, stop its tasks and free the activity's name."""
+        if getattr(self, "_closing", False):
+            return
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        for b in self.bindings.values():
+            b.unbind()
+        self.activity.close()
+        for child in list(self.children):
+            close_tree(child)
+        close_tree(self)
+
+
+__all__ = ["ActivityPanel", "FIELD_WIDTH"]

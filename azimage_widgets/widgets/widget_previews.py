@@ -1,0 +1,177 @@
+"""Thumbnails in a grid, a full-size view, and saving PNGs.
+
+``PreviewGrid.show(results)`` takes DownloadResult objects (layer 3): each
+image becomes a tile with a JPEG thumbnail of at most 256 px, a "Full size"
+and a "Save" button; a refused image becomes a placeholder tile with the
+service's code and message. Showing new results closes the old tiles first,
+so re-running a panel leaks no widgets. One full-size ``Image`` widget is
+reused for every "Full size" click.
+
+Saving writes PNG files (the service's bytes when they are PNG, else
+re-encoded with Pillow) to ``folder`` (default ``azimage_downloads/`` under
+the current directory), named ``<activity>_<operation id prefix>_<n>.png``.
+"""
+from __future__ import annotations
+
+import html
+import io
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+from ipywidgets import HTML, Button, GridBox, HBox, Image, Layout, Text, VBox
+
+from ..activities.download_image import DownloadResult, ImageSlot
+from .widget_fields import error_html
+from .widget_tree import close_tree, show
+
+DEFAULT_FOLDER = "azimage_downloads"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def safe_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "image"
+
+
+def png_bytes(slot: ImageSlot) -> bytes:
+    if slot.data is not None and slot.data.startswith(PNG_SIGNATURE):
+        return slot.data
+    buf = io.BytesIO()
+    slot.image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class PreviewGrid(VBox):
+    """Tiles of the images of one or more results, with full-size view and saving."""
+
+    def __init__(self, prefix: str = "image", folder: str = DEFAULT_FOLDER) -> None:
+        self.prefix = prefix
+        self.entries: list[tuple[str, ImageSlot]] = []  # (operation id, slot) per tile
+        self.tiles: list[VBox] = []
+        self.thumbs: list[Image] = []
+        self.grid = GridBox([], layout=Layout(
+            grid_template_columns="repeat(auto-fill, 264px)", grid_gap="8px"))
+        self.grid.add_class("azimage-grid")
+        self.full_caption = HTML()
+        self.full_image = Image(format="png")
+        self.full_image.add_class("azimage-full")
+        self.full_close = Button(description="Close full size", icon="times")
+        self.full_close.add_class("azimage-full-close")
+        self.full_close.on_click(lambda _b: self.hide_full())
+        self.full_box = VBox([self.full_caption, self.full_image, self.full_close])
+        self.folder = Text(value=folder, description="Folder", layout=Layout(width="320px"))
+        self.folder.add_class("azimage-save-folder")
+        self.save_all_button = Button(description="Save all", icon="download",
+                                      tooltip="Save every image as PNG into the folder")
+        self.save_all_button.add_class("azimage-save-all")
+        self.save_all_button.on_click(lambda _b: self._report(self.save_all))
+        self.save_status = HTML()
+        self.save_status.add_class("azimage-save-status")
+        self.toolbar = HBox([self.save_all_button, self.folder])
+        super().__init__([self.grid, self.full_box, self.toolbar, self.save_status])
+        self.add_class("azimage-previews")
+        self.hide_full()
+        self._refresh()
+
+    # -- content ------------------------------------------------------------
+    def clear(self) -> None:
+        """Close every tile (and its widgets)."""
+        for tile in self.tiles:
+            close_tree(tile)
+        self.tiles, self.thumbs, self.entries = [], [], []
+        self.grid.children = ()
+        self.hide_full()
+        self.save_status.value = ""
+        self._refresh()
+
+    def show(self, results: Iterable[DownloadResult | None]) -> None:
+        """Replace the tiles with those of ``results`` (None entries are skipped)."""
+        self.clear()
+        tiles = []
+        for res in results:
+            if res is None:
+                continue
+            for slot in res.slots:
+                tiles.append(self._tile(res.id, slot))
+        self.tiles = tiles
+        self.grid.children = tuple(tiles)
+        self._refresh()
+
+    def _tile(self, op_id: str, slot: ImageSlot) -> VBox:
+        caption = HTML(f'<span style="font-size:85%">image {slot.index + 1} &middot; '
+                       f'<code>{html.escape(op_id[:8])}</code></span>')
+        if not slot.ok:
+            placeholder = HTML(
+                '<div style="width:256px;height:160px;display:flex;align-items:center;'
+                'justify-content:center;text-align:center;background:#eee;color:#555;'
+                'border:1px dashed #999;padding:8px;box-sizing:border-box">'
+                f"<div><b>{html.escape(slot.error_code or 'error')}</b><br>"
+                f"{html.escape(slot.error_message or '')}</div></div>")
+            placeholder.add_class("azimage-filtered")
+            tile = VBox([placeholder, caption])
+            tile.add_class("azimage-tile")
+            return tile
+        index = len(self.entries)
+        self.entries.append((op_id, slot))
+        thumb = Image(value=slot.thumbnail or b"", format="jpeg")
+        thumb.add_class("azimage-thumb")
+        self.thumbs.append(thumb)
+        full = Button(description="Full size", icon="expand", layout=Layout(width="auto"),
+                      tooltip=f"Show image {slot.index + 1} at full size")
+        full.add_class("azimage-fullsize")
+        full.on_click(lambda _b, i=index: self.show_full(i))
+        save = Button(description="Save", icon="download", layout=Layout(width="auto"),
+                      tooltip="Save this image as PNG into the folder")
+        save.add_class("azimage-save")
+        save.on_click(lambda _b, i=index: self._report(lambda: [self.save(i)]))
+        tile = VBox([thumb, HBox([full, save]), caption])
+        tile.add_class("azimage-tile")
+        return tile
+
+    def _refresh(self) -> None:
+        show(self.toolbar, bool(self.entries))
+        show(self.grid, bool(self.tiles))
+
+    # -- full size ------------------------------------------------------------
+    def show_full(self, index: int) -> None:
+        op_id, slot = self.entries[index]
+        w, h = slot.image.size
+        self.full_image.value = png_bytes(slot)
+        self.full_caption.value = (f"<b>image {slot.index + 1}</b> of <code>{html.escape(op_id)}</code>"
+                                   f" &middot; {w}x{h}")
+        self.full_index = index
+        show(self.full_box, True)
+
+    def hide_full(self) -> None:
+        self.full_image.value = b""
+        self.full_index = None
+        show(self.full_box, False)
+
+    # -- saving ----------------------------------------------------------------
+    def _path(self, index: int) -> Path:
+        op_id, slot = self.entries[index]
+        name = f"{safe_part(self.prefix)}_{safe_part(op_id[:8])}_{slot.index + 1}.png"
+        return Path(self.folder.value or DEFAULT_FOLDER) / name
+
+    def save(self, index: int) -> Path:
+        """Write one image as PNG; returns its path."""
+        path = self._path(index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png_bytes(self.entries[index][1]))
+        return path
+
+    def save_all(self) -> list[Path]:
+        """Write every image as PNG; returns the paths."""
+        return [self.save(i) for i in range(len(self.entries))]
+
+    def _report(self, action: Any) -> None:
+        try:
+            paths = action()
+        except Exception as exc:  # noqa: BLE001 - shown in the panel
+            self.save_status.value = error_html(f"Could not save: {exc}")
+            return
+        shown = ", ".join(html.escape(str(p)) for p in paths)
+        self.save_status.value = f"Saved {len(paths)} file{'s' if len(paths) != 1 else ''}: {shown}"
+
+
+__all__ = ["DEFAULT_FOLDER", "PreviewGrid", "png_bytes"]

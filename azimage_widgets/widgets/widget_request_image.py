@@ -1,0 +1,160 @@
+"""RequestImagePanel: the Request Image activity as a notebook panel.
+
+    req = RequestImagePanel(conn, name="fox", output="fox", prompt="a red fox")
+    task = req.submit()      # what Generate does: an asyncio.Task on the running loop
+    await task               # -> Operations (ids in .ids); previews follow by default
+
+Step 1: Name, Prompt (live ``n / 1000`` counter, cap enforced in Python),
+Optional settings (Size, Number of images, Supported versions, Bind result
+to), Continue on error. Step 2: data schemas. Below the configuration:
+Generate, Cancel, Delete, "Download and preview", the status line, the ids
+(selectable), per-operation progress and the preview grid.
+
+Observable (not synced) traits: ``ids``, ``results``, ``status``; chain
+with ``traitlets.dlink((req, "ids"), (dl, "image_id"), lambda ids: ids[0] if ids else "")``.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any
+
+from ipywidgets import HTML, Button, Checkbox, Dropdown, HBox, IntSlider, Layout, VBox
+from traitlets import List, Unicode
+
+from ..activities import RequestImage
+from ..contract import N_MAX, N_MIN, SIZES
+from .widget_fields import CappedTextarea, Field, counter_text
+from .widget_panel import FIELD_WIDTH, ActivityPanel
+from .widget_previews import PreviewGrid
+
+
+class RequestImagePanel(ActivityPanel):
+    """Request Image: configure, Generate, watch progress, preview."""
+
+    ids = List(Unicode(), help="Operation ids of the last run (observable, not synced).")
+    results = List(help="DownloadResult per operation after follow-through (observable).")
+
+    def __init__(self, conn: Any = None, name: str | None = None, output: str | None = None, *,
+                 follow: bool = True, namespace: Any = None, **config: Any) -> None:
+        activity = RequestImage(conn, name=name, output=output, namespace=namespace,
+                                replace=True, **config)
+        super().__init__(activity)
+        self.add_class("azimage-request-image")
+        a = activity
+
+        name_field = self._name_field()
+        self.prompt_input = CappedTextarea(description="Prompt", rows=4,
+                                           placeholder="Describe the image to generate",
+                                           layout=Layout(width=FIELD_WIDTH))
+        self.prompt_counter = HTML()
+        self.prompt_counter.add_class("azimage-prompt-counter")
+        prompt_field = self._bind("prompt", Field(self.prompt_input, "azimage-prompt",
+                                                  beside=self.prompt_counter))
+        self.prompt_input.observe(self._prompt_refused, names="refused")
+        self.prompt_input.observe(self._count, names="value")
+        self._count()
+
+        self.size_input = Dropdown(options=list(SIZES), description="Size")
+        size_field = self._bind("size", Field(self.size_input, "azimage-size"))
+        self.n_input = IntSlider(min=N_MIN, max=N_MAX, step=1, description="Number of images",
+                                 style={"description_width": "initial"})
+        n_field = self._bind("n", Field(self.n_input, "azimage-n"))
+        version_field = self._version_field()
+        output_field = self._output_field()
+        self.optional = self._optional([size_field, n_field, version_field, output_field])
+        continue_field = self._continue_field()
+        step1 = VBox([name_field, prompt_field, self.optional, continue_field])
+        frame = self._frame(step1)
+
+        self.generate_button = Button(description="Generate", button_style="success",
+                                      icon="magic", tooltip="Submit the prompt and make the images")
+        self.generate_button.add_class("azimage-generate")
+        self.generate_button.on_click(lambda _b: self._click(self.submit))
+        self.cancel_button = Button(description="Cancel", icon="stop",
+                                    tooltip="Stop waiting; the service may still finish the job")
+        self.cancel_button.add_class("azimage-cancel")
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.delete_button = Button(description="Delete", icon="trash",
+                                    tooltip="Delete the finished operations and their images at the service")
+        self.delete_button.add_class("azimage-delete")
+        self.delete_button.on_click(lambda _b: self._click(self.delete))
+        self.follow_input = Checkbox(value=follow, description="Download and preview", indent=False)
+        self.follow_input.add_class("azimage-follow")
+
+        status = self._status_line()
+        self.ids_html = HTML()
+        self.ids_html.add_class("azimage-ids")
+        self.previews = PreviewGrid(prefix=a.name)
+        a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
+        a.observe(self._ids_changed, names="ids")
+        a.observe(self._results_changed, names="results")
+
+        self.children = (frame, HBox([self.generate_button, self.cancel_button, self.delete_button,
+                                      self.follow_input]),
+                         status, self.ids_html, self.progress_view, self.previews)
+        self._status_changed()
+        self._ids_changed()
+        frame.refresh()
+
+    # -- fields ---------------------------------------------------------------
+    def _count(self, _change: Any = None) -> None:
+        self.prompt_counter.value = counter_text(len(self.prompt_input.value),
+                                                 self.prompt_input.max_chars)
+
+    def _prompt_refused(self, change: Any) -> None:
+        if change["new"]:
+            self.fields["prompt"].set_error(change["new"])
+
+    def summary(self) -> str:
+        a = self.activity
+        prompt = a.prompt if len(a.prompt) <= 40 else a.prompt[:39] + "\u2026"
+        return (f"{a.label}: {a.name} \u00b7 \u201c{prompt}\u201d \u00b7 {a.size} \u00d7 {a.n}"
+                f" \u00b7 click to edit")
+
+    # -- running ---------------------------------------------------------------
+    def submit(self) -> asyncio.Task[Any]:
+        """Generate: submit (and, with "Download and preview", follow through) as a task.
+
+        Returns the asyncio.Task, running on the current loop; awaiting it
+        gives the Operations of the run, or raises the run's error (which the
+        panel shows too).
+        """
+        if self._task is not None and not self._task.done():
+            return self._task
+        follow = self.follow_input.value
+        self.previews.clear()
+        self._task = self._start(lambda: self.activity.generate(follow=follow))
+        self._update_buttons()
+        return self._task
+
+    def _click(self, action: Any) -> None:
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - a click must show, never raise into the void
+            self._show_exception(exc)
+
+    def _ids_changed(self, _change: Any = None) -> None:
+        ids = list(self.activity.ids)
+        self.ids = ids
+        if ids:
+            shown = " ".join(f'<code style="user-select:all">{html.escape(i)}</code>' for i in ids)
+            self.ids_html.value = f"<b>Operation ids</b>: {shown}"
+        else:
+            self.ids_html.value = ""
+        self._update_buttons()
+
+    def _results_changed(self, change: Any) -> None:
+        self.results = list(change["new"])
+        self.previews.show(self.results)
+
+    def _update_buttons(self) -> None:
+        if not hasattr(self, "delete_button"):
+            return
+        running = self._task is not None and not self._task.done()
+        self.generate_button.disabled = running
+        self.cancel_button.disabled = not running
+        self.delete_button.disabled = running or not self.activity.ids
+
+
+__all__ = ["RequestImagePanel"]

@@ -1,0 +1,45 @@
+"""Walking and closing a tree of widgets (children, layout, style and any other widget trait)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from ipywidgets import Widget
+
+
+def walk(root: Widget) -> Iterator[Widget]:
+    """Every widget reachable from ``root`` through its synced traits, once, ``root`` first."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        yield w
+        for key in w.keys:
+            try:
+                value = getattr(w, key)
+            except Exception:  # noqa: BLE001 - a closed or odd widget
+                continue
+            if isinstance(value, Widget):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(v for v in value if isinstance(v, Widget))
+        for extra in getattr(w, "_azimage_extra", ()):  # widgets not (yet) in the tree
+            stack.append(extra)
+
+
+def close_tree(root: Widget) -> None:
+    """Close ``root`` and every widget under it (their comms, so views disappear)."""
+    for w in list(walk(root)):
+        if w.comm is not None:
+            Widget.close(w)
+
+
+def show(widget: Widget, visible: bool) -> None:
+    """Show or hide a widget through its layout."""
+    widget.layout.display = None if visible else "none"
+
+
+def visible(widget: Widget) -> bool:
+    return widget.layout.display != "none"

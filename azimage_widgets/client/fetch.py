@@ -12,6 +12,7 @@ import asyncio
 import io
 import logging
 import warnings
+from typing import Any, Awaitable, Callable
 
 import httpx
 from PIL import Image, UnidentifiedImageError
@@ -46,6 +47,7 @@ async def fetch_image_bytes(
     policy: RetryPolicy,
     max_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
     verify: bool = True,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> bytes:
     """GET ``url`` (credentials only if it is on the endpoint's origin) and return its bytes."""
     url = check_image_url(url)
@@ -60,14 +62,14 @@ async def fetch_image_bytes(
                 delay = policy.delay(attempt, None)
                 log.debug("GET %s failed (%s); retry in %.2f s", shown, type(exc).__name__, delay)
                 attempt += 1
-                await asyncio.sleep(delay)
+                await sleep(delay)
                 continue
             raise ImageFetchError(url, f"network error: {type(exc).__name__}: {exc}") from None
         if status in RETRY_STATUSES and policy.can_retry(attempt):
             delay = policy.delay(attempt, retry_after)
             log.debug("GET %s -> %s; retry in %.2f s", shown, status, delay)
             attempt += 1
-            await asyncio.sleep(delay)
+            await sleep(delay)
             continue
         break
     if status in REFUSED_STATUSES:

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from dataclasses import replace
 from collections.abc import Iterable
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Awaitable, Callable, ClassVar, Mapping
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
@@ -84,6 +84,8 @@ class ImageClient:
         self._schedule = poll_schedule or PollSchedule()
         self._policy = retry_policy or RetryPolicy(max_retries=conn.max_retries)
         self._estimate = DurationEstimate()
+        #: How retries wait; a seam for tests that must not sleep a server's full Retry-After.
+        self._sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self._http: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -180,7 +182,11 @@ class ImageClient:
 
         gen = closer()
         cls._loop_closers[loop] = gen  # a strong ref, so GC does not finalize it early
-        loop.create_task(gen.__anext__())
+
+        async def start() -> None:  # the first step registers gen with the loop's asyncgen hooks
+            await gen.__anext__()
+
+        loop.create_task(start())
 
     @classmethod
     async def close_shared(cls, conn: Connection | None = None) -> None:
@@ -264,7 +270,7 @@ class ImageClient:
                     delay = self._policy.delay(attempt, None)
                     if _fits(deadline, delay):
                         attempt += 1
-                        await asyncio.sleep(delay)
+                        await self._sleep(delay)
                         continue
                 raise self._transport_error(method, url, kind, exc, operation_id) from exc
             log.debug("%s %s -> %s", method, shown, resp.status_code)
@@ -277,7 +283,7 @@ class ImageClient:
                     log.debug("retry %s %s in %.2f s (HTTP %s)", method, shown, delay,
                               resp.status_code)
                     attempt += 1
-                    await asyncio.sleep(delay)
+                    await self._sleep(delay)
                     continue
             raise self._api_error(resp, operation_id, retry_after)
 
@@ -407,7 +413,7 @@ class ImageClient:
     async def fetch_image(self, url: str) -> bytes:
         """The image's bytes, checked to decode; credentials only go to the endpoint's origin."""
         return await fetch_image_bytes(self._client(), self._conn, url, policy=self._policy,
-                                       max_bytes=self._max_image_bytes)
+                                       max_bytes=self._max_image_bytes, sleep=self._sleep)
 
     async def generate(
         self,

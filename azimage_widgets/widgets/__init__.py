@@ -28,14 +28,18 @@ Fields (step 1)
     ``azimage-prompt``           prompt Textarea (Request Image)
     ``azimage-prompt-counter``   the live ``n / 1000`` counter
     ``azimage-image-id``         Image ID text field (Download Image)
-    ``azimage-field-error``      an inline error next to any field (also
-                                 ``azimage-name-error``, ``azimage-prompt-error``,
-                                 ``azimage-image-id-error``)
+    ``azimage-field-error``      an inline error under any field; each also has
+                                 ``<field class>-error``: ``azimage-name-error``,
+                                 ``azimage-prompt-error``, ``azimage-image-id-error``,
+                                 ``azimage-size-error``, ``azimage-n-error``,
+                                 ``azimage-version-error``, ``azimage-output-error``,
+                                 ``azimage-continue-on-error-error``
     ``azimage-optional``         the Optional settings Accordion (collapsed)
     ``azimage-size``             Size Dropdown
     ``azimage-n``                Number of images IntSlider
     ``azimage-version``          Supported versions Dropdown
     ``azimage-continue-on-error`` Continue on error Checkbox
+    ``azimage-output``           "Bind result to" variable name Text (in Optional settings)
 
 Schemas (step 2)
     ``azimage-schema``           the schema box; ``azimage-schema-table`` each table (HTML)
@@ -61,6 +65,7 @@ Previews
     ``azimage-fullsize``         a tile's "Full size" button
     ``azimage-full``             the full-size ``<img>``; ``azimage-full-close`` hides it
     ``azimage-save``             a tile's Save button; ``azimage-save-all`` Save all
+    ``azimage-save-folder``      the folder Text the PNGs are saved to
     ``azimage-save-status``      where saved file paths are reported
 """
 from __future__ import annotations

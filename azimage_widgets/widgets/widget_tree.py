@@ -7,7 +7,7 @@ from ipywidgets import Widget
 
 
 def walk(root: Widget) -> Iterator[Widget]:
-    """Every widget reachable from ``root`` through its synced traits, once, ``root`` first."""
+    """Every widget reachable from ``root`` through its synced traits, once, in document order."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -16,17 +16,17 @@ def walk(root: Widget) -> Iterator[Widget]:
             continue
         seen.add(id(w))
         yield w
+        found: list[Widget] = []
         for key in w.keys:
             try:
                 value = getattr(w, key)
             except Exception:  # noqa: BLE001 - a closed or odd widget
                 continue
             if isinstance(value, Widget):
-                stack.append(value)
+                found.append(value)
             elif isinstance(value, (list, tuple)):
-                stack.extend(v for v in value if isinstance(v, Widget))
-        for extra in getattr(w, "_azimage_extra", ()):  # widgets not (yet) in the tree
-            stack.append(extra)
+                found.extend(v for v in value if isinstance(v, Widget))
+        stack.extend(reversed(found))
 
 
 def close_tree(root: Widget) -> None:

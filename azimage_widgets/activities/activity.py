@@ -233,7 +233,7 @@ class Activity(HasTraits):
         self.dirty = self.config() != self.saved
 
     @observe("saved")
-    def _saved_changed(self, change: Any) -> None:
+    def _on_saved(self, change: Any) -> None:
         self._update_dirty()
 
     # -- connection and client -----------------------------------------------------

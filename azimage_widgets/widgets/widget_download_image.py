@@ -85,24 +85,24 @@ class DownloadImagePanel(ActivityPanel):
         self.urls_html.add_class("azimage-urls")
         self.previews = PreviewGrid(prefix=a.name)
         a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
-        a.observe(self._result_changed, names="result")
-        a.observe(self._activity_id_changed, names="image_id")
+        a.observe(self._on_result, names="result")
+        a.observe(self._on_activity_id, names="image_id")
         self.image_id = a.image_id
 
         self.children = (frame, HBox([self.download_button, self.cancel_button, self.delete_button]),
                          status, self.progress_view, self.urls_html, self.previews)
-        self._status_changed()
+        self._on_status()
         frame.refresh()
 
     # -- image_id both ways ------------------------------------------------------
     @observe("image_id")
-    def _panel_id_changed(self, change: Any) -> None:
+    def _on_panel_id(self, change: Any) -> None:
         if not hasattr(self, "id_input"):
             return
         if self.id_input.value != change["new"]:
             self.id_input.value = change["new"]  # goes through the field's validation
 
-    def _activity_id_changed(self, change: Any) -> None:
+    def _on_activity_id(self, change: Any) -> None:
         self.image_id = change["new"]
 
     def summary(self) -> str:
@@ -130,7 +130,7 @@ class DownloadImagePanel(ActivityPanel):
         except Exception as exc:  # noqa: BLE001 - a click must show, never raise into the void
             self._show_exception(exc)
 
-    def _result_changed(self, change: Any) -> None:
+    def _on_result(self, change: Any) -> None:
         res = change["new"]
         self.result = res
         self.urls_html.value = urls_html(res) if res is not None else ""

@@ -45,7 +45,7 @@ class ActivityPanel(VBox):
     def _bind(self, trait: str, field: Field, **kw: Any) -> Field:
         self.fields[trait] = field
         self.bindings[trait] = FieldBinding(self.activity, trait, field,
-                                            on_change=self._config_changed, **kw)
+                                            on_change=self._on_config, **kw)
         return field
 
     def _name_field(self) -> Field:
@@ -88,7 +88,7 @@ class ActivityPanel(VBox):
         self.status_html = HTML()
         self.status_html.add_class("azimage-status")
         self.progress_view = ProgressView()
-        self.activity.observe(self._status_changed, names=["status", "message", "error"])
+        self.activity.observe(self._on_status, names=["status", "message", "error"])
         self.activity.observe(lambda c: self.progress_view.update(c["new"]), names="progress")
         return self.status_html
 
@@ -100,7 +100,7 @@ class ActivityPanel(VBox):
     def can_save(self) -> bool:
         return not self.field_errors()
 
-    def _config_changed(self) -> None:
+    def _on_config(self) -> None:
         if hasattr(self, "frame"):
             self.frame.refresh()
 
@@ -129,7 +129,7 @@ class ActivityPanel(VBox):
             field.set_error(f"{exc.field}: {exc.limit}")
 
     # -- status --------------------------------------------------------------
-    def _status_changed(self, _change: Any = None) -> None:
+    def _on_status(self, _change: Any = None) -> None:
         a = self.activity
         self.status = a.status
         if a.error:

@@ -87,14 +87,14 @@ class RequestImagePanel(ActivityPanel):
         self.ids_html.add_class("azimage-ids")
         self.previews = PreviewGrid(prefix=a.name)
         a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
-        a.observe(self._ids_changed, names="ids")
-        a.observe(self._results_changed, names="results")
+        a.observe(self._on_ids, names="ids")
+        a.observe(self._on_results, names="results")
 
         self.children = (frame, HBox([self.generate_button, self.cancel_button, self.delete_button,
                                       self.follow_input]),
                          status, self.ids_html, self.progress_view, self.previews)
-        self._status_changed()
-        self._ids_changed()
+        self._on_status()
+        self._on_ids()
         frame.refresh()
 
     # -- fields ---------------------------------------------------------------
@@ -134,7 +134,7 @@ class RequestImagePanel(ActivityPanel):
         except Exception as exc:  # noqa: BLE001 - a click must show, never raise into the void
             self._show_exception(exc)
 
-    def _ids_changed(self, _change: Any = None) -> None:
+    def _on_ids(self, _change: Any = None) -> None:
         ids = list(self.activity.ids)
         self.ids = ids
         if ids:
@@ -144,7 +144,7 @@ class RequestImagePanel(ActivityPanel):
             self.ids_html.value = ""
         self._update_buttons()
 
-    def _results_changed(self, change: Any) -> None:
+    def _on_results(self, change: Any) -> None:
         self.results = list(change["new"])
         self.previews.show(self.results)
 

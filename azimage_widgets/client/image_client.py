@@ -330,12 +330,29 @@ class ImageClient:
         n: int = 1,
         user: str | None = None,
         api_version: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        omit: Iterable[str] = (),
     ) -> ImageOperation:
-        """Submit a generation (validated first); the operation to poll."""
+        """Submit a generation (validated first); the operation to poll.
+
+        ``extra_body``: further JSON fields sent as given (an edited request
+        schema's added fields); they may not repeat a field of the contract.
+        ``omit``: optional contract fields ("n", "size") left out of the body,
+        so the service applies its default (a schema edit removed them).
+        """
         req = ImageRequest(prompt=prompt, size=size, n=n, user=user,
                            api_version=api_version or self._conn.api_version)
+        payload = req.to_json()
+        for key in omit:
+            if key not in ("n", "size"):
+                raise ValidationError("omit", "only n and size can be left out", key)
+            payload.pop(key, None)
+        for key, value in (extra_body or {}).items():
+            if not isinstance(key, str) or key in ("prompt", "n", "size", "user", "response_format"):
+                raise ValidationError("extra_body", "must not repeat a field of the contract", key)
+            payload[key] = value
         url = self._url(SUBMIT_PATH, req.api_version)
-        resp = await self._request("POST", url, kind="submit", json=req.to_json())
+        resp = await self._request("POST", url, kind="submit", json=payload)
         submitted_at = time.monotonic()
         body = self._json(resp, "submit")
         header = resp.headers.get(OPERATION_LOCATION_HEADER)

@@ -95,11 +95,16 @@ class Activity(HasTraits):
     label: ClassVar[str] = "Activity"
     #: The traits that make up the saved configuration.
     config_names: ClassVar[tuple[str, ...]] = ("name", "api_version", "continue_on_error", "output")
+    #: Settings every kind has on top of ``config_names`` (saved, discarded, exported alike).
+    extra_config_names: ClassVar[tuple[str, ...]] = ("schema_edit",)
 
     name = Unicode(help="Unique per activity kind; no / or :.")
     api_version = Unicode(DEFAULT_API_VERSION, help="One of contract.API_VERSIONS.")
     continue_on_error = Bool(False, help="Keep going when one operation of a run fails.")
     output = Unicode("", help="Variable name the result is bound to when a run finishes.")
+
+    schema_edit = AnyTrait(None, allow_none=True,
+                           help="This activity's edited schemas (see schema_edit), or None: the shared ones.")
 
     saved = Dict(help="The last saved configuration.")
     dirty = Bool(False, help="True when the configuration differs from `saved`.")
@@ -118,7 +123,7 @@ class Activity(HasTraits):
         self._task: asyncio.Task[Any] | None = None
         self._on_close: list[Callable[[Activity], None]] = []
         super().__init__()
-        self.observe(self._update_dirty, names=list(self.config_names))
+        self.observe(self._update_dirty, names=list(self.all_config_names()))
         reg = _REGISTRY.setdefault(self.kind, weakref.WeakValueDictionary())
         if name is None:
             name = self._fresh_name()
@@ -127,7 +132,7 @@ class Activity(HasTraits):
             if holder is not None and holder is not self:
                 holder.close(reason=f"replaced by a new {self.label} activity named {name!r}")
         self.name = name
-        unknown = set(config) - set(self.config_names)
+        unknown = set(config) - set(self.all_config_names())
         if unknown:
             raise ValidationError(sorted(unknown)[0], f"is not a setting of {self.label}")
         # api_version first: other settings are checked against it
@@ -201,10 +206,27 @@ class Activity(HasTraits):
     def _check_output(self, proposal: Any) -> str:
         return check_output_name(proposal["value"])
 
+    @validate("schema_edit")
+    def _check_schema_edit(self, proposal: Any) -> Any:
+        from .schema_edit import check_edit
+
+        return check_edit(self.kind, self.api_version, proposal["value"])
+
     # -- configuration snapshot -------------------------------------------------
+    @classmethod
+    def all_config_names(cls) -> tuple[str, ...]:
+        return tuple(cls.config_names) + tuple(
+            n for n in cls.extra_config_names if n not in cls.config_names)
+
     def config(self) -> dict[str, Any]:
-        """The current configuration (the traits of ``config_names``)."""
-        return {k: getattr(self, k) for k in self.config_names}
+        """The current configuration (the traits of ``config_names`` and ``extra_config_names``)."""
+        return {k: getattr(self, k) for k in self.all_config_names()}
+
+    async def run(self, data: Any = None, **options: Any) -> Any:
+        """Run over datasets (a mapping, a list of mappings, a DataFrame); see ``runner``."""
+        from .runner import run_activity
+
+        return await run_activity(self, data, **options)
 
     def validate_config(self) -> None:
         """Raise ValidationError for a configuration that cannot be saved (subclasses add rules)."""

@@ -1,0 +1,232 @@
+"""An OpenAPI 3 document of the image generation contract, and reading one back into schemas.
+
+``openapi_document(api_version)`` is generated from ``contract.schemas`` (the
+fields each activity sends and receives), so the emulator can serve it and
+the activities' schema Refresh can fall back to it as "the bundled spec" of a
+version when the endpoint is Azure itself. It is not a copy of Microsoft's
+spec files: only the fields, types and limits of CONTRACT.md section 1.
+
+``activity_schemas(doc)`` reads any such document (ours, or one a service
+serves) into ``{kind: (request fields, response fields)}``: the submit
+request body and its 202 answer for Request Image; the operation path
+parameter (as ``id``) and the 200 answer of the operation GET for Download
+Image. ``$ref``s into ``#/components/schemas`` are followed. Nested objects
+become dotted names and list items ``[]``, as in ``contract.schemas``.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .errors import ValidationError
+from .limits import version_spec
+from .routes import OPERATION_PREFIX, SUBMIT_PATH
+from .schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE, SchemaField, schemas_for
+
+OPERATION_PATH = OPERATION_PREFIX + "{operationId}"
+OPENAPI_PATH = "/openapi.json"
+
+
+# -- fields -> JSON schema --------------------------------------------------------
+def _tokens(name: str) -> list[str]:
+    """``result.data[].url`` -> ["result", "data", "[]", "url"]."""
+    out: list[str] = []
+    for part in name.split("."):
+        if part.endswith("[]"):
+            out.extend([part[:-2], "[]"])
+        else:
+            out.append(part)
+    return out
+
+
+def fields_to_json_schema(fields: tuple[SchemaField, ...] | list[SchemaField]) -> dict[str, Any]:
+    """An object JSON schema with the fields' nesting, order, types, required flags and descriptions."""
+    root: dict[str, Any] = {"type": "object", "properties": {}}
+    for f in fields:
+        toks = _tokens(f.name)
+        node = root
+        for i, tok in enumerate(toks):
+            last = i == len(toks) - 1
+            if tok == "[]":
+                node = node.setdefault("items", {"type": "object"})
+                continue
+            if node.get("type") != "object":
+                node["type"] = "object"
+            props = node.setdefault("properties", {})
+            child = props.setdefault(tok, {})
+            if last:
+                child["type"] = f.type
+                if f.description:
+                    child["description"] = f.description
+                if f.required:
+                    req = node.setdefault("required", [])
+                    if tok not in req:
+                        req.append(tok)
+            node = child
+    return root
+
+
+def json_schema_to_fields(schema: Mapping[str, Any], doc: Mapping[str, Any] | None = None,
+                          prefix: str = "", depth: int = 0) -> list[SchemaField]:
+    """The fields of an object JSON schema, depth first, in property order."""
+    schema = _deref(schema, doc)
+    out: list[SchemaField] = []
+    if depth > 12:
+        return out
+    required = set(schema.get("required") or ())
+    for key, sub in (schema.get("properties") or {}).items():
+        sub = _deref(sub, doc)
+        name = f"{prefix}{key}"
+        typ = _type_of(sub)
+        out.append(SchemaField(name, typ, key in required, str(sub.get("description") or "")))
+        if typ == "object":
+            out.extend(json_schema_to_fields(sub, doc, name + ".", depth + 1))
+        elif typ == "array":
+            items = _deref(sub.get("items") or {}, doc)
+            if _type_of(items) == "object":
+                out.extend(json_schema_to_fields(items, doc, name + "[].", depth + 1))
+    return out
+
+
+def _type_of(schema: Mapping[str, Any]) -> str:
+    t = schema.get("type")
+    if isinstance(t, list):  # OpenAPI 3.1 ["string", "null"]
+        t = next((x for x in t if x != "null"), None)
+    if t is None:
+        if "properties" in schema:
+            return "object"
+        if "items" in schema:
+            return "array"
+        return "string"
+    return str(t)
+
+
+def _deref(schema: Any, doc: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    seen = 0
+    while isinstance(schema, Mapping) and "$ref" in schema and doc is not None and seen < 20:
+        ref = schema["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            return {}
+        node: Any = doc
+        for part in ref[2:].split("/"):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        schema = node if isinstance(node, Mapping) else {}
+        seen += 1
+    if isinstance(schema, Mapping) and "allOf" in schema:  # merge simple allOf
+        merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+        for part in schema["allOf"]:
+            part = _deref(part, doc)
+            merged["properties"].update(part.get("properties") or {})
+            merged["required"].extend(part.get("required") or [])
+        return merged
+    return schema if isinstance(schema, Mapping) else {}
+
+
+# -- the document ------------------------------------------------------------------
+def openapi_document(api_version: str, *, server: str | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of one api-version, generated from ``contract.schemas``."""
+    spec = version_spec(api_version)
+    rq_req, rq_resp = schemas_for(REQUEST_IMAGE, api_version)
+    dl_req, dl_resp = schemas_for(DOWNLOAD_IMAGE, api_version)
+    id_field = dl_req[0]
+    version_param = {"name": "api-version", "in": "query", "required": True,
+                     "schema": {"type": "string", "enum": [spec.version]}}
+    error = {"type": "object", "properties": {"error": {"type": "object", "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}}}}}
+    doc: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": {"title": "Azure OpenAI image generation (as azimage-widgets models it)",
+                 "version": spec.version,
+                 "description": "Generated from azimage_widgets.contract.schemas."},
+        "paths": {
+            SUBMIT_PATH: {"post": {
+                "operationId": "ImageGenerations_Submit",
+                "parameters": [version_param],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/ImageGenerationsRequest"}}}},
+                "responses": {
+                    "202": {"description": "Accepted; poll the operation-location header.",
+                            "headers": {"operation-location": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": {
+                                "$ref": "#/components/schemas/ImageOperationSubmitted"}}}},
+                    "default": {"description": "An error.", "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Error"}}}}}}},
+            OPERATION_PATH: {
+                "get": {
+                    "operationId": "ImageGenerations_GetOperationStatus",
+                    "parameters": [
+                        {"name": "operationId", "in": "path", "required": True,
+                         "description": id_field.description, "schema": {"type": id_field.type}},
+                        version_param],
+                    "responses": {
+                        "200": {"description": "The operation as it is now.",
+                                "content": {"application/json": {"schema": {
+                                    "$ref": "#/components/schemas/ImageOperation"}}}},
+                        "default": {"description": "An error.", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Error"}}}}}},
+                "delete": {
+                    "operationId": "ImageGenerations_Delete",
+                    "parameters": [{"name": "operationId", "in": "path", "required": True,
+                                    "schema": {"type": "string"}}, version_param],
+                    "responses": {"204": {"description": "Deleted."}}}},
+        },
+        "components": {"schemas": {
+            "ImageGenerationsRequest": fields_to_json_schema(rq_req),
+            "ImageOperationSubmitted": fields_to_json_schema(rq_resp),
+            "ImageOperation": fields_to_json_schema(dl_resp),
+            "Error": error,
+        }},
+    }
+    if server:
+        doc["servers"] = [{"url": server}]
+    return doc
+
+
+def activity_schemas(doc: Mapping[str, Any]) -> dict[str, tuple[tuple[SchemaField, ...],
+                                                                 tuple[SchemaField, ...]]]:
+    """``{kind: (request, response)}`` read from an OpenAPI document; ValidationError if it lacks them."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("paths"), Mapping):
+        raise ValidationError("openapi", "not an OpenAPI document (no 'paths')")
+    paths = doc["paths"]
+    out = {}
+    submit = (paths.get(SUBMIT_PATH) or {}).get("post")
+    if isinstance(submit, Mapping):
+        body = _json_content(submit.get("requestBody"), doc)
+        answer = _response_schema(submit.get("responses"), ("202", "200", "201"), doc)
+        out[REQUEST_IMAGE] = (tuple(json_schema_to_fields(body, doc)),
+                              tuple(json_schema_to_fields(answer, doc)))
+    op_path = next((p for p in paths if isinstance(p, str) and p.startswith(OPERATION_PREFIX)), None)
+    get = (paths.get(op_path) or {}).get("get") if op_path else None
+    if isinstance(get, Mapping):
+        request = []
+        for param in get.get("parameters") or ():
+            param = _deref(param, doc)
+            if param.get("in") == "path":
+                request.append(SchemaField("id", _type_of(param.get("schema") or {}), True,
+                                           str(param.get("description") or "")))
+        answer = _response_schema(get.get("responses"), ("200",), doc)
+        out[DOWNLOAD_IMAGE] = (tuple(request), tuple(json_schema_to_fields(answer, doc)))
+    if not out:
+        raise ValidationError("openapi", "the document has neither the submit nor the operation path")
+    return out
+
+
+def _json_content(holder: Any, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    holder = _deref(holder or {}, doc)
+    content = holder.get("content") or {}
+    for ctype, media in content.items():
+        if "json" in str(ctype) and isinstance(media, Mapping):
+            return _deref(media.get("schema") or {}, doc)
+    return {}
+
+
+def _response_schema(responses: Any, codes: tuple[str, ...], doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not isinstance(responses, Mapping):
+        return {}
+    for code in codes:
+        if code in responses:
+            return _json_content(responses[code], doc)
+    return {}
+
+
+__all__ = ["OPENAPI_PATH", "OPERATION_PATH", "activity_schemas", "fields_to_json_schema",
+           "json_schema_to_fields", "openapi_document"]

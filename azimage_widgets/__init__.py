@@ -40,6 +40,11 @@ _LAZY: dict[str, str] = {
     "DownloadImage": "azimage_widgets.activities",
     "RequestImagePanel": "azimage_widgets.widgets",
     "DownloadImagePanel": "azimage_widgets.widgets",
+    "Operation": "azimage_widgets.activities.operation",
+    "OperationLog": "azimage_widgets.activities.oplog",
+    "default_log": "azimage_widgets.activities.oplog",
+    "OperationPanel": "azimage_widgets.widgets",
+    "OperationLogView": "azimage_widgets.widgets",
 }
 
 

@@ -202,7 +202,7 @@ def test_discard_clears_a_refused_edit():
     assert not p.frame.save_exit_button.disabled
 
 
-def test_schema_step_shows_fields_and_disabled_refresh_edit():
+def test_schema_step_shows_fields_and_refresh_edit():
     p = aw.RequestImagePanel(name=uniq(), namespace={})
     tables = [w.value for w in with_class(p, "azimage-schema-table")]
     assert len(tables) == 2
@@ -210,7 +210,8 @@ def test_schema_step_shows_fields_and_disabled_refresh_edit():
     assert "<code>id</code>" in tables[1] and "status" in tables[1]
     for css in ("azimage-schema-refresh", "azimage-schema-edit"):
         b = one(p, css)
-        assert isinstance(b, Button) and b.disabled and LATER in b.tooltip
+        # enabled by the operations issue (tests/test_schema_edit.py drives them)
+        assert isinstance(b, Button) and not b.disabled and LATER not in b.tooltip
     d = aw.DownloadImagePanel(name=uniq(), namespace={})
     resp = with_class(d, "azimage-schema-table")[1].value
     assert "result.data[].url" in resp and "error.code" in resp and "expires" in resp

@@ -43,7 +43,16 @@ Fields (step 1)
 
 Schemas (step 2)
     ``azimage-schema``           the schema box; ``azimage-schema-table`` each table (HTML)
-    ``azimage-schema-refresh`` ``azimage-schema-edit``  disabled buttons
+    ``azimage-schema-refresh`` ``azimage-schema-edit``  Refresh and Edit buttons
+    ``azimage-schema-status``    what the last Refresh did (or its error)
+    ``azimage-schema-editor``    the editor (widget_schema_editor): ``azimage-schema-part``,
+                                 ``azimage-schema-fields``, ``azimage-schema-name``,
+                                 ``azimage-schema-type``, ``azimage-schema-add``,
+                                 ``azimage-schema-delete``, ``azimage-schema-rename``,
+                                 ``azimage-schema-set-type``, ``azimage-schema-up``,
+                                 ``azimage-schema-down``, ``azimage-schema-apply``,
+                                 ``azimage-schema-cancel``, ``azimage-schema-reset``,
+                                 ``azimage-schema-editor-error``
 
 Running
     ``azimage-generate``         Generate button (Request Image)
@@ -56,6 +65,18 @@ Running
     ``azimage-ids``              the returned operation ids (HTML, selectable text)
     ``azimage-progress``         per-operation progress box; ``azimage-progress-row`` each row
     ``azimage-urls``             URLs and expiry (Download Image)
+    ``azimage-batch``            progress over a ``run(data)`` batch; ``azimage-batch-bar``
+                                 the IntProgress, ``azimage-batch-text`` "done / total"
+
+Operations and the operation log (widget_operation, widget_oplog)
+    ``azimage-operation``        root of an OperationPanel; ``azimage-operation-chain``,
+                                 ``azimage-operation-run``, ``azimage-operation-cancel``,
+                                 ``azimage-operation-status``
+    ``azimage-oplog``            root of an OperationLogView; ``azimage-oplog-table``,
+                                 ``azimage-oplog-errors-only``, ``azimage-oplog-export-csv``,
+                                 ``azimage-oplog-export-json``, ``azimage-oplog-folder``,
+                                 ``azimage-oplog-status``; table rows ``azimage-oplog-row``
+                                 (failures also ``azimage-oplog-error``)
 
 Previews
     ``azimage-previews``         the preview box; ``azimage-grid`` its GridBox
@@ -70,18 +91,23 @@ Previews
 """
 from __future__ import annotations
 
+from .widget_batch import BatchProgressBar
 from .widget_download_image import DownloadImagePanel
+from .widget_oplog import OperationLogView
+from .widget_operation import OperationPanel
 from .widget_fields import CappedTextarea, Field, FieldBinding
 from .widget_panel import ActivityPanel
 from .widget_previews import PreviewGrid
 from .widget_progress import ProgressView
 from .widget_request_image import RequestImagePanel
 from .widget_schema import SchemaView
+from .widget_schema_editor import SchemaEditor, SchemaTools, attach_schema_tools
 from .widget_steps import StepFrame
 from .widget_tree import close_tree, walk
 
 __all__ = [
-    "ActivityPanel", "CappedTextarea", "DownloadImagePanel", "Field", "FieldBinding",
-    "PreviewGrid", "ProgressView", "RequestImagePanel", "SchemaView", "StepFrame",
+    "ActivityPanel", "BatchProgressBar", "CappedTextarea", "DownloadImagePanel", "Field", "FieldBinding",
+    "OperationLogView", "OperationPanel", "PreviewGrid", "ProgressView", "RequestImagePanel",
+    "SchemaEditor", "SchemaTools", "SchemaView", "StepFrame", "attach_schema_tools",
     "close_tree", "walk",
 ]

@@ -82,6 +82,9 @@ class ActivityPanel(VBox):
                                summary=self.summary, can_save=self.can_save,
                                is_dirty=lambda: self.activity.dirty)
         self.activity.observe(lambda _c: self.frame.refresh(), names=["dirty", "saved"])
+        from .widget_schema_editor import attach_schema_tools
+
+        self.schema_tools = attach_schema_tools(self)  # Refresh / Edit (operations issue)
         return self.frame
 
     def _status_line(self) -> HTML:
@@ -90,7 +93,11 @@ class ActivityPanel(VBox):
         self.progress_view = ProgressView()
         self.activity.observe(self._on_status, names=["status", "message", "error"])
         self.activity.observe(lambda c: self.progress_view.update(c["new"]), names="progress")
-        return self.status_html
+        from ..activities.runner import batch_progress
+        from .widget_batch import BatchProgressBar
+
+        self.batch_bar = BatchProgressBar(batch_progress(self.activity))  # over run(data)
+        return VBox([self.status_html, self.batch_bar])
 
     # -- configuration -------------------------------------------------------
     def field_errors(self) -> dict[str, str]:
@@ -192,6 +199,30 @@ class ActivityPanel(VBox):
     def delete(self) -> asyncio.Task[Any]:
         """Delete the finished operations of the last run at the service (a task)."""
         return self._start(self.activity.delete)
+
+    # -- batches and configurations (operations issue) ---------------------------
+    async def run(self, data: Any = None, **options: Any) -> Any:
+        """``await panel.run(data)``: the activity's ``run`` over datasets (see activities.runner)."""
+        follow = getattr(self, "follow_input", None)
+        if follow is not None:
+            options.setdefault("follow", follow.value)
+        return await self.activity.run(data, **options)
+
+    def to_config(self, path: Any = None, **options: Any) -> str:
+        """The saved configuration as JSON (never the key); see activities.config_io."""
+        from ..activities.config_io import to_config
+
+        return to_config(self.activity, path, **options)
+
+    @classmethod
+    def from_config(cls, source: Any, conn: Any = None, **overrides: Any) -> "ActivityPanel":
+        """A new panel from ``to_config`` JSON (text, a path or a dict); ``overrides`` win."""
+        from ..activities.config_io import panel_settings
+        from ..activities.download_image import DownloadImage
+        from .widget_download_image import DownloadImagePanel
+
+        kind = DownloadImage.kind if issubclass(cls, DownloadImagePanel) else "request_image"
+        return cls(conn, **panel_settings(kind, source, **overrides))
 
     # -- lifecycle -------------------------------------------------------------
     def close(self) -> None:

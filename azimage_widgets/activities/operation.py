@@ -1,0 +1,350 @@
+"""Operations: Request Image -> Download Image -> write to a temporary location, and chaining.
+
+    op = Operation(req, dl, write_to="out/")      # or write_to=True: a fresh temp folder
+    results = await op.run(["a fox", "a cat"])    # RunResults: a DownloadResult per dataset
+    op2 = Operation(req2, dl2, on_success=op3)    # op3 runs when every dataset of op2 succeeded
+
+Each dataset goes through the steps in turn: Request Image submits it (the
+dataset's fields win over the activity's configuration), the id of its
+response is the id of Download Image's request (data precedence again:
+Download Image's own ID field is not used inside an operation), Download
+Image waits and fetches the images, and the optional write step saves them
+as ``<download activity name>-<dataset index>-<image number>.png`` with a
+JSON sidecar ``<name>-<index>.json`` (prompt, size, n, id, created,
+expires, the image files, refused images). Datasets flow through the chain
+independently, at most ``concurrency`` at once, and keep their order in the
+answer.
+
+Every step of every dataset is written to the operation log (activity
+column: the activity's name; the write step is logged as ``write``; the
+operation column: this operation's name).
+
+Continue on error: each step follows its own activity's setting, unless
+``continue_on_error`` is given for the whole operation (the write step
+follows the last activity's). A failing dataset whose step continues on
+error is logged and kept as an exception in its place; otherwise the
+operation stops with DatasetError naming the dataset and the step, and the
+successes so far are in its ``.results``.
+
+Chaining: ``on_success`` (an Operation, or a list of them) runs after a run
+in which every dataset succeeded, with ``success_data`` as its data (a
+value, or a callable taking this run's RunResults; default None: its own
+configuration). Its RunResults is ``results.next``. A chain that would run
+an operation again while it is running is refused (no loops).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from traitlets import Any as AnyTrait
+from traitlets import Bool, HasTraits, Unicode
+
+from ..contract import ValidationError
+from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
+from .activity import Activity, error_info, format_error
+from .datasets import normalize
+from .oplog import OperationLog, default_log
+from .runner import (
+    DEFAULT_CONCURRENCY,
+    DatasetError,
+    RunResults,
+    StepContext,
+    batch_progress,
+    run_datasets,
+    run_step,
+)
+
+_COUNTER = itertools.count(1)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe form of an activity name."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned or "activity"
+
+
+def _iso(dt: Any) -> str | None:
+    return dt.isoformat() if dt is not None else None
+
+
+def write_result(folder: Path, name: str, index: int, result: Any,
+                 request: dict[str, Any] | None = None) -> list[Path]:
+    """Save a DownloadResult's images and its JSON sidecar; the paths written (sidecar last)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = f"{safe_name(name)}-{index}"
+    request = dict(request or {})
+    written: list[Path] = []
+    files = []
+    for slot in result.slots:
+        if slot.data is None or not slot.ok:
+            continue
+        ext = "png" if slot.data.startswith(PNG_SIGNATURE) else \
+            (getattr(slot.image, "format", None) or "bin").lower()
+        path = folder / f"{base}-{slot.index + 1}.{ext}"
+        path.write_bytes(slot.data)
+        written.append(path)
+        files.append(path.name)
+    size = request.get("size")
+    if size is None and result.images:
+        w, h = result.images[0].size
+        size = f"{w}x{h}"
+    sidecar = {
+        "activity": name,
+        "dataset": index,
+        "prompt": request.get("prompt"),
+        "size": size,
+        "n": len(result.slots),
+        "id": result.id,
+        "status": result.status,
+        "created": _iso(result.created),
+        "expires": _iso(result.expires),
+        "images": files,
+        "refused": [{"image": s.index + 1, "code": s.error_code, "message": s.error_message}
+                    for s in result.errors],
+    }
+    meta = folder / f"{base}.json"
+    meta.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
+    written.append(meta)
+    return written
+
+
+def _activity(step: Any) -> Activity:
+    """An activity, or the activity of a panel."""
+    act = getattr(step, "activity", step)
+    if not isinstance(act, Activity):
+        raise ValidationError("steps", "each step must be a Request Image or Download Image "
+                              "activity (or panel)", type(step).__name__)
+    return act
+
+
+class Operation(HasTraits):
+    """A chain of activities run over datasets; see the module docstring."""
+
+    name = Unicode()
+    status = Unicode("idle")
+    message = Unicode("")
+    running = Bool(False)
+    error = AnyTrait(None, allow_none=True)
+    results = AnyTrait(None, allow_none=True, help="The RunResults of the last run.")
+
+    def __init__(self, *steps: Any, name: str | None = None,
+                 write_to: str | Path | bool | None = None,
+                 on_success: "Operation | Iterable[Operation] | None" = None,
+                 success_data: Any = None,
+                 continue_on_error: bool | None = None,
+                 concurrency: int | None = None,
+                 log: OperationLog | None = None,
+                 namespace: Any = None) -> None:
+        super().__init__()
+        acts = [_activity(s) for s in steps]
+        kinds = [a.kind for a in acts]
+        if kinds not in ([REQUEST_IMAGE, DOWNLOAD_IMAGE], [REQUEST_IMAGE], [DOWNLOAD_IMAGE]):
+            raise ValidationError("steps", "an operation is Request Image, then Download Image "
+                                  "(either may be alone)", " -> ".join(a.label for a in acts))
+        self.steps = acts
+        self.request = acts[0] if kinds[0] == REQUEST_IMAGE else None
+        self.download = next((a for a in acts if a.kind == DOWNLOAD_IMAGE), None)
+        self.name = name or f"operation-{next(_COUNTER)}"
+        if write_to is not None and write_to is not False and self.download is None \
+                and self.request is None:
+            raise ValidationError("write_to", "needs a step that downloads images")
+        self.write_to = write_to
+        self.folder: Path | None = None if write_to in (None, False, True) else Path(write_to)
+        if on_success is None:
+            self.on_success: list[Operation] = []
+        elif isinstance(on_success, Operation):
+            self.on_success = [on_success]
+        else:
+            self.on_success = list(on_success)
+        for nxt in self.on_success:
+            if not isinstance(nxt, Operation):
+                raise ValidationError("on_success", "must be an Operation or a list of them",
+                                      type(nxt).__name__)
+        self.success_data = success_data
+        self.continue_on_error = continue_on_error
+        self.concurrency = concurrency or DEFAULT_CONCURRENCY
+        self.log = log
+        self.namespace = namespace
+        self._task: asyncio.Task[Any] | None = None
+
+    # -- description -----------------------------------------------------------------
+    def chain(self) -> list[str]:
+        """The steps, in order, as text (what the operation panel shows)."""
+        out = [f"{a.label} {a.name!r}" for a in self.steps]
+        if self.write_to not in (None, False):
+            where = str(self.folder) if self.folder else "a temporary folder"
+            out.append(f"Write to {where}")
+        for nxt in self.on_success:
+            out.append(f"on success: Operation {nxt.name!r}")
+        return out
+
+    def __repr__(self) -> str:
+        return f"Operation({self.name!r}: {' -> '.join(self.chain())})"
+
+    @property
+    def progress(self) -> Any:
+        """The BatchProgress of the current run (done / total / failed)."""
+        return batch_progress(self)
+
+    # -- running ---------------------------------------------------------------------
+    def _coe(self, activity: Activity) -> bool:
+        if self.continue_on_error is not None:
+            return bool(self.continue_on_error)
+        return bool(activity.continue_on_error)
+
+    def _folder(self) -> Path | None:
+        if self.write_to in (None, False):
+            return None
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix=f"azimage-{safe_name(self.name)}-"))
+        return self.folder
+
+    async def run(self, data: Any = None, *, log: OperationLog | None = None,
+                  namespace: Any = None, _chain: frozenset[int] = frozenset()) -> RunResults:
+        """Run every dataset through the chain; then the on-success operations."""
+        if id(self) in _chain:
+            raise ValidationError("on_success", f"operation {self.name!r} is already running in "
+                                  "this chain (a loop)")
+        task = asyncio.current_task()
+        if self._task is not None and not self._task.done() and self._task is not task:
+            raise ValidationError("run", f"operation {self.name!r} is already running")
+        self._task = task
+        first = self.steps[0]
+        datasets = normalize(data, key_field="prompt" if first.kind == REQUEST_IMAGE else "id")
+        log = log if log is not None else (self.log if self.log is not None else default_log())
+        ns = namespace if namespace is not None else self.namespace
+        folder = self._folder()
+        for a in self.steps:
+            a._begin()
+            a.progress = []
+        follow_alone = self.download is None  # Request Image alone follows through itself
+        ctxs = {a.kind: StepContext(a, log, self.name, ns,
+                                    follow=follow_alone and a.kind == REQUEST_IMAGE)
+                for a in self.steps}
+        self.error = None
+        self.running, self.status, self.message = True, "running", ""
+        coe_of: dict[int, bool] = {}
+        last = self.steps[-1]
+
+        async def job(index: int, dataset: Any) -> Any:
+            step: Activity = first
+            try:
+                if self.request is not None:
+                    out = await run_step(ctxs[REQUEST_IMAGE], index, dataset)
+                    request = {"prompt": None, "size": None}
+                    if self.download is not None:
+                        from .runner import request_values
+
+                        kwargs, _extra, _omit = request_values(self.request, dataset)
+                        request = {"prompt": kwargs["prompt"], "size": kwargs.get("size")}
+                        step = self.download
+                        out = await run_step(ctxs[DOWNLOAD_IMAGE], index, {"id": out.id})
+                    else:
+                        request = {k: v for k, v in (getattr(out, "request", None) or {}).items()
+                                   if k in ("prompt", "size")}
+                else:
+                    step = self.download
+                    request = {}
+                    out = await run_step(ctxs[DOWNLOAD_IMAGE], index, dataset)
+                if folder is not None:
+                    step = last
+                    await self._write(log, folder, index, out, request)
+                return out
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                exc.step = f"{step.label} {step.name!r}"  # type: ignore[attr-defined]
+                coe_of[id(exc)] = self._coe(step)
+                raise
+
+        try:
+            results = await run_datasets(self, datasets, job,
+                                         continue_on_error=lambda e: coe_of.get(id(e), False),
+                                         concurrency=self.concurrency,
+                                         label=f"Operation {self.name!r}")
+        except asyncio.CancelledError:
+            for a in self.steps:
+                a._canceled(a.operation_ids())
+            self._end("canceled", "stopped; the service may still finish jobs already submitted")
+            raise
+        except DatasetError as exc:
+            exc.results.log = log
+            self.results = exc.results
+            self.error = {**error_info(exc.error), "dataset": exc.index}
+            for a in self.steps:
+                if a.running:
+                    a._fail(exc.error)
+            self._end("failed", str(exc))
+            raise
+        results.log = log
+        self.results = results
+        self._publish(results)
+        n_fail = len(results.errors)
+        for a in self.steps:
+            a._finish("completed" if n_fail else "succeeded",
+                      f"{len(results) - n_fail} of {len(results)} datasets succeeded in "
+                      f"operation {self.name!r}")
+        if n_fail:
+            self._end("completed", f"{len(results) - n_fail} of {len(results)} datasets succeeded; "
+                                   f"{n_fail} failed (see the operation log).")
+            return results
+        self._end("succeeded", f"{len(results)} dataset{'s' if len(results) != 1 else ''} succeeded"
+                  + (f"; images in {folder}" if folder else "") + ".")
+        for nxt in self.on_success:
+            data_next = self.success_data(results) if callable(self.success_data) \
+                else self.success_data
+            results.next = await nxt.run(data_next, log=log, namespace=ns,
+                                         _chain=_chain | {id(self)})
+        return results
+
+    async def _write(self, log: OperationLog, folder: Path, index: int, result: Any,
+                     request: dict[str, Any]) -> None:
+        t0 = self.steps[-1]._clock()
+        name = (self.download or self.steps[-1]).name
+        try:
+            paths = await asyncio.to_thread(write_result, folder, name, index, result, request)
+        except Exception as exc:
+            log.add(activity="write", kind="write", dataset=index, status="failed",
+                    operation_id=result.id, message=format_error(error_info(exc)),
+                    duration=self.steps[-1]._clock() - t0, operation=self.name, code="write")
+            raise
+        result.files = paths
+        log.add(activity="write", kind="write", dataset=index, status="succeeded",
+                operation_id=result.id, message=f"{len(paths) - 1} image file(s) and "
+                f"{paths[-1].name} in {folder}", duration=self.steps[-1]._clock() - t0,
+                operation=self.name)
+
+    def _publish(self, results: RunResults) -> None:
+        downloads = [r if hasattr(r, "slots") else None for r in results]
+        if self.request is not None:
+            self.request.results = downloads
+            self.request.ids = [r.id for r in results
+                                if r is not None and not isinstance(r, BaseException)]
+        if self.download is not None and any(downloads):
+            self.download.result = next(d for d in reversed(downloads) if d is not None)
+
+    def _end(self, status: str, message: str) -> None:
+        self.status, self.message, self.running = status, message, False
+
+    def start(self, data: Any = None) -> "asyncio.Task[RunResults]":
+        """Run as a task on the running loop (what the panel's Run button does)."""
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self.run(data))
+        return self._task
+
+    def cancel(self) -> bool:
+        task = self._task
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+
+__all__ = ["Operation", "safe_name", "write_result"]

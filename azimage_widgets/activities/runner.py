@@ -1,0 +1,397 @@
+"""``run(data)``: an activity over a batch of datasets, with the operation log.
+
+    results = await req.run([{"prompt": "a fox"}, {"prompt": "a cat", "size": "256x256"}])
+    results = await dl.run([{"id": "..."}, {"id": "[fox_ids][1]"}])
+
+Each dataset (see ``datasets``) is merged over the activity's configuration
+(the dataset's fields win) and checked against the activity's effective
+request schema (``schema_edit``) before anything is sent. Datasets run at
+most ``concurrency`` at once through the connection's shared client, with
+the client's batch runner (``client.batch.run_batch``), and the answer
+keeps the datasets' order: a ``RunResults`` list with, per dataset, its
+result (Request Image: a DownloadResult when following through, else the
+ImageOperation; Download Image: a DownloadResult) or its exception.
+
+Every dataset is written to the operation log (succeeded, failed or
+canceled, with its operation id, message and duration). With
+``continue_on_error`` a failing dataset (validation, API error, content
+filter, timeout) stays an exception in its place and the others go on;
+without it the run stops at the first failure, cancels the datasets still
+running (logged as canceled: the service may still finish them) and raises
+``DatasetError`` naming the dataset; its ``.results`` keeps every success.
+
+Choices where the issue is silent: a run with some failures under continue
+on error ends with status ``completed`` (``succeeded`` only when all did),
+and its message counts the failures; the activity's ``error`` is set only
+when a run stops. Concurrency defaults to 8.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
+
+from traitlets import Bool, HasTraits, Int, List, Unicode
+
+from ..client.batch import BatchError, run_batch
+from ..contract import ImageRequest, ValidationError
+from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
+from .activity import Activity, error_info, format_error
+from .datasets import normalize
+from .oplog import OperationLog, default_log
+from .schema_edit import check_value, request_fields
+from .variables import VariableError, bind, is_reference, parse_reference
+
+DEFAULT_CONCURRENCY = 8
+_CONTRACT_FIELDS = ("prompt", "n", "size", "user")
+
+
+class RunResults(list):
+    """One entry per dataset, in order: the dataset's result, or its exception."""
+
+    def __init__(self, items: Iterable[Any] = (), log: OperationLog | None = None) -> None:
+        super().__init__(items)
+        self.log = log
+        self.next: Any = None  # the RunResults of an operation chained on success
+
+    @property
+    def errors(self) -> dict[int, BaseException]:
+        """Dataset index -> exception, for the datasets that failed."""
+        return {i: r for i, r in enumerate(self) if isinstance(r, BaseException)}
+
+    @property
+    def succeeded(self) -> list[Any]:
+        """The results of the datasets that succeeded, in dataset order."""
+        return [r for r in self if r is not None and not isinstance(r, BaseException)]
+
+    @property
+    def ok(self) -> bool:
+        return all(r is not None and not isinstance(r, BaseException) for r in self)
+
+    def __repr__(self) -> str:
+        return f"RunResults({len(self.succeeded)} succeeded, {len(self.errors)} failed)"
+
+
+class DatasetError(BatchError):
+    """A run stopped at a failing dataset (continue on error off).
+
+    ``index`` is the dataset, ``error`` its exception, ``activity`` the
+    activity that failed, ``results`` the RunResults with every success kept
+    (None for datasets cancelled or never started).
+    """
+
+    def __init__(self, index: int, error: BaseException, results: list[Any],
+                 activity: str = "") -> None:
+        self.activity = activity
+        super().__init__(index, error, results)
+        done = len([r for r in results if r is not None and not isinstance(r, BaseException)])
+        step = getattr(error, "step", "")
+        who = f"{activity}: " if activity else ""
+        if step and step != activity:
+            who += f"{step}: "
+        self.args = (f"{who}dataset {index} failed: {format_error(error_info(error))} "
+                     f"({done} of {len(results)} datasets had succeeded; the run stopped)",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class BatchProgress(HasTraits):
+    """The progress of an activity's current batch (panels draw a progress bar from it)."""
+
+    total = Int(0)
+    done = Int(0)
+    failed = Int(0)
+    running = Bool(False)
+    text = Unicode("")
+    results = List(help="Per dataset: its DownloadResult (or None), for previews.")
+
+
+def batch_progress(activity: Any) -> BatchProgress:
+    """The BatchProgress of an activity (made on first use)."""
+    bp = activity.__dict__.get("_batch_progress")
+    if bp is None:
+        bp = BatchProgress()
+        activity.__dict__["_batch_progress"] = bp
+    return bp
+
+
+@dataclass
+class _Failure:
+    """A dataset that failed while continue on error was on (becomes its exception)."""
+
+    error: BaseException
+
+
+# -- per-dataset values --------------------------------------------------------------
+def request_values(activity: Any, dataset: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """(client kwargs, extra body, omitted fields) for one Request Image dataset; ValidationError if bad.
+
+    The dataset wins over the configuration; only fields of the effective
+    request schema are accepted and sent.
+    """
+    fields = request_fields(activity)
+    for key in dataset:
+        if key not in fields:
+            raise ValidationError(key, "is not a field of the request schema "
+                                  f"({', '.join(fields)}); edit the schema to add it")
+    config = {"prompt": activity.prompt, "size": activity.size, "n": activity.n,
+              "user": getattr(activity, "user", None)}
+    kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name in dataset:
+            value = dataset[name]
+        elif config.get(name) not in (None, ""):
+            value = config[name]
+        else:
+            continue
+        value = check_value(name, f.type, value)
+        (kwargs if name in _CONTRACT_FIELDS else extra)[name] = value
+    if "prompt" not in kwargs:
+        raise ValidationError("prompt", "is required: give it in the dataset or the configuration")
+    omit = [k for k in ("n", "size") if k not in fields]
+    kwargs.setdefault("n", 1)
+    if "size" not in fields:
+        kwargs["size"] = None
+    kwargs["api_version"] = activity.api_version
+    ImageRequest(prompt=kwargs["prompt"], size=kwargs.get("size"), n=kwargs["n"],
+                 user=kwargs.get("user"), api_version=activity.api_version)  # validate now
+    return kwargs, extra, omit
+
+
+def download_id(activity: Any, dataset: Mapping[str, Any], namespace: Any) -> str:
+    """The operation id of one Download Image dataset (its ``id`` wins over the ID field)."""
+    for key in dataset:
+        if key != "id":
+            raise ValidationError(key, "is not a field of the Download Image request schema (id)")
+    if "id" not in dataset:
+        return activity.resolve_id(namespace)
+    value = dataset["id"]
+    if hasattr(value, "id") and isinstance(getattr(value, "id"), str):
+        value = value.id
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("id", "must be an operation id string or a [variable]", value)
+    value = value.strip()
+    if is_reference(value):
+        ns = namespace if namespace is not None else activity.namespace
+        value = parse_reference(value, field="id").resolve(ns, field="id")
+        if hasattr(value, "id") and isinstance(getattr(value, "id"), str):
+            value = value.id
+        if not isinstance(value, str) or not value:
+            raise VariableError("id", dataset["id"], "must hold an operation id string")
+    if any(c in value for c in "/?#"):
+        raise ValidationError("id", "an operation id has no / ? or #", value)
+    return value
+
+
+# -- one step of one dataset -----------------------------------------------------------
+class StepContext:
+    """What a running step needs: the activity, client, log, clock, and who runs it."""
+
+    def __init__(self, activity: Activity, log: OperationLog, operation: str,
+                 namespace: Any, follow: bool) -> None:
+        self.activity = activity
+        self.log = log
+        self.operation = operation
+        self.namespace = namespace
+        self.follow = follow
+        self.client = activity.client()
+        self.started = activity._clock()
+
+    def entry(self, index: int, status: str, t0: float, op_id: str | None = None,
+              message: str = "", code: str | None = None) -> None:
+        a = self.activity
+        self.log.add(activity=a.name, kind=a.kind, dataset=index, status=status,
+                     operation_id=op_id, message=message,
+                     duration=a._clock() - t0, operation=self.operation, code=code)
+
+
+async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> Any:
+    """One activity on one dataset, logged; the result, or raises the dataset's failure."""
+    from .download_image import poll_and_fetch  # late: the module is being extended
+
+    a = ctx.activity
+    t0 = a._clock()
+    op_id: str | None = None
+    try:
+        if a.kind == REQUEST_IMAGE:
+            kwargs, extra, omit = request_values(a, dataset)
+            if extra or omit:
+                kwargs["extra_body"] = extra
+                kwargs["omit"] = omit
+            op = await ctx.client.request_image(**kwargs)
+            op_id = op.id
+            a._set_progress(op.id, status=op.status, dataset=index,
+                            elapsed=round(a._clock() - ctx.started, 1))
+            if ctx.follow:
+                result: Any = await poll_and_fetch(a, ctx.client, op.id, ctx.started)
+                note = _images_note(result)
+            else:
+                result = op
+                note = "submitted"
+            result_prompt = kwargs["prompt"]
+            _remember_request(result, result_prompt, kwargs.get("size"), op)
+        elif a.kind == DOWNLOAD_IMAGE:
+            op_id = download_id(a, dataset, ctx.namespace)
+            a._set_progress(op_id, dataset=index)
+            result = await poll_and_fetch(a, ctx.client, op_id, ctx.started)
+            note = _images_note(result)
+        else:  # pragma: no cover - only two kinds exist
+            raise ValidationError("activity", f"cannot run a {a.kind} activity")
+    except asyncio.CancelledError:
+        ctx.entry(index, "canceled", t0, op_id,
+                  "stopped" + ("; the service may still finish the job" if op_id else ""))
+        raise
+    except Exception as exc:
+        info = error_info(exc)
+        op_id = op_id or getattr(exc, "operation_id", None)
+        ctx.entry(index, "failed", t0, op_id, format_error(info), info.get("code"))
+        raise
+    ctx.entry(index, "succeeded", t0, op_id, note)
+    return result
+
+
+def _images_note(result: Any) -> str:
+    n = len(result.images)
+    note = f"{n} image{'s' if n != 1 else ''}"
+    if result.errors:
+        note += "; " + "; ".join(f"image {s.index + 1}: {s.error_code}: {s.error_message}"
+                                  for s in result.errors)
+    return note
+
+
+def _remember_request(result: Any, prompt: str, size: str | None, op: Any) -> None:
+    """Keep what was asked on the result (the write step's sidecar needs the prompt and size)."""
+    try:
+        result.request = {"prompt": prompt, "size": size, "operation": op}
+    except AttributeError:  # frozen ImageOperation: nothing to attach
+        pass
+
+
+# -- the batch -------------------------------------------------------------------------
+Job = Callable[[int, Mapping[str, Any]], Awaitable[Any]]
+
+
+async def run_datasets(
+    activity: Activity,
+    datasets: Sequence[Mapping[str, Any]],
+    job: Job,
+    *,
+    continue_on_error: bool | Callable[[BaseException], bool],
+    concurrency: int,
+    label: str,
+) -> RunResults:
+    """Run ``job(index, dataset)`` for every dataset with the activity's run state and progress bar."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 1000:
+        raise ValidationError("concurrency", "must be a whole number from 1 to 1000", concurrency)
+    bp = batch_progress(activity)
+    total = len(datasets)
+    with bp.hold_trait_notifications():
+        bp.total, bp.done, bp.failed, bp.running = total, 0, 0, True
+        bp.results = [None] * total
+        bp.text = f"0 / {total}"
+
+    async def one(i: int) -> Any:
+        try:
+            return await job(i, datasets[i])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            go_on = continue_on_error(exc) if callable(continue_on_error) else continue_on_error
+            if go_on:
+                return _Failure(exc)
+            raise
+
+    def progress(done: int, total_: int, index: int, outcome: Any) -> None:
+        bp.done = done
+        if isinstance(outcome, (_Failure, BaseException)):
+            bp.failed += 1
+        else:
+            shown = list(bp.results)
+            shown[index] = outcome if hasattr(outcome, "slots") else None
+            bp.results = shown
+        bp.text = f"{done} / {total_}" + (f" ({bp.failed} failed)" if bp.failed else "")
+
+    jobs = [lambda i=i: one(i) for i in range(total)]
+    try:
+        raw = await run_batch(jobs, concurrency=concurrency, continue_on_error=False,
+                              on_progress=progress)
+    except BatchError as exc:
+        partial = RunResults([_unwrap(r) for r in exc.results])
+        partial[exc.index] = exc.error
+        bp.running = False
+        raise DatasetError(exc.index, exc.error, partial, label) from exc.error
+    finally:
+        bp.running = False
+    return RunResults([_unwrap(r) for r in raw])
+
+
+def _unwrap(r: Any) -> Any:
+    return r.error if isinstance(r, _Failure) else r
+
+
+async def run_activity(
+    activity: Activity,
+    data: Any = None,
+    *,
+    namespace: Any = None,
+    log: OperationLog | None = None,
+    concurrency: int | None = None,
+    continue_on_error: bool | None = None,
+    follow: bool = True,
+    operation: str = "",
+) -> RunResults:
+    """What ``activity.run(data)`` does; see the module docstring."""
+    key = "prompt" if activity.kind == REQUEST_IMAGE else "id"
+    datasets = normalize(data, key_field=key)
+    log = log if log is not None else default_log()
+    coe = activity.continue_on_error if continue_on_error is None else bool(continue_on_error)
+    activity._begin()
+    activity.progress = []
+    ctx = StepContext(activity, log, operation, namespace, follow)
+    label = f"{activity.label} {activity.name!r}"
+    try:
+        results = await run_datasets(activity, datasets, lambda i, ds: run_step(ctx, i, ds),
+                                     continue_on_error=coe,
+                                     concurrency=concurrency or DEFAULT_CONCURRENCY, label=label)
+    except asyncio.CancelledError:
+        activity._canceled(activity.operation_ids())
+        raise
+    except DatasetError as exc:
+        exc.results.log = log
+        _publish(activity, exc.results, namespace)
+        activity.error = {**error_info(exc.error), "dataset": exc.index}
+        activity._finish("failed", str(exc))
+        raise
+    results.log = log
+    _publish(activity, results, namespace)
+    n_fail = len(results.errors)
+    if n_fail:
+        activity._finish("completed", f"{len(results) - n_fail} of {len(results)} datasets "
+                                      f"succeeded; {n_fail} failed (see the operation log).")
+    else:
+        activity._finish("succeeded", f"{len(results)} dataset{'s' if len(results) != 1 else ''} "
+                                      "succeeded.")
+    return results
+
+
+def _publish(activity: Any, results: RunResults, namespace: Any) -> None:
+    """Set the activity's result traits and bind ``output``."""
+    if activity.kind == REQUEST_IMAGE:
+        ops = [getattr(r, "request", {}).get("operation") if hasattr(r, "request") else r
+               for r in results]
+        ops = [o for o in ops if o is not None and not isinstance(o, BaseException)
+               and hasattr(o, "id")]
+        activity.operations = ops
+        activity.ids = [o.id for o in ops]
+        downloads = [r if hasattr(r, "slots") else None for r in results]
+        if any(d is not None for d in downloads):
+            activity.results = downloads
+    if activity.output:
+        bind(activity.output, results, namespace if namespace is not None else activity.namespace)
+
+
+__all__ = ["BatchProgress", "DEFAULT_CONCURRENCY", "DatasetError", "RunResults", "StepContext",
+           "batch_progress", "download_id", "request_values", "run_activity", "run_datasets",
+           "run_step"]

@@ -1,0 +1,53 @@
+"""A progress bar over a batch run (``run(data)``): done / total, failures counted.
+
+    bar = BatchProgressBar(batch_progress(activity))   # or of an Operation: op.progress
+
+CSS classes: ``azimage-batch`` (root HBox), ``azimage-batch-bar`` (the
+IntProgress), ``azimage-batch-text`` (``7 / 20 (1 failed)``). Hidden until a
+batch starts. The bar turns red ("danger") once a dataset has failed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ipywidgets import HTML, HBox, IntProgress, Layout
+
+from ..activities.runner import BatchProgress
+from .widget_tree import show
+
+
+class BatchProgressBar(HBox):
+    """Follows a BatchProgress."""
+
+    def __init__(self, progress: BatchProgress) -> None:
+        self.progress = progress
+        self.bar = IntProgress(min=0, max=1, value=0, description="Datasets",
+                               layout=Layout(width="360px"))
+        self.bar.add_class("azimage-batch-bar")
+        self.text = HTML()
+        self.text.add_class("azimage-batch-text")
+        super().__init__([self.bar, self.text])
+        self.add_class("azimage-batch")
+        progress.observe(self._update, names=["total", "done", "failed", "running", "text"])
+        self._update()
+
+    def _update(self, _change: Any = None) -> None:
+        p = self.progress
+        self.bar.max = max(1, p.total)
+        self.bar.value = min(p.done, self.bar.max)
+        self.bar.bar_style = "danger" if p.failed else ("success" if p.total and not p.running
+                                                        and p.done == p.total else "info")
+        state = "running" if p.running else "finished"
+        self.text.value = f"{p.text} &middot; {state}" if p.total else ""
+        show(self, p.total > 0)
+
+    def close(self) -> None:
+        try:
+            self.progress.unobserve(self._update,
+                                    names=["total", "done", "failed", "running", "text"])
+        except ValueError:
+            pass
+        super().close()
+
+
+__all__ = ["BatchProgressBar"]

@@ -169,7 +169,7 @@ class Operation(HasTraits):
                                       type(nxt).__name__)
         self.success_data = success_data
         self.continue_on_error = continue_on_error
-        self.concurrency = concurrency or DEFAULT_CONCURRENCY
+        self.concurrency = DEFAULT_CONCURRENCY if concurrency is None else concurrency
         self.log = log
         self.namespace = namespace
         self._task: asyncio.Task[Any] | None = None
@@ -245,7 +245,9 @@ class Operation(HasTraits):
                         kwargs, _extra, _omit = request_values(self.request, dataset)
                         request = {"prompt": kwargs["prompt"], "size": kwargs.get("size")}
                         step = self.download
+                        op_ = out
                         out = await run_step(ctxs[DOWNLOAD_IMAGE], index, {"id": out.id})
+                        out.request = {**request, "operation": op_}
                     else:
                         request = {k: v for k, v in (getattr(out, "request", None) or {}).items()
                                    if k in ("prompt", "size")}

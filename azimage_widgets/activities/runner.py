@@ -241,7 +241,8 @@ async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> 
             raise ValidationError("activity", f"cannot run a {a.kind} activity")
     except asyncio.CancelledError:
         ctx.entry(index, "canceled", t0, op_id,
-                  "stopped" + ("; the service may still finish the job" if op_id else ""))
+                  "stopped; the service may still finish the job" if op_id else
+                  "stopped before the service answered; it may still have accepted the request")
         raise
     except Exception as exc:
         info = error_info(exc)
@@ -354,7 +355,8 @@ async def run_activity(
     try:
         results = await run_datasets(activity, datasets, lambda i, ds: run_step(ctx, i, ds),
                                      continue_on_error=coe,
-                                     concurrency=concurrency or DEFAULT_CONCURRENCY, label=label)
+                                     concurrency=DEFAULT_CONCURRENCY if concurrency is None else concurrency,
+                                     label=label)
     except asyncio.CancelledError:
         activity._canceled(activity.operation_ids())
         raise

@@ -58,7 +58,7 @@ class OperationLogView(VBox):
 
     def __init__(self, log: OperationLog | None = None, *, operation: str | None = None,
                  folder: str = ".", max_rows: int = 200, title: str = "Operation log") -> None:
-        self.log = log if log is not None else default_log()
+        self.oplog = log if log is not None else default_log()
         self.operation = operation
         self.max_rows = max_rows
         self.title = HTML(f"<b>{html.escape(title)}</b>")
@@ -82,7 +82,7 @@ class OperationLogView(VBox):
         super().__init__([self.title, HBox([self.errors_only, self.csv_button, self.json_button,
                                             self.folder]), self.status, self.table])
         self.add_class("azimage-oplog")
-        self.log.observe(self._on_log, names="version")
+        self.oplog.observe(self._on_log, names="version")
         self.refresh()
 
     def _on_log(self, _change: Any) -> None:
@@ -90,7 +90,7 @@ class OperationLogView(VBox):
 
     def entries(self) -> list[LogEntry]:
         """The entries the table (and an export) covers, oldest first."""
-        return self.log.filter(errors_only=self.errors_only.value, operation=self.operation)
+        return self.oplog.filter(errors_only=self.errors_only.value, operation=self.operation)
 
     def refresh(self) -> None:
         chosen = self.entries()
@@ -107,9 +107,9 @@ class OperationLogView(VBox):
         path = folder / f"operation-log-{stamp}{suffix}.{fmt}"
         chosen = self.entries()
         if fmt == "csv":
-            self.log.to_csv(path, entries=chosen)
+            self.oplog.to_csv(path, entries=chosen)
         else:
-            self.log.to_json(path, entries=chosen)
+            self.oplog.to_json(path, entries=chosen)
         self.status.value = (f"Wrote {len(chosen)} entr{'y' if len(chosen) == 1 else 'ies'} to "
                              f"<code>{html.escape(str(path))}</code>")
         return path
@@ -122,7 +122,7 @@ class OperationLogView(VBox):
 
     def close(self) -> None:
         try:
-            self.log.unobserve(self._on_log, names="version")
+            self.oplog.unobserve(self._on_log, names="version")
         except ValueError:
             pass
         for child in list(self.children):

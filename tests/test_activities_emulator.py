@@ -109,6 +109,9 @@ async def test_cancel_stops_polling_and_says_so(conn, emu):
     req = RequestImage(conn, name=uniq(), prompt="a slow fox", size="256x256", namespace={})
     task = asyncio.get_running_loop().create_task(req.generate())
     await wait_for(lambda: req.ids and req.running)
+    # elapsed seconds move while the job runs, between polls too
+    await wait_for(lambda: req.progress[0]["elapsed"] >= 1.0, timeout=5)
+    assert req.progress[0]["status"] in ("notRunning", "running")
     assert req.cancel() is True
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -37,6 +37,8 @@ from .activity import Activity, error_info
 from .variables import VariableError, bind, is_reference, parse_reference
 
 THUMBNAIL_PX = 256
+#: How often a waiting operation's elapsed seconds are refreshed.
+TICK_SECONDS = 0.5
 
 
 @dataclass
@@ -174,6 +176,12 @@ async def poll_and_fetch(activity: Activity, client: Any, op_id: str, started: f
     row = activity._row(op_id)
     activity._set_progress(op_id, status=(row or {}).get("status") or "notRunning",
                            elapsed=round(activity._clock() - started, 1))
+    async def tick() -> None:  # elapsed seconds keep moving between polls
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            activity._set_progress(op_id, elapsed=round(activity._clock() - started, 1))
+
+    ticker = asyncio.get_running_loop().create_task(tick())
     try:
         res = await client.download_image(op_id, on_status=on_status)
         activity._set_progress(op_id, status=res.status,
@@ -188,6 +196,8 @@ async def poll_and_fetch(activity: Activity, client: Any, op_id: str, started: f
         activity._set_progress(op_id, status=status, message=f"{info['code']}: {info['message']}",
                                elapsed=round(activity._clock() - started, 1))
         raise
+    finally:
+        ticker.cancel()
     slots = await fetch_slots(client, res)
     ok = sum(1 for s in slots if s.ok)
     refused = [s for s in slots if s.error_code]

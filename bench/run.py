@@ -1,0 +1,601 @@
+"""azimage-widgets benchmarks: one command, a printed table and bench/results.json.
+
+    .venv/bin/python -m bench            # or: .venv/bin/python bench/run.py
+    .venv/bin/python -m bench --only legacy,batch --out /tmp/r.json
+
+Every scenario starts the emulators it needs itself (loopback only) and measures
+its baseline in the same run, so each ratio compares numbers from one machine
+at one moment. Scenarios (issue 7):
+
+1. legacy   one 3-image operation, processing 2 s, no Retry-After: ours vs
+            openai 0.28.1 ``openai.Image.create`` (its own venv, as a subprocess;
+            wall time measured inside it, requests counted by the emulator)
+2. batch    50 operations at concurrency 10, processing 1 s: wall vs the ideal 5 s
+3. cpu      client CPU (process_time) per HTTP request at zero latency, with the
+            emulator in another process so only the client's CPU counts
+4. preview  ms and bytes from a 1024x1024 PNG to a widget thumbnail; widget state
+            per image vs the PNG
+5. kernel   trivial-cell round trip in a real kernel (jupyter_client) while a
+            20-image panel batch runs there, vs the same cells with nothing running
+6. memory   RSS growth after 200 images (40 operations x 5, 256x256) through a panel
+
+The openai v1 comparisons (synchronous flow, 2024-10-21) and the image store
+need issue 5; their rows say "not built yet (issue 5)" instead of a number.
+Benchmarks are never asserted in tests; tests/test_bench_smoke.py only runs a
+tiny configuration to check the JSON's shape.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # ``python bench/run.py`` from anywhere
+    sys.path.insert(0, str(ROOT))
+
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_OUT = BENCH_DIR / "results.json"
+LEGACY_VENV = ROOT / ".venv-openai028"
+LEGACY_SCRIPT = BENCH_DIR / "legacy_openai028.py"
+NOT_BUILT = "not built yet (issue 5)"
+MET, MISSED, INFO, SKIPPED = "target met", "MISSED", "info", "skipped"
+SCENARIOS = ("legacy", "batch", "cpu", "preview", "kernel", "memory")
+
+
+@dataclass
+class BenchConfig:
+    """Sizes of every scenario; the smoke test shrinks them."""
+
+    legacy_processing: float = 2.0
+    legacy_n: int = 3
+    legacy_size: str = "1024x1024"
+    legacy_openai028: bool = True
+    batch_ops: int = 50
+    batch_concurrency: int = 10
+    batch_processing: float = 1.0
+    cpu_ops: int = 100
+    cpu_concurrency: int = 10
+    preview_size: str = "1024x1024"
+    preview_repeats: int = 5
+    kernel_images_per_round: int = 20  # 4 panels x n=5
+    kernel_rounds: int = 3
+    kernel_processing: float = 1.0
+    kernel_size: str = "1024x1024"
+    kernel_baseline_cells: int = 100
+    kernel_max_cells: int = 3000
+    kernel_cell_gap: float = 0.01  # pause between trivial cells, so samples span the whole batch
+    memory_ops: int = 40
+    memory_n: int = 5
+    memory_size: str = "256x256"
+    memory_processing: float = 0.05
+
+
+@dataclass
+class Row:
+    id: str
+    name: str
+    metric: str
+    ours: float | None
+    baseline: float | None = None
+    baseline_name: str = ""
+    ratio: float | None = None
+    target: str = ""
+    verdict: str = INFO
+    unit: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _verdict(value: float | None, limit: float, *, below: bool = True) -> str:
+    if value is None:
+        return MISSED
+    return MET if (value <= limit if below else value < limit) else MISSED
+
+
+# -- emulators ------------------------------------------------------------------------------------
+
+def request_count(handle: Any) -> int:
+    """Requests the emulator has seen (``handle.requests`` is a list or a count)."""
+    reqs = handle.requests
+    if callable(reqs):
+        reqs = reqs()
+    return reqs if isinstance(reqs, int) else len(reqs)
+
+
+def api_request_count(handle: Any) -> int:
+    """Requests to the API listener only, when the handle tells them apart from image GETs."""
+    reqs = handle.requests
+    if callable(reqs):
+        reqs = reqs()
+    if isinstance(reqs, int):
+        return reqs
+    n = 0
+    for r in list(reqs):
+        path = r[1] if isinstance(r, tuple) and len(r) > 1 else getattr(r, "path", str(r))
+        if "/openai/" in str(path):
+            n += 1
+    return n
+
+
+_EMU_PROC_CODE = """
+import json, sys
+from azimage_widgets import emulator
+h = emulator.start(**json.loads(sys.argv[1]))
+print(json.dumps({"endpoint": h.endpoint, "api_key": h.api_key}), flush=True)
+sys.stdin.read()
+h.stop()
+"""
+
+
+class EmulatorProcess:
+    """The emulator in a child process, so the bench process's CPU and RSS are the client's only."""
+
+    def __init__(self, **knobs: Any) -> None:
+        self.knobs = knobs
+
+    def __enter__(self) -> "EmulatorProcess":
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.proc = subprocess.Popen([sys.executable, "-c", _EMU_PROC_CODE, json.dumps(self.knobs)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.kill()
+            raise RuntimeError("the emulator process did not start")
+        info = json.loads(line)
+        self.endpoint, self.api_key = info["endpoint"], info["api_key"]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+            self.proc.wait()
+
+
+def in_process_emulator(**knobs: Any) -> Any:
+    from azimage_widgets import emulator
+
+    return emulator.start(**knobs)
+
+
+# -- 1. one legacy operation vs openai 0.28.1 -------------------------------------------------------
+
+def bench_legacy(cfg: BenchConfig) -> list[Row]:
+    import azimage_widgets as aw
+
+    prompt = "a lighthouse at dusk, bench"
+    emu = in_process_emulator(processing_time=cfg.legacy_processing, retry_after=None)
+    try:
+        conn = aw.Connection(emu.endpoint, api_key=emu.api_key)
+
+        async def ours() -> tuple[float, Any]:
+            async with aw.ImageClient(conn) as client:
+                t0 = time.perf_counter()
+                res = await client.generate(prompt, n=cfg.legacy_n, size=cfg.legacy_size)
+                return time.perf_counter() - t0, res
+
+        before = api_request_count(emu)
+        wall, res = asyncio.run(ours())
+        our_requests = api_request_count(emu) - before
+        our_urls = len(res.urls)
+
+        theirs: dict[str, Any] = {"skipped": "openai 0.28.1 comparison switched off"}
+        their_wall = their_requests = None
+        py = LEGACY_VENV / "bin" / "python"
+        if cfg.legacy_openai028 and py.exists():
+            before = api_request_count(emu)
+            out = subprocess.run([str(py), str(LEGACY_SCRIPT), emu.endpoint, prompt, str(cfg.legacy_n),
+                                  cfg.legacy_size], input=emu.api_key + "\n", capture_output=True,
+                                 text=True, timeout=120)
+            if out.returncode == 0:
+                theirs = json.loads(out.stdout.strip().splitlines()[-1])
+                their_wall = float(theirs["wall"])
+                their_requests = api_request_count(emu) - before
+            else:
+                theirs = {"error": out.stderr.strip().splitlines()[-1:] or ["exit " + str(out.returncode)]}
+        elif cfg.legacy_openai028:
+            theirs = {"error": f"{py} missing: python3 -m venv .venv-openai028 && "
+                               f".venv-openai028/bin/pip install openai==0.28.1 requests"}
+    finally:
+        emu.stop()
+    ratio = wall / their_wall if their_wall else None
+    return [
+        Row("1", f"legacy op, {cfg.legacy_n} images, {cfg.legacy_processing:g} s, no Retry-After",
+            "wall s", wall, their_wall, "openai 0.28.1", ratio, "ratio <= 0.35",
+            _verdict(ratio, 0.35) if their_wall else SKIPPED, "s",
+            {"urls": our_urls, "baseline": theirs}),
+        Row("1r", "  requests for that operation", "requests", float(our_requests),
+            float(their_requests) if their_requests is not None else None, "openai 0.28.1",
+            our_requests / their_requests if their_requests else None, "", INFO, "req"),
+    ]
+
+
+# -- 2. 50 operations at concurrency 10 -------------------------------------------------------------
+
+def bench_batch(cfg: BenchConfig) -> list[Row]:
+    import azimage_widgets as aw
+
+    emu = in_process_emulator(processing_time=cfg.batch_processing, retry_after=None)
+    try:
+        conn = aw.Connection(emu.endpoint, api_key=emu.api_key)
+        prompts = [f"bench batch {i}" for i in range(cfg.batch_ops)]
+
+        async def ours() -> tuple[float, list[Any]]:
+            async with aw.ImageClient(conn) as client:
+                t0 = time.perf_counter()
+                out = await client.generate_many(prompts, size="256x256", concurrency=cfg.batch_concurrency)
+                return time.perf_counter() - t0, out
+
+        before = api_request_count(emu)
+        wall, out = asyncio.run(ours())
+        requests = api_request_count(emu) - before
+    finally:
+        emu.stop()
+    failures = [repr(o) for o in out if isinstance(o, Exception)]
+    waves = -(-cfg.batch_ops // cfg.batch_concurrency)
+    ideal = waves * cfg.batch_processing
+    ratio = wall / ideal
+    return [
+        Row("2", f"{cfg.batch_ops} ops at concurrency {cfg.batch_concurrency}, {cfg.batch_processing:g} s each",
+            "wall s", wall, ideal, "ideal", ratio, "ratio <= 1.10",
+            MISSED if failures else _verdict(ratio, 1.10), "s", {"failures": failures[:3]}),
+        Row("2r", "  requests per operation", "req/op", requests / cfg.batch_ops, None, "", None, "", INFO, "req"),
+        Row("2v", "  vs openai v1 AsyncAzureOpenAI, sync flow", "wall s", None, None, "openai v1", None,
+            "ratio <= 1.0", NOT_BUILT),
+    ]
+
+
+# -- 3. client CPU per request ----------------------------------------------------------------------
+
+def bench_cpu(cfg: BenchConfig) -> list[Row]:
+    import azimage_widgets as aw
+
+    with EmulatorProcess(processing_time=0.0, retry_after=None, latency=0.0) as emu:
+        conn = aw.Connection(emu.endpoint, api_key=emu.api_key)
+        sent = 0
+
+        async def count(_request: Any) -> None:
+            nonlocal sent
+            sent += 1
+
+        async def run(ops: int) -> tuple[float, float, int]:
+            nonlocal sent
+            async with aw.ImageClient(conn, event_hooks={"request": [count]}) as client:
+                await client.generate_many(["warm up"] * 2, size="256x256", concurrency=2)
+                sent = 0
+                c0, t0 = time.process_time(), time.perf_counter()
+                out = await client.generate_many([f"cpu {i}" for i in range(ops)], size="256x256",
+                                                 concurrency=cfg.cpu_concurrency)
+                cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+                assert not [o for o in out if isinstance(o, Exception)], out
+                return cpu, wall, sent
+
+        cpu, wall, n = asyncio.run(run(cfg.cpu_ops))
+    per = cpu / n * 1000 if n else None
+    return [
+        Row("3", "client CPU per request, zero latency (legacy flow)", "CPU ms/req", per, None, "", None, "",
+            INFO, "ms", {"requests": n, "operations": cfg.cpu_ops, "cpu_s": cpu, "wall_s": wall}),
+        Row("3v", "  vs openai v1 on the sync flow", "CPU ms/req", None, None, "openai v1", None,
+            "ratio <= 1.0", NOT_BUILT),
+    ]
+
+
+# -- 4. preview cost ---------------------------------------------------------------------------------
+
+def widget_state_bytes(root: Any) -> int:
+    """Bytes a front end receives for ``root``'s tree: JSON state plus binary buffers."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    from azimage_widgets.widgets import walk
+
+    total = 0
+    for w in walk(root):
+        state, buffer_paths, buffers = _remove_buffers(w.get_state())
+        total += len(json.dumps(state, default=str).encode()) + sum(len(bytes(b)) for b in buffers)
+    return total
+
+
+def bench_preview(cfg: BenchConfig) -> list[Row]:
+    import azimage_widgets as aw
+    from azimage_widgets.activities.download_image import DownloadResult, ImageSlot, decode_image
+    from azimage_widgets.widgets import PreviewGrid
+
+    emu = in_process_emulator(processing_time=0.05, retry_after=None)
+    try:
+        conn = aw.Connection(emu.endpoint, api_key=emu.api_key)
+
+        async def fetch() -> tuple[Any, bytes]:
+            async with aw.ImageClient(conn) as client:
+                res = await client.generate("a preview benchmark, a fox in snow", size=cfg.preview_size)
+                return res, await client.fetch_image(res.urls[0])
+
+        res, png = asyncio.run(fetch())
+    finally:
+        emu.stop()
+    times = []
+    for _ in range(cfg.preview_repeats):
+        t0 = time.perf_counter()
+        img, thumb = decode_image(png)
+        times.append(time.perf_counter() - t0)
+    ms = statistics.median(times) * 1000
+    slot = ImageSlot(0, url=res.urls[0], data=png, image=img, thumbnail=thumb)
+    grid = PreviewGrid(prefix="bench")
+    empty = widget_state_bytes(grid)
+    t0 = time.perf_counter()
+    grid.show([DownloadResult(res, [slot])])
+    show_ms = (time.perf_counter() - t0) * 1000
+    state = widget_state_bytes(grid) - empty
+    grid.close()
+    share = state / len(png)
+    return [
+        Row("4", f"thumbnail of a {cfg.preview_size} PNG (decode + JPEG)", "ms", ms, None, "", None, "", INFO,
+            "ms", {"png_bytes": len(png), "thumbnail_bytes": len(thumb), "grid_show_ms": show_ms}),
+        Row("4b", "  widget state per image vs the PNG", "state bytes", float(state), float(len(png)), "PNG bytes",
+            share, "ratio <= 0.10", _verdict(share, 0.10), "B",
+            {"thumbnail_bytes": len(thumb), "tile_json_bytes": state - len(thumb),
+             "note": "state = every widget of one tile (JPEG thumbnail buffer + JSON of the tile's widgets, "
+                     "layouts and styles), as sent on comm_open"}),
+    ]
+
+
+# -- 5. kernel responsiveness -------------------------------------------------------------------------
+
+_KERNEL_SETUP = """
+import asyncio, time
+import azimage_widgets as aw
+_conn = aw.Connection({endpoint!r}, api_key={key!r})
+_bench = {{"done": False, "images": 0, "error": None, "rounds": 0, "started": time.time()}}
+
+async def _bench_batch():
+    try:
+        for r in range({rounds}):
+            panels = [aw.RequestImagePanel(_conn, prompt=f"bench kernel {{r}} {{i}}", n={n},
+                                           size={size!r}, namespace={{}}) for i in range({panels})]
+            await asyncio.gather(*(p.submit() for p in panels))
+            _bench["images"] += sum(len(res.images) for p in panels for res in p.results if res)
+            for p in panels:
+                p.close()
+            _bench["rounds"] += 1
+    except Exception as exc:
+        _bench["error"] = repr(exc)
+    finally:
+        _bench["done"] = True
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def bench_kernel(cfg: BenchConfig) -> list[Row]:
+    from jupyter_client.manager import KernelManager
+
+    n = 5
+    panels = max(1, cfg.kernel_images_per_round // n)
+    emu = in_process_emulator(processing_time=cfg.kernel_processing, retry_after=None)
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for var in [v for v in env if v.startswith("AZURE_OPENAI_")]:
+        del env[var]
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env=env, cwd=str(ROOT))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+
+        def run(code: str, **kw: Any) -> dict[str, Any]:
+            reply = kc.execute_interactive(code, store_history=False, timeout=60, output_hook=lambda m: None, **kw)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"kernel cell failed: {reply['content'].get('evalue')}")
+            return reply["content"]
+
+        def trivial(count: int, until: Callable[[], bool] | None = None) -> list[float]:
+            out = []
+            for i in range(count):
+                t0 = time.perf_counter()
+                run("_x = 1")
+                out.append((time.perf_counter() - t0) * 1000)
+                if until is not None and i % 10 == 9 and until():
+                    break
+                time.sleep(cfg.kernel_cell_gap)
+            return out
+
+        def expr(e: str) -> Any:
+            c = run("pass", user_expressions={"v": e})
+            return json.loads(c["user_expressions"]["v"]["data"]["text/plain"].replace("'", '"')
+                              .replace("True", "true").replace("False", "false").replace("None", "null"))
+
+        run(_KERNEL_SETUP.format(endpoint=emu.endpoint, key=emu.api_key, rounds=cfg.kernel_rounds,
+                                 n=n, size=cfg.kernel_size, panels=panels))
+        trivial(10)  # warm up
+        base = trivial(cfg.kernel_baseline_cells)
+        run("_bench_task = asyncio.get_running_loop().create_task(_bench_batch())")
+        t0 = time.perf_counter()
+        busy = trivial(cfg.kernel_max_cells, until=lambda: expr("_bench['done']"))
+        while not expr("_bench['done']") and time.perf_counter() - t0 < 120:
+            time.sleep(0.2)
+        batch_wall = time.perf_counter() - t0
+        status = {"images": expr("_bench['images']"), "rounds": expr("_bench['rounds']"),
+                  "error": expr("_bench['error']")}
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        emu.stop()
+    p50, p95 = percentile(busy, 0.5), percentile(busy, 0.95)
+    b50, b95 = percentile(base, 0.5), percentile(base, 0.95)
+    ok_batch = status["error"] is None and status["images"] == cfg.kernel_rounds * panels * n
+    details = {"samples_busy": len(busy), "samples_idle": len(base), "batch_wall_s": batch_wall,
+               "batch": status, "idle_p50_ms": b50, "idle_p95_ms": b95, "busy_max_ms": max(busy)}
+    return [
+        Row("5", f"trivial cell p95 while a {panels * n}-image batch runs (x{cfg.kernel_rounds})", "p95 ms",
+            p95, b95, "idle kernel p95", p95 / b95 if b95 else None, "p95 < 100 ms",
+            _verdict(p95, 100.0, below=False) if ok_batch else MISSED, "ms", details),
+        Row("5m", "  trivial cell p50", "p50 ms", p50, b50, "idle kernel p50", p50 / b50 if b50 else None, "",
+            INFO, "ms"),
+    ]
+
+
+# -- 6. memory -----------------------------------------------------------------------------------------
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_memory(cfg: BenchConfig) -> list[Row]:
+    import azimage_widgets as aw
+
+    with EmulatorProcess(processing_time=cfg.memory_processing, retry_after=None) as emu:
+        conn = aw.Connection(emu.endpoint, api_key=emu.api_key)
+
+        async def drive() -> tuple[float, float, int, list[str]]:
+            panel = aw.RequestImagePanel(conn, prompt="bench memory warm up", n=cfg.memory_n,
+                                         size=cfg.memory_size, namespace={})
+            await panel.submit()  # warm up: imports, pools, caches
+            gc.collect()
+            before = rss_mb()
+            images, errors = 0, []
+            for i in range(cfg.memory_ops):
+                panel.activity.prompt = f"bench memory {i}"
+                try:
+                    await panel.submit()
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(repr(exc))
+                images += sum(len(r.images) for r in panel.results if r)
+            panel.close()
+            await aw.ImageClient.close_shared()
+            gc.collect()
+            return before, rss_mb(), images, errors
+
+        before, after, images, errors = asyncio.run(drive())
+    growth = after - before
+    return [
+        Row("6", f"RSS growth after {images} images through a panel ({cfg.memory_size})", "MB", growth, before,
+            "RSS before (MB)", None, "growth < 60 MB",
+            _verdict(growth, 60.0, below=False) if not errors else MISSED, "MB",
+            {"rss_before_mb": before, "rss_after_mb": after, "images": images, "errors": errors[:3]}),
+        Row("6s", "  ... through a panel and the image store", "MB", None, None, "", None, "growth < 60 MB",
+            NOT_BUILT),
+    ]
+
+
+BENCHES: dict[str, Callable[[BenchConfig], list[Row]]] = {
+    "legacy": bench_legacy, "batch": bench_batch, "cpu": bench_cpu,
+    "preview": bench_preview, "kernel": bench_kernel, "memory": bench_memory,
+}
+
+
+# -- running and reporting ------------------------------------------------------------------------------
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            mem = f.readline().split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "cpu_model": model, "memory": mem}
+
+
+def run(cfg: BenchConfig | None = None, only: list[str] | None = None) -> dict[str, Any]:
+    """Run the scenarios (all, or ``only``); the results as a JSON-ready dict."""
+    cfg = cfg or BenchConfig()
+    names = list(only or SCENARIOS)
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}; known: {', '.join(SCENARIOS)}")
+    rows: list[Row] = []
+    errors: dict[str, str] = {}
+    t0 = time.perf_counter()
+    for name in names:
+        s0 = time.perf_counter()
+        try:
+            rows.extend(BENCHES[name](cfg))
+        except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            rows.append(Row(name, f"{name}: failed to run", "", None, verdict=MISSED,
+                            details={"error": errors[name]}))
+        print(f"  [{name} done in {time.perf_counter() - s0:.1f} s]", file=sys.stderr, flush=True)
+    return {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "seconds": time.perf_counter() - t0, "machine": machine(), "config": asdict(cfg),
+            "scenarios": names, "errors": errors, "rows": [asdict(r) for r in rows]}
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    if v is None:
+        return "-"
+    if unit == "B" or (abs(v) >= 1000 and unit != "s"):
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}" if unit != "ms" or abs(v) >= 1 else f"{v:.3f}"
+
+
+def table(results: dict[str, Any]) -> str:
+    head = ["#", "benchmark", "metric", "ours", "baseline", "ratio", "target", "verdict"]
+    lines = []
+    for r in results["rows"]:
+        base = _fmt(r["baseline"], r["unit"])
+        if r["baseline_name"] and r["baseline"] is not None:
+            base = f"{base} ({r['baseline_name']})"
+        lines.append([r["id"], r["name"], r["metric"], _fmt(r["ours"], r["unit"]), base,
+                      "-" if r["ratio"] is None else f"{r['ratio']:.2f}", r["target"] or "-", r["verdict"]])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]
+    out += [fmt.format(*line) for line in lines]
+    m = results["machine"]
+    out.append("")
+    out.append(f"machine: {m['cpus']} cpu ({m['cpu_model']}), {m['memory']}, Python {m['python']}, "
+               f"{m['platform']}; run took {results['seconds']:.0f} s")
+    for name, err in results["errors"].items():
+        out.append(f"error in {name}: {err}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", help=f"comma-separated scenarios of {', '.join(SCENARIOS)}")
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the JSON (default bench/results.json)")
+    ap.add_argument("--no-openai028", action="store_true", help="skip the openai 0.28.1 baseline")
+    args = ap.parse_args(argv)
+    cfg = BenchConfig(legacy_openai028=not args.no_openai028)
+    only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+    results = run(cfg, only)
+    Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(table(results))
+    print(f"\nwritten: {args.out}")
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -98,7 +98,7 @@ def _check_endpoint(endpoint: Any) -> str:
         # Credentials in a URL would end up in reprs and logs.
         raise ValidationError("endpoint", "must not contain user:password@; pass api_key instead")
     if parts.query or parts.fragment:
-        raise ValidationError("endpoint", "must not have a query or fragment", endpoint)
+        raise ValidationError("endpoint", "must not have a query or fragment", endpoint.split("?", 1)[0].split("#", 1)[0])
     if scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValidationError(
             "endpoint",

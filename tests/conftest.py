@@ -13,6 +13,12 @@ import pytest
 FAKE_KEY = "fake-key-0123456789abcdef"
 
 
+@pytest.fixture(autouse=True)
+def _image_store_in_tmp(tmp_path_factory, monkeypatch) -> None:
+    """Fetched images go to a temporary image store, never the user's real data dir."""
+    monkeypatch.setenv("AZIMAGE_STORE_DIR", str(tmp_path_factory.mktemp("image-store")))
+
+
 @pytest.fixture
 def emu() -> Iterator["object"]:
     """A fresh emulator with fast jobs; tests change knobs through ``emu.config``."""

@@ -117,9 +117,13 @@ class Activity(HasTraits):
     closed = Bool(False)
 
     def __init__(self, conn: Any = None, *, name: str | None = None,
-                 namespace: Any = None, replace: bool = False, **config: Any) -> None:
+                 namespace: Any = None, replace: bool = False, store: Any = None,
+                 **config: Any) -> None:
         self.conn = conn
         self.namespace = namespace
+        #: Where fetched images are kept: None the default image store, False off,
+        #: a folder or an ImageStore (see azimage_widgets.store).
+        self.store = store
         self._task: asyncio.Task[Any] | None = None
         self._on_close: list[Callable[[Activity], None]] = []
         super().__init__()

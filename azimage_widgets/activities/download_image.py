@@ -33,6 +33,7 @@ from ..contract import (
     ValidationError,
 )
 from ..contract.schemas import DOWNLOAD_IMAGE
+from ..store import store_download
 from .activity import Activity, error_info
 from .variables import VariableError, bind, is_reference, parse_reference
 
@@ -52,6 +53,7 @@ class ImageSlot:
     thumbnail: bytes | None = None  # JPEG, at most THUMBNAIL_PX on each side
     error_code: str | None = None
     error_message: str | None = None
+    record: Any = None  # the image store's StoreRecord, once stored
 
     @property
     def ok(self) -> bool:
@@ -199,6 +201,7 @@ async def poll_and_fetch(activity: Activity, client: Any, op_id: str, started: f
     finally:
         ticker.cancel()
     slots = await fetch_slots(client, res)
+    await store_download(getattr(activity, "store", None), client, res, slots, activity)
     ok = sum(1 for s in slots if s.ok)
     refused = [s for s in slots if s.error_code]
     note = "; ".join(f"image {s.index + 1}: {s.error_code}: {s.error_message}" for s in refused)

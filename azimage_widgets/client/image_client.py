@@ -92,6 +92,8 @@ class ImageClient:
         self._is_shared = False
         # op id -> (absolute poll URL, monotonic time the submit was answered)
         self._ops: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        # op id -> the request's fields (prompt, size, ...): see request_of
+        self._requests: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     # -- lifecycle ----------------------------------------------------------
     @property
@@ -231,6 +233,18 @@ class ImageClient:
         while len(self._ops) > _MAX_REMEMBERED_OPS:
             self._ops.popitem(last=False)
 
+    def _note_request(self, op_id: str, payload: Mapping[str, Any], api_version: str) -> None:
+        self._requests[op_id] = {**payload, "api_version": api_version}
+        self._requests.move_to_end(op_id)
+        while len(self._requests) > _MAX_REMEMBERED_OPS:
+            self._requests.popitem(last=False)
+
+    def request_of(self, op: "str | ImageOperation") -> dict[str, Any] | None:
+        """The fields this client sent for an operation it submitted (prompt, size, n, ...), or None."""
+        op_id = op.id if isinstance(op, ImageOperation) else op
+        got = self._requests.get(op_id) if isinstance(op_id, str) else None
+        return dict(got) if got is not None else None
+
     def _locate(self, op: "str | ImageOperation") -> tuple[str, str, float | None]:
         """(op id, poll URL, submit time or None) of an id or an ImageOperation."""
         if isinstance(op, ImageOperation):
@@ -368,6 +382,7 @@ class ImageClient:
         created = body.get("created") if isinstance(body, dict) else None
         location = self._operation_url(op_id, header, req.api_version)
         self._remember(op_id, location, submitted_at)
+        self._note_request(op_id, payload, req.api_version)
         return ImageOperation(id=op_id, status=status,
                               created=created if isinstance(created, int) and created else None,
                               location=location)

@@ -1,0 +1,480 @@
+"""ImageStore: every fetched image kept on disk, indexed in SQLite.
+
+    store = ImageStore()                 # $AZIMAGE_STORE_DIR, else the user's data dir
+    rec = store.put(png, prompt="a red fox", operation_id=op_id, image_index=0, ...)
+    store.search("fox")                  # records whose prompt contains every word
+    store.records(limit=20)              # newest first
+    store.get(rec.id).image()            # a Pillow image, long after the URL expired
+    store.delete(rec.id)
+
+Layout of the store folder::
+
+    index.sqlite3                 the index (standard library sqlite3, WAL journal)
+    images/ab/abcd...ef.png       content-addressed: the sha256 of the file's bytes
+    thumbs/abcd...ef.jpg          JPEG thumbnails (<= 256 px), made on first use
+
+PNG files carry the prompt, api version, size, operation id and image index
+in text chunks (``PIL.Image.open(path).text["prompt"]``); the pixel data is
+the service's, byte for byte (see ``pngmeta``). Other formats are kept as
+they came. The same bytes are stored once however many records point at
+them; a file is removed with the last record that uses it.
+
+One record per (operation id, image index): fetching the same image again
+updates its record instead of adding one. ``source_url`` is kept without
+its query string, so no SAS signature is ever written to disk.
+
+Every call opens its own short-lived sqlite3 connection, so a store may be
+used from any thread (the activities call it through ``asyncio.to_thread``
+to keep the kernel's loop free).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from ..contract.errors import strip_query
+from .pngmeta import NotPNG, is_png, with_text
+
+ENV_STORE_DIR = "AZIMAGE_STORE_DIR"
+APP_DIR_NAME = "azimage-widgets"
+INDEX_NAME = "index.sqlite3"
+THUMBNAIL_PX = 256
+_SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    sha256        TEXT NOT NULL,
+    ext           TEXT NOT NULL,
+    prompt        TEXT NOT NULL DEFAULT '',
+    api_version   TEXT,
+    size          TEXT,
+    width         INTEGER,
+    height        INTEGER,
+    nbytes        INTEGER NOT NULL,
+    operation_id  TEXT,
+    image_index   INTEGER,
+    created       INTEGER,
+    expires       INTEGER,
+    stored_at     REAL NOT NULL,
+    source_url    TEXT,
+    endpoint      TEXT,
+    deployment    TEXT,
+    params        TEXT NOT NULL DEFAULT '{}',
+    pinned        INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_op_index ON records (operation_id, image_index)
+    WHERE operation_id IS NOT NULL AND image_index IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_sha ON records (sha256);
+CREATE INDEX IF NOT EXISTS records_stored ON records (stored_at);
+"""
+
+
+def default_store_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$AZIMAGE_STORE_DIR``, else ``$XDG_DATA_HOME/azimage-widgets``, else the platform's data dir.
+
+    The platform default is ``~/.local/share/azimage-widgets`` (Linux and
+    macOS alike, as XDG says), ``%LOCALAPPDATA%\\azimage-widgets`` on Windows.
+    """
+    env = os.environ if environ is None else environ
+    explicit = (env.get(ENV_STORE_DIR) or "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = (env.get("XDG_DATA_HOME") or "").strip()
+    if xdg and Path(xdg).is_absolute():  # the XDG spec: relative values are ignored
+        return Path(xdg) / APP_DIR_NAME
+    if sys.platform == "win32" and (env.get("LOCALAPPDATA") or "").strip():
+        return Path(env["LOCALAPPDATA"]) / APP_DIR_NAME
+    return Path.home() / ".local" / "share" / APP_DIR_NAME
+
+
+@dataclass(frozen=True)
+class StoreRecord:
+    """One stored image and what made it."""
+
+    id: int
+    sha256: str
+    path: Path
+    prompt: str
+    api_version: str | None
+    size: str | None
+    width: int | None
+    height: int | None
+    nbytes: int
+    operation_id: str | None
+    image_index: int | None
+    created: int | None
+    expires: int | None
+    stored_at: float
+    source_url: str | None
+    endpoint: str | None = None
+    deployment: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    pinned: bool = False
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the service made the image (aware UTC), if it said."""
+        return None if self.created is None else datetime.fromtimestamp(self.created, tz=timezone.utc)
+
+    @property
+    def stored_datetime(self) -> datetime:
+        return datetime.fromtimestamp(self.stored_at, tz=timezone.utc)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the service's URL expired (or expires); the stored file does not."""
+        return None if self.expires is None else datetime.fromtimestamp(self.expires, tz=timezone.utc)
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+    def image(self) -> Any:
+        """The image as a loaded Pillow image (Pillow's decompression-bomb guard stays on)."""
+        from PIL import Image
+
+        img = Image.open(self.path)
+        img.load()  # reads and closes the file; .text and .info stay
+        return img
+
+    def request(self) -> dict[str, Any]:
+        """The request fields that made this image: prompt, size and any others recorded."""
+        out: dict[str, Any] = {"prompt": self.prompt}
+        if self.size:
+            out["size"] = self.size
+        out.update(self.params)
+        return out
+
+    def __repr__(self) -> str:
+        prompt = self.prompt if len(self.prompt) <= 40 else self.prompt[:39] + "\u2026"
+        return (f"StoreRecord(id={self.id}, prompt={prompt!r}, size={self.size!r}, "
+                f"operation_id={self.operation_id!r}, image_index={self.image_index}, "
+                f"pinned={self.pinned})")
+
+
+class ImageStore:
+    """A folder of content-addressed images with an SQLite index of records.
+
+    ``path``: the folder (made on first write); default ``default_store_dir()``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._root = Path(path).expanduser() if path is not None else default_store_dir()
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # -- places ---------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return self._root
+
+    @property
+    def index_path(self) -> Path:
+        return self._root / INDEX_NAME
+
+    def _file(self, sha: str, ext: str) -> Path:
+        return self._root / "images" / sha[:2] / f"{sha}.{ext}"
+
+    def _thumb(self, sha: str) -> Path:
+        return self._root / "thumbs" / f"{sha}.jpg"
+
+    # -- the index ------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    self._root.mkdir(parents=True, exist_ok=True)
+                    with closing(sqlite3.connect(self.index_path, timeout=30)) as db:
+                        db.execute("PRAGMA journal_mode=WAL")
+                        db.executescript(_SCHEMA)
+                        db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                        db.commit()
+                    self._ready = True
+        db = sqlite3.connect(self.index_path, timeout=30)
+        db.row_factory = sqlite3.Row
+        # case-insensitive search beyond ASCII (SQLite's LIKE folds ASCII only)
+        db.create_function("azfold", 1, _fold, deterministic=True)
+        return db
+
+    def _exists(self) -> bool:
+        return self._ready or self.index_path.exists()
+
+    def _record(self, row: sqlite3.Row) -> StoreRecord:
+        try:
+            params = json.loads(row["params"] or "{}")
+        except ValueError:
+            params = {}
+        return StoreRecord(
+            id=row["id"], sha256=row["sha256"], path=self._file(row["sha256"], row["ext"]),
+            prompt=row["prompt"], api_version=row["api_version"], size=row["size"],
+            width=row["width"], height=row["height"], nbytes=row["nbytes"],
+            operation_id=row["operation_id"], image_index=row["image_index"],
+            created=row["created"], expires=row["expires"], stored_at=row["stored_at"],
+            source_url=row["source_url"], endpoint=row["endpoint"], deployment=row["deployment"],
+            params=params if isinstance(params, dict) else {}, pinned=bool(row["pinned"]),
+        )
+
+    # -- writing --------------------------------------------------------------
+    def put(
+        self,
+        data: bytes,
+        *,
+        prompt: str = "",
+        api_version: str | None = None,
+        size: str | None = None,
+        operation_id: str | None = None,
+        image_index: int | None = None,
+        created: int | None = None,
+        expires: int | None = None,
+        source_url: str | None = None,
+        endpoint: str | None = None,
+        deployment: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> StoreRecord:
+        """Store an image's bytes and its record; returns the record.
+
+        The bytes must decode as an image (checked with Pillow, bomb guard
+        on). A PNG gets the prompt and ids as text chunks. The same
+        (operation_id, image_index) again updates the existing record (a
+        pinned record stays pinned).
+        """
+        if not isinstance(data, (bytes, bytearray)) or not data:
+            raise ValueError("data must be non-empty image bytes")
+        data = bytes(data)
+        prompt = prompt or ""
+        width, height, fmt = _probe(data)
+        ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}.get(fmt or "", "bin")
+        if ext == "png":
+            meta = {"prompt": prompt, "Software": "azimage-widgets",
+                    "azimage:api_version": api_version, "azimage:size": size,
+                    "azimage:operation_id": operation_id,
+                    "azimage:image_index": None if image_index is None else str(image_index)}
+            if params:
+                meta["azimage:params"] = json.dumps(dict(params), sort_keys=True, default=str)
+            try:
+                data = with_text(data, {k: v for k, v in meta.items() if v is not None and v != ""})
+            except NotPNG:
+                pass  # Pillow read it, our splicer did not: keep the bytes as they came
+        sha = hashlib.sha256(data).hexdigest()
+        path = self._file(sha, ext)
+        if not path.exists():
+            _atomic_write(path, data)
+        clean_url = strip_query(source_url) if source_url else None
+        row = {
+            "sha256": sha, "ext": ext, "prompt": prompt, "api_version": api_version, "size": size,
+            "width": width, "height": height, "nbytes": len(data), "operation_id": operation_id,
+            "image_index": image_index, "created": created, "expires": expires,
+            "stored_at": time.time(), "source_url": clean_url, "endpoint": endpoint,
+            "deployment": deployment,
+            "params": json.dumps(dict(params or {}), sort_keys=True, default=str),
+        }
+        with closing(self._connect()) as db, db:
+            old = None
+            if operation_id is not None and image_index is not None:
+                old = db.execute("SELECT id, sha256, ext FROM records WHERE operation_id=? "
+                                 "AND image_index=?", (operation_id, image_index)).fetchone()
+            if old is not None:
+                sets = ", ".join(f"{k}=?" for k in row)
+                db.execute(f"UPDATE records SET {sets} WHERE id=?", (*row.values(), old["id"]))
+                rec_id = old["id"]
+            else:
+                cols = ", ".join(row)
+                marks = ", ".join("?" for _ in row)
+                rec_id = db.execute(f"INSERT INTO records ({cols}) VALUES ({marks})",
+                                    tuple(row.values())).lastrowid
+            got = db.execute("SELECT * FROM records WHERE id=?", (rec_id,)).fetchone()
+        if old is not None and old["sha256"] != sha:
+            self._drop_file_if_unused(old["sha256"], old["ext"])
+        return self._record(got)
+
+    def pin(self, record_id: int, pinned: bool = True) -> StoreRecord:
+        """Mark a record as a favourite (or not); KeyError for an unknown id."""
+        with closing(self._connect()) as db, db:
+            cur = db.execute("UPDATE records SET pinned=? WHERE id=?", (1 if pinned else 0, int(record_id)))
+            if cur.rowcount == 0:
+                raise KeyError(f"no record {record_id} in the image store")
+            got = db.execute("SELECT * FROM records WHERE id=?", (int(record_id),)).fetchone()
+        return self._record(got)
+
+    def unpin(self, record_id: int) -> StoreRecord:
+        return self.pin(record_id, False)
+
+    def delete(self, record_id: int) -> bool:
+        """Remove a record (and its file when no other record uses it); False if unknown."""
+        if not self._exists():
+            return False
+        with closing(self._connect()) as db, db:
+            row = db.execute("SELECT sha256, ext FROM records WHERE id=?", (int(record_id),)).fetchone()
+            if row is None:
+                return False
+            db.execute("DELETE FROM records WHERE id=?", (int(record_id),))
+        self._drop_file_if_unused(row["sha256"], row["ext"])
+        return True
+
+    def _drop_file_if_unused(self, sha: str, ext: str) -> None:
+        with closing(self._connect()) as db:
+            used = db.execute("SELECT 1 FROM records WHERE sha256=? LIMIT 1", (sha,)).fetchone()
+        if used is None:
+            for p in (self._file(sha, ext), self._thumb(sha)):
+                try:
+                    p.unlink()
+                except FileNotFoundError:
+                    pass
+
+    # -- reading ----------------------------------------------------------------
+    def get(self, record_id: int | None = None, *, operation_id: str | None = None,
+            image_index: int | None = None, sha256: str | None = None) -> StoreRecord | None:
+        """One record by id, by (operation_id, image_index), or by sha256 (the newest); None if absent."""
+        if not self._exists():
+            return None
+        if record_id is not None:
+            sql, args = "SELECT * FROM records WHERE id=?", (int(record_id),)
+        elif operation_id is not None:
+            sql, args = ("SELECT * FROM records WHERE operation_id=? AND image_index=?",
+                         (operation_id, int(image_index or 0)))
+        elif sha256 is not None:
+            sql, args = "SELECT * FROM records WHERE sha256=? ORDER BY id DESC LIMIT 1", (sha256,)
+        else:
+            raise ValueError("give a record id, an operation_id (and image_index) or a sha256")
+        with closing(self._connect()) as db:
+            row = db.execute(sql, args).fetchone()
+        return None if row is None else self._record(row)
+
+    def __getitem__(self, record_id: int) -> StoreRecord:
+        rec = self.get(record_id)
+        if rec is None:
+            raise KeyError(record_id)
+        return rec
+
+    def records(self, *, limit: int | None = None, offset: int = 0, pinned: bool | None = None,
+                operation_id: str | None = None) -> list[StoreRecord]:
+        """Records, newest first; filter by pinned and operation id."""
+        return self._select("", (), limit=limit, offset=offset, pinned=pinned,
+                            operation_id=operation_id)
+
+    def search(self, text: str, *, limit: int | None = None, pinned: bool | None = None) -> list[StoreRecord]:
+        """Records whose prompt contains every word of ``text`` (any case), newest first.
+
+        A phrase in double quotes must appear as written: ``'"red fox" night'``.
+        An empty ``text`` matches every record.
+        """
+        terms = _terms(text or "")
+        where = " AND ".join("instr(azfold(prompt), ?) > 0" for _ in terms)
+        args = tuple(t.casefold() for t in terms)
+        return self._select(where, args, limit=limit, pinned=pinned)
+
+    def _select(self, where: str, args: tuple[Any, ...], *, limit: int | None = None,
+                offset: int = 0, pinned: bool | None = None,
+                operation_id: str | None = None) -> list[StoreRecord]:
+        if not self._exists():
+            return []
+        clauses = [where] if where else []
+        params = list(args)
+        if pinned is not None:
+            clauses.append("pinned=?")
+            params.append(1 if pinned else 0)
+        if operation_id is not None:
+            clauses.append("operation_id=?")
+            params.append(operation_id)
+        sql = "SELECT * FROM records"
+        if clauses:
+            sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
+        sql += " ORDER BY stored_at DESC, id DESC"
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise ValueError(f"limit must be a whole number >= 0, got {limit!r}")
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, int(offset)]
+        elif offset:
+            sql += " LIMIT -1 OFFSET ?"
+            params.append(int(offset))
+        with closing(self._connect()) as db:
+            rows = db.execute(sql, params).fetchall()
+        return [self._record(r) for r in rows]
+
+    def __len__(self) -> int:
+        if not self._exists():
+            return 0
+        with closing(self._connect()) as db:
+            return int(db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+
+    def __iter__(self) -> Iterator[StoreRecord]:
+        return iter(self.records())
+
+    def thumbnail(self, record: StoreRecord | int, max_px: int = THUMBNAIL_PX) -> bytes:
+        """JPEG thumbnail bytes of a record's image (cached in ``thumbs/``)."""
+        rec = record if isinstance(record, StoreRecord) else self[record]
+        cached = self._thumb(rec.sha256)
+        if max_px == THUMBNAIL_PX and cached.exists():
+            return cached.read_bytes()
+        from PIL import Image
+
+        with Image.open(rec.path) as img:
+            thumb = img.convert("RGB")
+        thumb.thumbnail((max_px, max_px))
+        buf = io.BytesIO()
+        thumb.save(buf, format="JPEG", quality=85)
+        out = buf.getvalue()
+        if max_px == THUMBNAIL_PX:
+            _atomic_write(cached, out)
+        return out
+
+    def __repr__(self) -> str:
+        return f"ImageStore({str(self._root)!r})"
+
+
+def _probe(data: bytes) -> tuple[int | None, int | None, str | None]:
+    """(width, height, format) read from the header; ValueError when it is not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size[0], img.size[1], img.format
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"not an image: {exc}") from None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _terms(text: str) -> list[str]:
+    terms: list[str] = []
+    parts = text.split('"')
+    for i, part in enumerate(parts):
+        if i % 2:  # inside quotes
+            if part.strip():
+                terms.append(part.strip())
+        else:
+            terms.extend(part.split())
+    return terms
+
+
+def _fold(text: Any) -> str:
+    return text.casefold() if isinstance(text, str) else ""
+
+
+__all__ = ["ENV_STORE_DIR", "ImageStore", "StoreRecord", "default_store_dir"]

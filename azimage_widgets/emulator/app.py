@@ -1,0 +1,349 @@
+"""Tornado handlers of the emulator: the API listener and the image host.
+
+Why tornado: every Jupyter kernel and server already ships it, it runs on an
+IOLoop of its own in a background thread (so a notebook's loop is never
+borrowed), and the same handlers can be mounted in a Jupyter server under its
+base URL.
+
+Choices where Azure's documents are silent (CONTRACT.md):
+- a missing ``api-version`` is a 400 ``MissingApiVersionParameter``; an
+  unknown one, like a wrong path, a 404 ``Resource not found``;
+- the checks run in the order authentication (401), rate limit (429),
+  injected failure (5xx), api-version, then the request itself;
+- a bad submit body is a 400 with code ``InvalidPayload`` and ``target``
+  naming the field; unknown body fields are ignored, as the service does;
+- DELETE answers 204 once the operation is terminal (again on a repeat, as
+  DELETE is idempotent) and 409 ``conflict`` before; afterwards GET answers
+  200 with status ``deleted`` and no result, and the image links give 404;
+- ``/openapi.json`` serves the contract's OpenAPI document (schema Refresh).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+import random
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import tornado.web
+
+from ..contract import (
+    DEFAULT_API_VERSION,
+    LEGACY_API_VERSION,
+    ImageRequest,
+    ValidationError,
+    error_body,
+    operation_json,
+)
+from ..contract.openapi import OPENAPI_PATH, openapi_document
+from ..contract.routes import API_KEY_HEADER, OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
+from ..contract.limits import VERSIONS
+from . import images
+from .config import EmulatorConfig
+from .operations import OperationStore
+from .sas import UrlSigner
+
+#: Path of image ``index`` of operation ``op_id`` on the image host.
+IMAGE_PATH = "/private/images/{op_id}/generated_{index:02d}.png"
+IMAGE_PATTERN = r"/private/images/([0-9a-f-]{36})/generated_(\d{2})\.png"
+
+FILTER_FAIL_MESSAGE = "Your task failed as a result of our safety system."
+FILTER_IMAGE_MESSAGE = "Generated image was filtered as a result of our safety system."
+
+
+class RequestRecord(NamedTuple):
+    """One request the emulator answered (for tests and benchmarks to count)."""
+
+    method: str
+    path: str
+    status: int
+    listener: str  # "api" or "images"
+    credentials: bool  # an api-key or Authorization header came with it
+
+
+@dataclass
+class EmulatorState:
+    """What the handlers of one emulator share; lives on the emulator's loop thread."""
+
+    config: EmulatorConfig
+    images_base: str = ""  # absolute URL of the image host, set once it listens
+    store: OperationStore = field(default_factory=OperationStore)
+    signer: UrlSigner = field(default_factory=UrlSigner)
+    requests: list[RequestRecord] = field(default_factory=list)
+    window: deque = field(default_factory=deque)  # monotonic times of admitted API requests
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.config.seed)
+
+    def chance(self, rate: float) -> bool:
+        return rate > 0 and self.rng.random() < rate
+
+
+class _Base(tornado.web.RequestHandler):
+    """Azure-shaped errors, request ids and request records for both listeners."""
+
+    listener = "api"
+
+    def initialize(self, state: EmulatorState) -> None:
+        self.state = state
+
+    def set_default_headers(self) -> None:
+        self.set_header("apim-request-id", str(uuid.uuid4()))
+        self.set_header("x-ms-region", "Emulator")
+
+    def fail(self, status: int, code: str, message: str, **extra: Any) -> None:
+        body = error_body(code, message)
+        body["error"].update(extra)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("x-ms-error-code", code)
+        self.finish(json.dumps(body))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # Anything tornado itself rejects (bad method, oversized body) stays Azure-shaped.
+        reason = self._reason or "error"
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(error_body(str(status_code), reason)))
+
+    def on_finish(self) -> None:
+        h = self.request.headers
+        self.state.requests.append(RequestRecord(
+            self.request.method or "", self.request.path, self.get_status(), self.listener,
+            API_KEY_HEADER in h or "Authorization" in h))
+
+
+class ApiHandler(_Base):
+    """The checks every API request passes, in Azure's order, before its handler runs."""
+
+    async def prepare(self) -> None:
+        cfg = self.state.config
+        if cfg.latency > 0:
+            await asyncio.sleep(cfg.latency)
+        if self.state.chance(cfg.drop_rate):
+            self.state.requests.append(RequestRecord(
+                self.request.method or "", self.request.path, 0, "api", True))
+            self.detach().close()  # no status line at all: a dropped connection
+            return
+        if not self._authorized(cfg):
+            return self.fail(401, "401", "Access denied due to invalid subscription key or wrong "
+                                         "API endpoint. Make sure to provide a valid key for an "
+                                         "active subscription and use a correct regional API "
+                                         "endpoint for your resource.")
+        if cfg.rpm_limit is not None:
+            now = time.monotonic()
+            window = self.state.window
+            while window and window[0] <= now - 60:
+                window.popleft()
+            if len(window) >= cfg.rpm_limit:
+                wait = max(1, math.ceil(window[0] + 60 - now))
+                self.set_header("Retry-After", str(wait))
+                return self.fail(429, "429", "Requests to the Images API have exceeded the rate "
+                                             f"limit of the emulator. Please retry after {wait} "
+                                             "seconds.")
+            window.append(now)
+        if self.state.chance(cfg.failure_rate):
+            status = self.state.rng.choice(cfg.failure_statuses or (500,))
+            code = "ServiceUnavailable" if status == 503 else "InternalServerError"
+            return self.fail(status, code, "The server had an error while processing your "
+                                           "request (injected by the emulator).")
+        version = self.get_query_argument("api-version", None)
+        if version is None:
+            return self.fail(400, "MissingApiVersionParameter",
+                             "The api-version query parameter (?api-version=) is required.")
+        if version not in VERSIONS:
+            return self.fail(404, "404", "Resource not found")
+        self.api_version = version
+
+    def _authorized(self, cfg: EmulatorConfig) -> bool:
+        key = self.request.headers.get(API_KEY_HEADER)
+        if key is not None:
+            return cfg.api_key is not None and key == cfg.api_key
+        auth = self.request.headers.get("Authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return False
+        return token in cfg.bearer_tokens or cfg.accept_any_bearer
+
+    def base_url(self) -> str:
+        """This listener's own origin, as the client reached it."""
+        return f"{self.request.protocol}://{self.request.host}"
+
+
+class SubmitHandler(ApiHandler):
+    """POST /openai/images/generations:submit -> 202 with an operation-location."""
+
+    def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"")
+        except (ValueError, UnicodeDecodeError):
+            return self.fail(400, "InvalidPayload", "The request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return self.fail(400, "InvalidPayload", "The request body must be a JSON object.")
+        if "prompt" not in body:
+            return self.fail(400, "InvalidPayload", "prompt: is required", target="prompt")
+        try:
+            req = ImageRequest(
+                prompt=body.get("prompt"),
+                size=body.get("size"),
+                n=body.get("n", 1),
+                user=body.get("user"),
+                response_format=body.get("response_format"),
+                api_version=self.api_version,
+            )
+        except ValidationError as exc:
+            return self.fail(400, "InvalidPayload", str(exc), target=exc.field)
+        cfg = self.state.config
+        prompt_l = req.prompt.lower()
+        outcome = "succeeded"
+        if cfg.content_filter_word and cfg.content_filter_word.lower() in prompt_l:
+            outcome = "failed"
+        elif cfg.cancel_word and cfg.cancel_word.lower() in prompt_l:
+            outcome = "canceled"
+        filtered = None
+        if cfg.partial_filter_word and cfg.partial_filter_word.lower() in prompt_l:
+            filtered = req.n - 1
+        op = self.state.store.add(
+            prompt=req.prompt, n=req.n, size=req.size or "1024x1024",
+            response_format=req.response_format or "url", created=int(time.time()),
+            started=time.monotonic(), processing_time=max(0.0, float(cfg.processing_time)),
+            outcome=outcome, filtered_index=filtered, user=req.user,
+        )
+        self.set_status(202)
+        self.set_header(OPERATION_LOCATION_HEADER,
+                        f"{self.base_url()}{operation_path(op.id)}?api-version={self.api_version}")
+        self.finish({"id": op.id, "status": "notRunning", "created": op.created})
+
+
+class OperationHandler(ApiHandler):
+    """GET (poll) and DELETE /openai/operations/images/{id}."""
+
+    def get(self, op_id: str) -> None:
+        op = self.state.store.get(op_id)
+        if op is None:
+            return self.fail(404, "404", "Resource not found")
+        cfg = self.state.config
+        status = op.status()
+        expires = op.created + int(cfg.image_ttl)
+        data = error = None
+        if status == "succeeded":
+            data = [self._item(op, i, expires) for i in range(op.n)]
+        elif status == "failed":
+            error = {"code": "contentFilter", "message": FILTER_FAIL_MESSAGE}
+        elif status == "canceled":
+            error = {"code": "canceled", "message": "The task timed out and was canceled."}
+        if cfg.retry_after is not None and status not in ("succeeded", "failed", "canceled",
+                                                          "deleted"):
+            self.set_header("Retry-After", str(cfg.retry_after))
+        self.finish(operation_json(op.id, status, op.created, expires, data, error))
+
+    def _item(self, op: Any, index: int, expires: int) -> dict[str, Any]:
+        if op.filtered_index == index:
+            return {"error": {"code": "contentFilter", "message": FILTER_IMAGE_MESSAGE}}
+        if op.response_format == "b64_json":
+            png = images.render_png(op.prompt, index, op.size)
+            return {"b64_json": base64.b64encode(png).decode()}
+        path = IMAGE_PATH.format(op_id=op.id, index=index)
+        return {"url": f"{self.state.images_base}{path}?{self.state.signer.query(path, expires)}"}
+
+    def delete(self, op_id: str) -> None:
+        op = self.state.store.get(op_id)
+        if op is None:
+            return self.fail(404, "404", "Resource not found")
+        if not op.terminal:
+            return self.fail(409, "conflict", "The operation can be deleted only once it has "
+                                              f"finished; its status is {op.status()}.")
+        op.deleted = True
+        self.set_status(204)
+        self.finish()
+
+
+class OpenApiHandler(ApiHandler):
+    """GET /openapi.json: the contract's document, for schema Refresh."""
+
+    def get(self) -> None:
+        self.finish(openapi_document(self.api_version, server=self.base_url() + "/openai"))
+
+
+class NotFoundHandler(ApiHandler):
+    """Any other path on the API listener: Azure's 404 after the usual checks."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if not self._finished:
+            self.fail(404, "404", "Resource not found")
+
+
+class ImageHandler(_Base):
+    """GET of a signed image link on the image host: no api key involved."""
+
+    listener = "images"
+
+    async def get(self, op_id: str, index: str) -> None:
+        path = self.request.path
+        verdict = self.state.signer.check(path, self.get_query_argument("se", None),
+                                          self.get_query_argument("sig", None), time.time())
+        if verdict != "ok":
+            message = ("Signed expiry time has passed: the link has expired."
+                       if verdict == "expired" else
+                       "Signature did not match the signed fields of the link.")
+            return self._blob_error(403, "AuthenticationFailed", message)
+        op = self.state.store.get(op_id)
+        i = int(index)
+        if op is None or op.deleted or op.status() != "succeeded" or i >= op.n \
+                or i == op.filtered_index:
+            return self._blob_error(404, "BlobNotFound", "The specified blob does not exist.")
+        loop = asyncio.get_running_loop()
+        data = await loop.run_in_executor(None, images.render_png, op.prompt, i, op.size)
+        if self.state.chance(self.state.config.corrupt_rate):
+            data = images.corrupt(data)
+        self.set_header("Content-Type", "image/png")
+        self.set_header("x-ms-blob-type", "BlockBlob")
+        self.finish(data)
+
+    def _blob_error(self, status: int, code: str, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/xml")
+        self.set_header("x-ms-error-code", code)
+        self.finish('<?xml version="1.0" encoding="utf-8"?>'
+                    f"<Error><Code>{code}</Code><Message>{message}</Message></Error>")
+
+
+class ImageNotFoundHandler(ImageHandler):
+    def get(self, *args: Any) -> None:  # type: ignore[override]
+        self._blob_error(404, "ResourceNotFound", "The specified resource does not exist.")
+
+    post = put = delete = get
+
+
+def api_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, dict]]:
+    """The API listener's routes, optionally under a prefix (a Jupyter server's base URL)."""
+    kw = {"state": state}
+    return [
+        (prefix + SUBMIT_PATH, SubmitHandler, kw),
+        (prefix + operation_path("") + r"([^/?]+)", OperationHandler, kw),
+        (prefix + OPENAPI_PATH, OpenApiHandler, kw),
+    ]
+
+
+def image_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, dict]]:
+    """The image host's routes."""
+    return [(prefix + IMAGE_PATTERN, ImageHandler, {"state": state})]
+
+
+def make_api_app(state: EmulatorState) -> tornado.web.Application:
+    return tornado.web.Application(api_routes(state), default_handler_class=NotFoundHandler,
+                                   default_handler_args={"state": state})
+
+
+def make_images_app(state: EmulatorState) -> tornado.web.Application:
+    return tornado.web.Application(image_routes(state), default_handler_class=ImageNotFoundHandler,
+                                   default_handler_args={"state": state})
+
+
+__all__ = ["DEFAULT_API_VERSION", "LEGACY_API_VERSION", "EmulatorState", "RequestRecord",
+           "api_routes", "image_routes", "make_api_app", "make_images_app"]

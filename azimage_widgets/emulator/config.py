@@ -1,0 +1,100 @@
+"""Every knob of the emulator in one mutable dataclass.
+
+The handlers read the live object on each request, so a test can write
+``emu.config.rpm_limit = 5`` while the emulator runs and the next request
+obeys it. Two knobs are read once only: ``seed`` (the random source is made
+at start) and ``processing_time``, which each operation copies when it is
+submitted, so changing it never moves a job that is already running.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from ..contract import RESULT_TTL_SECONDS
+
+#: A prompt containing this word (any case) fails with ``contentFilter``.
+DEFAULT_CONTENT_FILTER_WORD = "CONTENT_FILTER"
+#: A prompt containing this word (any case) succeeds with its last image filtered.
+DEFAULT_PARTIAL_FILTER_WORD = "PARTIAL_FILTER"
+#: A prompt containing this word (any case) ends ``canceled`` (Azure: the task timed out).
+DEFAULT_CANCEL_WORD = "CANCEL_TASK"
+
+
+@dataclass
+class EmulatorConfig:
+    """Knobs of one emulator; all may be changed while it runs.
+
+    Authentication: a request is let in when its ``api-key`` header equals
+    ``api_key``, or its ``Authorization: Bearer <token>`` has a token in
+    ``bearer_tokens``, or has any non-empty token while ``accept_any_bearer``
+    is true (handy for trying an Entra ``token_provider`` without Azure).
+    Bearer tokens are refused by default.
+
+    Rates are fractions from 0 to 1, drawn from one ``random.Random(seed)``,
+    so a test with a seed sees the same faults on every run.
+    """
+
+    #: The key clients must send in ``api-key``; None: a random one is made at start.
+    api_key: str | None = None
+    #: Bearer tokens accepted in ``Authorization``.
+    bearer_tokens: set[str] = field(default_factory=set)
+    #: Accept any non-empty Bearer token.
+    accept_any_bearer: bool = False
+    #: Seconds added before every answer of the API listener (not the image host).
+    latency: float = 0.0
+    #: Seconds from submit to a terminal status; ``notRunning`` for the first 10 %.
+    processing_time: float = 2.0
+    #: ``Retry-After`` seconds sent on every poll answer; None: the header is not sent.
+    retry_after: int | None = 1
+    #: Requests per minute over the whole API (sliding 60 s window); None: no limit.
+    rpm_limit: int | None = None
+    #: Fraction of authenticated API requests answered with a status from ``failure_statuses``.
+    failure_rate: float = 0.0
+    failure_statuses: tuple[int, ...] = (500, 503)
+    #: Prompt word that makes the operation fail with ``contentFilter``; None: off.
+    content_filter_word: str | None = DEFAULT_CONTENT_FILTER_WORD
+    #: Prompt word that makes the last image of the result a ``contentFilter`` error; None: off.
+    partial_filter_word: str | None = DEFAULT_PARTIAL_FILTER_WORD
+    #: Prompt word that makes the operation end ``canceled``; None: off.
+    cancel_word: str | None = DEFAULT_CANCEL_WORD
+    #: Fraction of API requests whose connection is closed with no answer at all.
+    drop_rate: float = 0.0
+    #: Fraction of image downloads answered with bytes that are not a valid PNG.
+    corrupt_rate: float = 0.0
+    #: Seconds an operation's image URLs stay valid after it was created.
+    image_ttl: float = float(RESULT_TTL_SECONDS)
+    #: Seed of the random source behind the rates; None: seeded from the OS.
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        self.bearer_tokens = set(self.bearer_tokens)
+        self.failure_statuses = tuple(self.failure_statuses)
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = _hidden(value) if f.name in _SECRET_FIELDS else repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"EmulatorConfig({', '.join(parts)})"
+
+    def update(self, **knobs: Any) -> None:
+        """Set several knobs at once; an unknown name is a TypeError, not a silent no-op."""
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(knobs) - names)
+        if unknown:
+            raise TypeError(f"unknown emulator knob(s): {', '.join(unknown)}")
+        for name, value in knobs.items():
+            setattr(self, name, value)
+        self.__post_init__()
+
+
+_SECRET_FIELDS = ("api_key", "bearer_tokens")
+
+
+def _hidden(value: Any) -> str:
+    """Secrets are shown only as present or absent."""
+    if isinstance(value, (set, frozenset)):
+        return f"<{len(value)} token(s)>"
+    return "<set>" if value else "None"

@@ -7,5 +7,6 @@ is configured.
 from .batch import BatchError
 from .connection import Connection
 from .image_client import ImageClient
+from .pool import ConnectionPool, PooledImageClient
 
-__all__ = ["BatchError", "Connection", "ImageClient"]
+__all__ = ["BatchError", "Connection", "ConnectionPool", "ImageClient", "PooledImageClient"]

@@ -286,6 +286,18 @@ class Connection:
 
         await ImageClient.close_shared(self)
 
+    # -- several endpoints --------------------------------------------------------
+    @staticmethod
+    def pool(connections: Any, **options: Any) -> Any:
+        """A ConnectionPool over several connections (endpoints or deployments): see ``client.pool``.
+
+        Usable wherever a Connection is: ``ImageClient(pool)``, the panels' ``conn``.
+        ``options``: ``failover_statuses``, ``cooldown``, ``max_wait``, ``max_attempts``.
+        """
+        from .pool import ConnectionPool
+
+        return ConnectionPool(connections, **options)
+
     # -- from the environment -------------------------------------------------
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Connection":

@@ -61,6 +61,15 @@ class ImageClient:
     _shared_clients: ClassVar[dict[tuple[asyncio.AbstractEventLoop, Connection], "ImageClient"]] = {}
     _loop_closers: ClassVar[dict[asyncio.AbstractEventLoop, Any]] = {}
 
+    def __new__(cls, conn: Any = None, *args: Any, **kwargs: Any) -> "ImageClient":
+        # ImageClient(pool) gives the pool's client (see pool.py)
+        if cls is ImageClient and type(conn).__name__ == "ConnectionPool":
+            from .pool import ConnectionPool, PooledImageClient
+
+            if isinstance(conn, ConnectionPool):
+                return super().__new__(PooledImageClient)
+        return super().__new__(cls)
+
     def __init__(
         self,
         conn: Connection,

@@ -1,0 +1,484 @@
+"""Several endpoints (or deployments) as one: ConnectionPool and its client.
+
+    pool = aw.Connection.pool([conn_a, conn_b, conn_c])
+    async with aw.ImageClient(pool) as client:      # a PooledImageClient
+        op = await client.request_image("a red fox")   # goes to the next endpoint free to take it
+        res = await client.download_image(op.id)       # polled on the endpoint that accepted it
+
+A pool goes wherever a Connection goes: ``ImageClient(pool)``,
+``ImageClient.shared(pool)``, the activities and panels (``conn=pool``).
+
+How requests are spread: submits go round-robin over the endpoints that
+are not cooling down. An endpoint that answers 429 or a 5xx (any request:
+submit, poll or fetch from its own origin) cools down for its
+``Retry-After`` (``retry-after-ms`` too), or ``cooldown`` seconds when it
+sent none; a cooling endpoint gets no new submits until then. A submit
+answered with a status in ``failover_statuses``, or whose connection could
+not be made, is sent to the next endpoint at once. When every endpoint is
+cooling, the submit waits for the first one to come back (bounded by
+``max_wait`` seconds in all and ``max_attempts`` tries).
+
+Choice where the issue is silent, and the trade-off: by default submits
+fail over on 429, 500, 502, 503 and 504. 429 and 503 prove the job was
+not taken; a 500/502/504 may hide an accepted job, so failing over can (rarely)
+make a duplicate, billed generation. Pass ``failover_statuses={429, 503}``
+to never risk that (the 5xx is then raised, as a single ImageClient does).
+
+An operation lives on the endpoint that accepted it: polls, deletes and the
+request record go there. An id this client did not submit (another
+kernel's, before a restart) is looked up on each endpoint in turn
+(404 -> the next one).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any, Callable, Mapping
+
+import httpx
+
+from ..contract import ApiError, ImageOperation, ImageRequest, ImageResult, ValidationError
+from .connection import Connection
+from .fetch import DEFAULT_MAX_IMAGE_BYTES
+from .image_client import ImageClient
+from .poll import PollSchedule
+from .retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, parse_retry_after
+
+DEFAULT_FAILOVER_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+_MAX_OWNERS = 10_000
+
+# Set while a pool submits: the member client must not retry (or sleep) on its own,
+# so a throttled endpoint hands the job to the next one at once.
+_NO_RETRY: contextvars.ContextVar[bool] = contextvars.ContextVar("azimage_pool_no_retry",
+                                                                 default=False)
+
+
+class _MemberPolicy(RetryPolicy):
+    """The member's usual retry policy, except no retries during a pool's submit."""
+
+    def can_retry(self, attempt: int) -> bool:
+        if _NO_RETRY.get():
+            return False
+        return super().can_retry(attempt)
+
+
+class ConnectionPool:
+    """Several Connections used as one; see the module doc. Build with ``Connection.pool([...])``."""
+
+    def __init__(
+        self,
+        connections: Iterable[Connection],
+        *,
+        failover_statuses: Iterable[int] = DEFAULT_FAILOVER_STATUSES,
+        cooldown: float = 1.0,
+        max_wait: float = 120.0,
+        max_attempts: int | None = None,
+    ) -> None:
+        if isinstance(connections, (str, bytes, Connection)) or not isinstance(connections, Iterable):
+            raise ValidationError("connections", "must be a list of Connection objects",
+                                  type(connections).__name__)
+        members = tuple(connections)
+        if not members:
+            raise ValidationError("connections", "must hold at least one Connection")
+        for i, c in enumerate(members):
+            if not isinstance(c, Connection):
+                raise ValidationError(f"connections[{i}]", "must be an azimage_widgets.Connection",
+                                      type(c).__name__)
+        if len(set(map(id, members))) != len(members):
+            raise ValidationError("connections", "holds the same Connection twice")
+        statuses = frozenset(failover_statuses)
+        bad = [s for s in statuses if isinstance(s, bool) or not isinstance(s, int)
+               or not (s == 429 or 500 <= s <= 599)]
+        if bad:
+            raise ValidationError("failover_statuses", "may hold only 429 and 5xx statuses", bad[0])
+        for name, value in (("cooldown", cooldown), ("max_wait", max_wait)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ValidationError(name, "must be a number of seconds >= 0", value)
+        if max_attempts is None:
+            max_attempts = len(members) * (1 + max(c.max_retries for c in members))
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ValidationError("max_attempts", "must be a whole number >= 1", max_attempts)
+        self._members = members
+        self._failover = statuses
+        self._cooldown = float(cooldown)
+        self._max_wait = float(max_wait)
+        self._max_attempts = max_attempts
+
+    # -- what the pool is ------------------------------------------------------
+    @property
+    def connections(self) -> tuple[Connection, ...]:
+        return self._members
+
+    members = connections
+
+    @property
+    def failover_statuses(self) -> frozenset[int]:
+        return self._failover
+
+    @property
+    def cooldown(self) -> float:
+        return self._cooldown
+
+    @property
+    def max_wait(self) -> float:
+        return self._max_wait
+
+    @property
+    def max_attempts(self) -> int:
+        return self._max_attempts
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __iter__(self):
+        return iter(self._members)
+
+    # -- enough of Connection's face to go where one goes ------------------------
+    @property
+    def endpoint(self) -> str:
+        """The first member's endpoint (what a single-endpoint caller shows)."""
+        return self._members[0].endpoint
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [c.endpoint for c in self._members]
+
+    @property
+    def api_version(self) -> str:
+        return self._members[0].api_version
+
+    @property
+    def deployment(self) -> str | None:
+        return self._members[0].deployment
+
+    @property
+    def timeout(self) -> float:
+        return max(c.timeout for c in self._members)
+
+    @property
+    def poll_timeout(self) -> float:
+        return max(c.poll_timeout for c in self._members)
+
+    @property
+    def max_retries(self) -> int:
+        return max(c.max_retries for c in self._members)
+
+    @property
+    def auth_kind(self) -> str | None:
+        kinds = {c.auth_kind for c in self._members}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
+
+    def member_for_url(self, url: str) -> Connection | None:
+        """The member whose endpoint has ``url``'s origin, or None."""
+        for c in self._members:
+            if c.is_same_origin(url):
+                return c
+        return None
+
+    def is_same_origin(self, url: str) -> bool:
+        return self.member_for_url(url) is not None
+
+    async def auth_headers(self, url: str) -> dict[str, str]:
+        """The credentials of the member on ``url``'s origin; none for any other origin."""
+        member = self.member_for_url(url)
+        return {} if member is None else await member.auth_headers(url)
+
+    def redact(self, text: str) -> str:
+        for c in self._members:
+            text = c.redact(text)
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pool": [c.to_dict() for c in self._members],
+                "failover_statuses": sorted(self._failover), "cooldown": self._cooldown,
+                "max_wait": self._max_wait, "max_attempts": self._max_attempts}
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(c) for c in self._members)
+        return f"ConnectionPool([{inner}])"
+
+    __str__ = __repr__
+
+    def __copy__(self) -> "ConnectionPool":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "ConnectionPool":
+        return self
+
+    async def aclose(self) -> None:
+        """Close the shared clients of this pool (see ``ImageClient.shared``)."""
+        await ImageClient.close_shared(self)  # type: ignore[arg-type]
+
+
+class _Member:
+    """One endpoint of a pooled client: its ImageClient and its cool-down."""
+
+    def __init__(self, index: int, conn: Connection, client: ImageClient) -> None:
+        self.index = index
+        self.conn = conn
+        self.client = client
+        self.cool_until = 0.0
+        self.submitted = 0
+        self.throttled = 0
+        self.failed = 0
+
+    def cooling(self, now: float) -> bool:
+        return self.cool_until > now
+
+    def stats(self, now: float) -> dict[str, Any]:
+        left = max(0.0, self.cool_until - now)
+        return {"endpoint": self.conn.endpoint, "deployment": self.conn.deployment,
+                "submitted": self.submitted, "throttled": self.throttled, "failed": self.failed,
+                "cooling_for": round(left, 3)}
+
+
+class PooledImageClient(ImageClient):
+    """An ImageClient over a ConnectionPool (what ``ImageClient(pool)`` gives)."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+        max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+        poll_schedule: PollSchedule | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        if not isinstance(pool, ConnectionPool):
+            raise ValidationError("pool", "must be an azimage_widgets ConnectionPool",
+                                  type(pool).__name__)
+        self._pool = pool
+        self._conn = pool  # type: ignore[assignment] - the shared-client key and .connection
+        self._closed = False
+        self._is_shared = False
+        self._http = None
+        self._loop = None
+        self._sleep = asyncio.sleep
+        self._clock: Callable[[], float] = time.monotonic
+        self._owners: OrderedDict[str, int] = OrderedDict()
+        self._rr = itertools.count()
+        self._members: list[_Member] = []
+        for i, conn in enumerate(pool.connections):
+            base = retry_policy or RetryPolicy(max_retries=conn.max_retries)
+            policy = _MemberPolicy(max_retries=base.max_retries, base=base.base,
+                                   factor=base.factor, max_backoff=base.max_backoff, rng=base.rng)
+            hooks: dict[str, list[Callable[..., Any]]] = {
+                k: list(v) for k, v in (event_hooks or {}).items()}
+            hooks.setdefault("response", []).append(self._watch(i))
+            client = ImageClient(conn, transport=transport, event_hooks=hooks,
+                                 max_image_bytes=max_image_bytes, poll_schedule=poll_schedule,
+                                 retry_policy=policy)
+            self._members.append(_Member(i, conn, client))
+
+    # -- lifecycle ----------------------------------------------------------------
+    @property
+    def pool(self) -> ConnectionPool:
+        return self._pool
+
+    @property
+    def expected_duration(self) -> float | None:
+        values = [m.client.expected_duration for m in self._members
+                  if m.client.expected_duration is not None]
+        return max(values) if values else None
+
+    async def __aenter__(self) -> "PooledImageClient":
+        if self._closed:
+            raise RuntimeError("this ImageClient is closed")
+        return self
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._is_shared and self._loop is not None:
+            key = (self._loop, self._conn)
+            if self._shared_clients.get(key) is self:  # type: ignore[comparison-overlap]
+                del self._shared_clients[key]  # type: ignore[arg-type]
+        await asyncio.gather(*(m.client.aclose() for m in self._members))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this ImageClient is closed")
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+
+    # -- cool-downs ----------------------------------------------------------------
+    def _watch(self, index: int) -> Callable[[httpx.Response], Any]:
+        async def on_response(resp: httpx.Response) -> None:
+            member = self._members[index]
+            if resp.status_code not in self._pool.failover_statuses:
+                return
+            if not member.conn.is_same_origin(str(resp.request.url)):
+                return  # the image host's answers say nothing about the API's quota
+            wait = parse_retry_after(resp.headers)
+            self._cool(member, self._pool.cooldown if wait is None else wait)
+            if resp.status_code == 429:
+                member.throttled += 1
+            else:
+                member.failed += 1
+        return on_response
+
+    def _cool(self, member: _Member, seconds: float) -> None:
+        until = self._clock() + min(max(seconds, 0.0), MAX_RETRY_AFTER)
+        member.cool_until = max(member.cool_until, until)
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Per endpoint: submits accepted, 429s and 5xx seen, seconds of cool-down left."""
+        now = self._clock()
+        return [m.stats(now) for m in self._members]
+
+    def _pick(self, tried: set[int]) -> _Member | None:
+        """The next member round-robin that is not cooling and not yet tried for this submit."""
+        now = self._clock()
+        n = len(self._members)
+        start = next(self._rr)
+        for k in range(n):
+            m = self._members[(start + k) % n]
+            if m.index not in tried and not m.cooling(now):
+                return m
+        return None
+
+    # -- owners of operations ----------------------------------------------------------
+    def _own(self, op_id: str, member: _Member) -> None:
+        self._owners[op_id] = member.index
+        self._owners.move_to_end(op_id)
+        while len(self._owners) > _MAX_OWNERS:
+            self._owners.popitem(last=False)
+
+    def connection_for(self, op: "str | ImageOperation") -> Connection | None:
+        """The member connection that accepted ``op``, when this client knows it."""
+        op_id = op.id if isinstance(op, ImageOperation) else op
+        idx = self._owners.get(op_id)
+        return None if idx is None else self._members[idx].conn
+
+    def request_of(self, op: "str | ImageOperation") -> dict[str, Any] | None:
+        owner = self.connection_for(op)
+        if owner is None:
+            return None
+        return self._members[self._owners[op.id if isinstance(op, ImageOperation) else op]] \
+            .client.request_of(op)
+
+    async def _owner(self, op: "str | ImageOperation") -> _Member:
+        op_id = op.id if isinstance(op, ImageOperation) else op
+        if not isinstance(op_id, str) or not op_id.strip():
+            raise ValidationError("operation_id", "must be a non-empty string", op_id)
+        idx = self._owners.get(op_id)
+        if idx is not None:
+            return self._members[idx]
+        if isinstance(op, ImageOperation) and op.location:
+            for m in self._members:
+                if m.conn.is_same_origin(op.location):
+                    self._own(op_id, m)
+                    return m
+        # not submitted here: ask each endpoint (a restarted kernel, another process)
+        last: Exception | None = None
+        for m in self._members:
+            try:
+                await m.client.get_operation(op_id)
+            except ApiError as exc:
+                if exc.status_code == 404:
+                    last = exc
+                    continue
+                raise
+            self._own(op_id, m)
+            return m
+        raise ApiError(404, "NotFound", f"operation {op_id} is not known to any endpoint of the pool",
+                       operation_id=op_id) from last
+
+    # -- the API ------------------------------------------------------------------------
+    async def request_image(
+        self,
+        prompt: str,
+        *,
+        size: str | None = None,
+        n: int = 1,
+        user: str | None = None,
+        api_version: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        omit: Iterable[str] = (),
+    ) -> ImageOperation:
+        """Submit on the next free endpoint; fail over on throttling and server errors."""
+        self._check_open()
+        # invalid input is refused before any endpoint is tried
+        ImageRequest(prompt=prompt, size=size, n=n, user=user,
+                     api_version=api_version or self._pool.api_version)
+        omit = tuple(omit)
+        deadline = self._clock() + self._pool.max_wait
+        tried: set[int] = set()
+        last: Exception | None = None
+        for _attempt in range(self._pool.max_attempts):
+            member = self._pick(tried)
+            if member is None:
+                # every endpoint is cooling down or was tried: wait for the first to come back
+                now = self._clock()
+                cooling = [m.cool_until for m in self._members if m.cooling(now)]
+                delay = max(min(cooling) - now, 0.01) if cooling else max(self._pool.cooldown, 0.01)
+                if now + delay > deadline:
+                    break
+                await self._sleep(delay)
+                tried.clear()
+                member = self._pick(tried)
+                if member is None:
+                    continue
+            tried.add(member.index)
+            token = _NO_RETRY.set(True)
+            try:
+                op = await member.client.request_image(
+                    prompt, size=size, n=n, user=user, api_version=api_version,
+                    extra_body=extra_body, omit=omit)
+            except ApiError as exc:
+                if not self._fails_over(exc):
+                    raise
+                if exc.status_code is None:  # the connection was never made
+                    member.failed += 1
+                    self._cool(member, self._pool.cooldown)
+                last = exc
+                continue
+            finally:
+                _NO_RETRY.reset(token)
+            member.submitted += 1
+            self._own(op.id, member)
+            return op
+        if last is not None:
+            raise last
+        raise ApiError(None, "poolExhausted",
+                       f"no endpoint of the pool took the request within {self._pool.max_wait:g} s")
+
+    def _fails_over(self, exc: ApiError) -> bool:
+        if exc.status_code is not None:
+            return exc.status_code in self._pool.failover_statuses
+        cause = exc.__cause__
+        return cause is not None and is_retryable("submit", error=cause)
+
+    async def get_operation(self, op: "str | ImageOperation") -> ImageResult:
+        self._check_open()
+        member = await self._owner(op)
+        return await member.client.get_operation(op)
+
+    async def download_image(self, op: "str | ImageOperation", *, timeout: float | None = None,
+                             on_status: Any = None) -> ImageResult:
+        self._check_open()
+        member = await self._owner(op)
+        return await member.client.download_image(op, timeout=timeout, on_status=on_status)
+
+    async def delete_operation(self, op: "str | ImageOperation") -> None:
+        self._check_open()
+        member = await self._owner(op)
+        await member.client.delete_operation(op)
+
+    async def fetch_image(self, url: str) -> bytes:
+        """Fetched through the member on the URL's origin (else the first: no credentials go along)."""
+        self._check_open()
+        conn = self._pool.member_for_url(url)
+        member = next((m for m in self._members if m.conn is conn), self._members[0])
+        return await member.client.fetch_image(url)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("shared" if self._is_shared else "open")
+        return f"ImageClient({self._pool!r}, {state})"
+
+
+__all__ = ["ConnectionPool", "DEFAULT_FAILOVER_STATUSES", "PooledImageClient"]

@@ -78,6 +78,11 @@ Operations and the operation log (widget_operation, widget_oplog)
                                  ``azimage-oplog-status``; table rows ``azimage-oplog-row``
                                  (failures also ``azimage-oplog-error``)
 
+View code (widget_view_code)
+    ``azimage-view-code``        the "View code" toggle button (next to Generate / Download)
+    ``azimage-code``             the code box; ``azimage-code-python`` and ``azimage-code-curl``
+                                 its read-only text areas
+
 Previews
     ``azimage-previews``         the preview box; ``azimage-grid`` its GridBox
     ``azimage-tile``             one grid cell
@@ -104,9 +109,10 @@ from .widget_schema import SchemaView
 from .widget_schema_editor import SchemaEditor, SchemaTools, attach_schema_tools
 from .widget_steps import StepFrame
 from .widget_tree import close_tree, walk
+from .widget_view_code import CodeView, attach_view_code
 
 __all__ = [
-    "ActivityPanel", "BatchProgressBar", "CappedTextarea", "DownloadImagePanel", "Field", "FieldBinding",
+    "ActivityPanel", "BatchProgressBar", "CappedTextarea", "CodeView", "attach_view_code", "DownloadImagePanel", "Field", "FieldBinding",
     "OperationLogView", "OperationPanel", "PreviewGrid", "ProgressView", "RequestImagePanel",
     "SchemaEditor", "SchemaTools", "SchemaView", "StepFrame", "attach_schema_tools",
     "close_tree", "walk",

@@ -27,6 +27,7 @@ from ..contract import ValidationError
 from .widget_fields import Field
 from .widget_panel import FIELD_WIDTH, ActivityPanel
 from .widget_previews import PreviewGrid
+from .widget_view_code import attach_view_code
 
 
 def urls_html(res: DownloadResult) -> str:
@@ -92,6 +93,7 @@ class DownloadImagePanel(ActivityPanel):
         self.children = (frame, HBox([self.download_button, self.cancel_button, self.delete_button]),
                          status, self.progress_view, self.urls_html, self.previews)
         self._on_status()
+        attach_view_code(self, self.children[1])  # "View code": Python and curl, no key
         frame.refresh()
 
     # -- image_id both ways ------------------------------------------------------

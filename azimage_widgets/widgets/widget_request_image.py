@@ -27,6 +27,7 @@ from ..contract import N_MAX, N_MIN, SIZES
 from .widget_fields import CappedTextarea, Field, counter_text
 from .widget_panel import FIELD_WIDTH, ActivityPanel
 from .widget_previews import PreviewGrid
+from .widget_view_code import attach_view_code
 
 
 class RequestImagePanel(ActivityPanel):
@@ -94,6 +95,7 @@ class RequestImagePanel(ActivityPanel):
                                       self.follow_input]),
                          status, self.ids_html, self.progress_view, self.previews)
         self._on_status()
+        attach_view_code(self, self.children[1])  # "View code": Python and curl, no key
         self._on_ids()
         frame.refresh()
 

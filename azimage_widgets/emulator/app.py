@@ -180,7 +180,8 @@ class SubmitHandler(ApiHandler):
     def post(self) -> None:
         try:
             body = json.loads(self.request.body or b"")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: absurdly nested JSON is a bad request, not a crash.
             return self.fail(400, "InvalidPayload", "The request body is not valid JSON.")
         if not isinstance(body, dict):
             return self.fail(400, "InvalidPayload", "The request body must be a JSON object.")

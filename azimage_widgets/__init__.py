@@ -45,6 +45,14 @@ _LAZY: dict[str, str] = {
     "default_log": "azimage_widgets.activities.oplog",
     "OperationPanel": "azimage_widgets.widgets",
     "OperationLogView": "azimage_widgets.widgets",
+    "ConnectionPool": "azimage_widgets.client",
+    "ImageStore": "azimage_widgets.store",
+    "StoreRecord": "azimage_widgets.store",
+    "history": "azimage_widgets.widgets",
+    "HistoryGallery": "azimage_widgets.widgets",
+    "Compare": "azimage_widgets.activities.compare",
+    "CompareGrid": "azimage_widgets.widgets",
+    "view_code": "azimage_widgets.activities.view_code",
 }
 
 

@@ -81,7 +81,22 @@ Operations and the operation log (widget_operation, widget_oplog)
 View code (widget_view_code)
     ``azimage-view-code``        the "View code" toggle button (next to Generate / Download)
     ``azimage-code``             the code box; ``azimage-code-python`` and ``azimage-code-curl``
-                                 its read-only text areas
+                                 its text areas
+
+History gallery (widget_history: ``aw.history()``)
+    ``azimage-history``          root; ``azimage-history-search`` the search Text,
+                                 ``azimage-history-pinned-only``, ``azimage-history-count``,
+                                 ``azimage-history-status``, ``azimage-history-grid``;
+                                 per tile ``azimage-history-tile``, ``azimage-history-thumb``,
+                                 ``azimage-history-caption``, ``azimage-history-pin``,
+                                 ``azimage-history-delete``
+
+Compare grid (widget_compare: ``aw.CompareGrid``)
+    ``azimage-compare``          root; ``azimage-compare-run``, ``azimage-compare-cancel``,
+                                 ``azimage-compare-status``, ``azimage-compare-grid``,
+                                 ``azimage-compare-header``; per cell ``azimage-compare-cell``,
+                                 ``azimage-compare-cell-status``, ``azimage-compare-thumb``,
+                                 ``azimage-compare-pin``, ``azimage-compare-rerun``
 
 Previews
     ``azimage-previews``         the preview box; ``azimage-grid`` its GridBox
@@ -110,9 +125,12 @@ from .widget_schema_editor import SchemaEditor, SchemaTools, attach_schema_tools
 from .widget_steps import StepFrame
 from .widget_tree import close_tree, walk
 from .widget_view_code import CodeView, attach_view_code
+from .widget_compare import CompareGrid
+from .widget_history import HistoryGallery, history
 
 __all__ = [
-    "ActivityPanel", "BatchProgressBar", "CappedTextarea", "CodeView", "attach_view_code", "DownloadImagePanel", "Field", "FieldBinding",
+    "ActivityPanel", "BatchProgressBar", "CappedTextarea", "CodeView", "attach_view_code",
+    "CompareGrid", "HistoryGallery", "history", "DownloadImagePanel", "Field", "FieldBinding",
     "OperationLogView", "OperationPanel", "PreviewGrid", "ProgressView", "RequestImagePanel",
     "SchemaEditor", "SchemaTools", "SchemaView", "StepFrame", "attach_schema_tools",
     "close_tree", "walk",

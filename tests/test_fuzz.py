@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import azimage_widgets as aw
@@ -164,6 +164,7 @@ def test_request_image_args(loop, prompt, size, n, user, version, method):
                     st.integers(), st.none(), st.lists(st.text(max_size=2), max_size=2)),
        method=st.sampled_from(["download_image", "get_operation", "delete_operation"]))
 def test_operation_id_args(loop, op, method):
+    assume(op not in (".", ".."))  # dot segments: a known bug, see test_dot_segment_operation_ids
     rec = Recorder()
 
     async def go():
@@ -542,3 +543,26 @@ def test_lone_surrogate_prompt_from_the_browser_is_refused(loop, counting_server
     with pytest.raises(aw.ValidationError) as ei:
         loop.run_until_complete(generate())
     assert ei.value.field == "prompt" and len(counting_server.bodies) == before
+
+
+@pytest.mark.xfail(strict=True, reason="bug: routes.operation_path quotes ids with quote(safe='') which keeps "
+                   "'.' and '..', and httpx removes dot segments: GET/DELETE go to /openai/operations/images "
+                   "or /openai/operations instead of being refused")
+@pytest.mark.parametrize("op", [".", ".."])
+@pytest.mark.parametrize("method", ["get_operation", "delete_operation"])
+def test_dot_segment_operation_ids(loop, op, method):
+    rec = Recorder()
+
+    async def go():
+        async with ImageClient(Connection(ENDPOINT, api_key=KEY), transport=httpx.MockTransport(rec)) as c:
+            await getattr(c, method)(op)
+
+    try:
+        loop.run_until_complete(go())
+    except aw.ValidationError as exc:
+        assert exc.field == "operation_id" and rec.requests == []
+        return
+    except aw.ApiError:
+        pass
+    for r in rec.requests:
+        assert r.url.raw_path.startswith(b"/openai/operations/images/"), r.url.raw_path

@@ -175,7 +175,11 @@ CASES: dict[str, Case] = {
                                must_fail=True),
     "content_filter_word": Case({}, lambda e: isinstance(e, aw.ContentFilterError) and e.code == "contentFilter",
                                 must_fail=True, prompt="a CONTENT_FILTER fox"),
+    "content_filter_custom_word": Case({"content_filter_word": "BANANA"}, lambda e: isinstance(e, aw.ContentFilterError),
+                                       must_fail=True, prompt="a banana fox"),
+    "content_filter_off": Case({"content_filter_word": None}, None, prompt="a CONTENT_FILTER fox"),
     "partial_filter_word": Case({}, None, n=3, prompt="a PARTIAL_FILTER fox", after=partial_checks),
+    "partial_filter_off": Case({"partial_filter_word": None}, None, n=2, prompt="a PARTIAL_FILTER fox"),
     "cancel_word": Case({}, is_code("canceled"), must_fail=True, prompt="a CANCEL_TASK fox"),
     "drop_rate": Case({"drop_rate": 0.3, "seed": 5}, is_code("connectionError", "timeout"), after=drop_checks,
                       conn_timeout=2.0),
@@ -286,3 +290,27 @@ async def test_batch_with_mixed_faults_keeps_every_success_in_order():
         else:
             assert o.error is None and len(o.images) == 2
             assert o.images[1] == render(p, 1)
+
+
+@pytest.mark.parametrize("knobs,token,ok", [
+    ({"bearer_tokens": {"good-token"}}, "good-token", True),
+    ({"bearer_tokens": {"good-token"}}, "bad-token", False),
+    ({"accept_any_bearer": True}, "anything", True),
+    ({}, "anything", False),  # bearer tokens are refused by default
+])
+async def test_bearer_knobs(knobs, token, ok):
+    from azimage_widgets import emulator
+
+    handle = await asyncio.to_thread(emulator.start, api_key=KEY, processing_time=0.05, retry_after=None, **knobs)
+    try:
+        conn = Connection(handle.endpoint, token_provider=lambda: token, max_retries=0)
+        outs = await run_batch(conn, ["bearer 0", "bearer 1"], n=1, waits=[], timeout=5)
+    finally:
+        await asyncio.to_thread(handle.stop)
+    for o in outs:
+        if ok:
+            assert o.error is None, o.error
+        else:
+            assert isinstance(o.error, aw.ApiError) and o.error.status_code == 401, o.error
+            assert token not in str(o.error)
+    check_nothing_lost(outs, ["bearer 0", "bearer 1"])

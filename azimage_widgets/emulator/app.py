@@ -40,10 +40,10 @@ from ..contract import (
     error_body,
     operation_json,
 )
-from ..contract.openapi import OPENAPI_PATH, openapi_document
+from ..contract.openapi import OPENAPI_PATH
 from ..contract.routes import API_KEY_HEADER, OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
 from ..contract.limits import VERSIONS
-from . import images
+from . import images, openapi
 from .config import EmulatorConfig
 from .operations import OperationStore
 from .sas import UrlSigner
@@ -267,7 +267,7 @@ class OpenApiHandler(ApiHandler):
     """GET /openapi.json: the contract's document, for schema Refresh."""
 
     def get(self) -> None:
-        self.finish(openapi_document(self.api_version, server=self.base_url() + "/openai"))
+        self.finish(openapi.document(self.api_version, server=self.base_url() + "/openai"))
 
 
 class NotFoundHandler(ApiHandler):

@@ -249,7 +249,11 @@ class OperationHandler(ApiHandler):
             png = images.render_png(op.prompt, index, op.size)
             return {"b64_json": base64.b64encode(png).decode()}
         path = IMAGE_PATH.format(op_id=op.id, index=index)
-        return {"url": f"{self.state.images_base}{path}?{self.state.signer.query(path, expires)}"}
+        return {"url": f"{self.images_base()}{path}?{self.state.signer.query(path, expires)}"}
+
+    def images_base(self) -> str:
+        """Where image links point (a subclass mounted under a prefix points them back through it)."""
+        return self.state.images_base
 
     def delete(self, op_id: str) -> None:
         op = self.state.store.get(op_id)
@@ -285,7 +289,8 @@ class ImageHandler(_Base):
     listener = "images"
 
     async def get(self, op_id: str, index: str) -> None:
-        path = self.request.path
+        # The signed path is the canonical one, so links work under any mount prefix.
+        path = IMAGE_PATH.format(op_id=op_id, index=int(index))
         verdict = self.state.signer.check(path, self.get_query_argument("se", None),
                                           self.get_query_argument("sig", None), time.time())
         if verdict != "ok":

@@ -16,7 +16,9 @@ from .errors import (
 )
 from .limits import (
     API_VERSIONS,
+    DALLE3_API_VERSION,
     DEFAULT_API_VERSION,
+    GPT_IMAGE_API_VERSION,
     DEFAULT_N,
     DEFAULT_SIZE,
     LEGACY_API_VERSION,
@@ -28,9 +30,11 @@ from .limits import (
     STATUSES,
     TERMINAL_STATUSES,
     VERSIONS,
+    OptionSpec,
     VersionSpec,
     version_spec,
 )
+from .edits import ImageEditRequest
 from .models import (
     ImageItem,
     ImageOperation,
@@ -38,6 +42,7 @@ from .models import (
     ImageResult,
     ParseError,
     operation_json,
+    parse_images_response,
     parse_operation,
     validate_request,
 )

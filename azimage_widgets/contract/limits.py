@@ -27,9 +27,41 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "canceled"
 RESULT_TTL_SECONDS = 24 * 60 * 60
 
 
+#: The synchronous deployments flow (CONTRACT.md section 2).
+DALLE3_API_VERSION = "2024-10-21"
+GPT_IMAGE_API_VERSION = "2025-04-01-preview"
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One version-specific request field: its choices (or integer range) and default.
+
+    ``choices`` is empty for an integer option, which has ``minimum``..``maximum``
+    instead. ``default`` is what the service applies when the field is left out.
+    """
+
+    name: str
+    choices: tuple[str, ...] = ()
+    default: str | int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    label: str = ""
+
+    @property
+    def is_int(self) -> bool:
+        return not self.choices
+
+
 @dataclass(frozen=True)
 class VersionSpec:
-    """What one api-version accepts: the panels and the validator read it."""
+    """What one api-version accepts: the panels, the client and the emulator read it.
+
+    ``flow`` is "async" (submit + poll, 2023-06-01-preview) or "sync" (one
+    ``POST /openai/deployments/{deployment}/images/generations`` answered with
+    the images). ``options`` are the fields beyond prompt, n, size and user
+    this version takes (quality, style, ...); ``model`` is the image model the
+    version is modelled on (the emulator answers as that model).
+    """
 
     version: str
     flow: str  # "async" (submit + poll) or "sync" (deployments, one call)
@@ -37,7 +69,38 @@ class VersionSpec:
     default_size: str
     n_max: int
     prompt_max: int
+    model: str = "dall-e-2"
+    options: tuple[OptionSpec, ...] = ()
+    #: Image edits (``POST .../images/edits``, multipart image + optional mask).
+    edits: bool = False
+    #: The answer carries ``usage`` token counts.
+    usage: bool = False
+    #: The answer carries ``revised_prompt`` per image.
+    revised_prompt: bool = False
 
+    @property
+    def is_sync(self) -> bool:
+        return self.flow == "sync"
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.options)
+
+    def option(self, name: str) -> OptionSpec | None:
+        """The option called ``name``, or None when this version does not take it."""
+        return next((o for o in self.options if o.name == name), None)
+
+    def choices(self, name: str) -> tuple[str, ...]:
+        """The allowed values of a string option ("size" too); () when not taken."""
+        if name == "size":
+            return self.sizes
+        opt = self.option(name)
+        return opt.choices if opt is not None else ()
+
+
+#: Version-specific fields, in the order the panels show them.
+OPTION_NAMES: tuple[str, ...] = ("quality", "style", "response_format", "output_format",
+                                 "background", "output_compression")
 
 VERSIONS: dict[str, VersionSpec] = {
     LEGACY_API_VERSION: VersionSpec(
@@ -47,6 +110,43 @@ VERSIONS: dict[str, VersionSpec] = {
         default_size=DEFAULT_SIZE,
         n_max=N_MAX,
         prompt_max=PROMPT_MAX_CHARS,
+        model="dall-e-2",
+        # response_format (url | b64_json) is accepted too, but is no panel option (see models)
+    ),
+    DALLE3_API_VERSION: VersionSpec(
+        version=DALLE3_API_VERSION,
+        flow="sync",
+        sizes=("1024x1024", "1792x1024", "1024x1792"),
+        default_size="1024x1024",
+        n_max=1,
+        prompt_max=4000,
+        model="dall-e-3",
+        options=(
+            OptionSpec("quality", ("standard", "hd"), "standard", label="Quality"),
+            OptionSpec("style", ("vivid", "natural"), "vivid", label="Style"),
+            OptionSpec("response_format", RESPONSE_FORMATS, "url", label="Response format"),
+        ),
+        revised_prompt=True,
+    ),
+    GPT_IMAGE_API_VERSION: VersionSpec(
+        version=GPT_IMAGE_API_VERSION,
+        flow="sync",
+        sizes=("auto", "1024x1024", "1024x1536", "1536x1024"),
+        default_size="auto",
+        n_max=10,
+        prompt_max=32000,
+        model="gpt-image-1",
+        options=(
+            OptionSpec("quality", ("low", "medium", "high", "auto"), "auto", label="Quality"),
+            OptionSpec("output_format", ("png", "jpeg"), "png", label="Output format"),
+            OptionSpec("background", ("transparent", "opaque", "auto"), "auto", label="Background"),
+            # gpt-image-1 always answers base64 data; url is dall-e-3 only (spec excerpt)
+            OptionSpec("response_format", ("b64_json",), "b64_json", label="Response format"),
+            OptionSpec("output_compression", (), 100, minimum=0, maximum=100,
+                       label="Output compression"),
+        ),
+        edits=True,
+        usage=True,
     ),
 }
 API_VERSIONS: tuple[str, ...] = tuple(VERSIONS)
@@ -58,7 +158,7 @@ def version_spec(api_version: str) -> VersionSpec:
 
     try:
         return VERSIONS[api_version]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValidationError(
             "api_version", f"must be one of {', '.join(API_VERSIONS)}", api_version
         ) from None

@@ -12,9 +12,11 @@ from .errors import ValidationError
 from .limits import (
     DEFAULT_API_VERSION,
     DEFAULT_N,
+    OPTION_NAMES,
     RESPONSE_FORMATS,
     STATUSES,
     TERMINAL_STATUSES,
+    VersionSpec,
     version_spec,
 )
 
@@ -29,18 +31,28 @@ class ImageRequest:
     user: str | None = None
     response_format: str | None = None
     api_version: str = DEFAULT_API_VERSION
+    # version-specific fields (see VersionSpec.options): None leaves them out
+    quality: str | None = None
+    style: str | None = None
+    output_format: str | None = None
+    background: str | None = None
+    output_compression: int | None = None
 
     def __post_init__(self) -> None:
         validate_request(self)
 
+    @property
+    def options(self) -> dict[str, Any]:
+        """The version-specific fields that are set (response_format included)."""
+        return {k: getattr(self, k) for k in OPTION_NAMES if getattr(self, k) is not None}
+
     def to_json(self) -> dict[str, Any]:
-        """The submit body; optional fields are left out when unset."""
+        """The request body; optional fields are left out when unset."""
         body: dict[str, Any] = {"prompt": self.prompt, "n": self.n,
                                 "size": self.size or version_spec(self.api_version).default_size}
         if self.user is not None:
             body["user"] = self.user
-        if self.response_format is not None:
-            body["response_format"] = self.response_format
+        body.update(self.options)
         return body
 
 
@@ -60,15 +72,38 @@ def validate_request(req: ImageRequest) -> None:
     if isinstance(n, bool) or not isinstance(n, int):
         raise ValidationError("n", f"must be a whole number from 1 to {spec.n_max}", n)
     if not 1 <= n <= spec.n_max:
+        if spec.n_max == 1:
+            raise ValidationError("n", f"must be 1 ({spec.model} makes one image per request)", n)
         raise ValidationError("n", f"must be from 1 to {spec.n_max}", n)
     if req.size is not None and req.size not in spec.sizes:
         raise ValidationError("size", f"must be one of {', '.join(spec.sizes)}", req.size)
     if req.user is not None and not isinstance(req.user, str):
         raise ValidationError("user", "must be a string", type(req.user).__name__)
-    if req.response_format is not None and req.response_format not in RESPONSE_FORMATS:
+    for name in OPTION_NAMES:
+        check_option(spec, name, getattr(req, name))
+
+
+def check_option(spec: VersionSpec, name: str, value: Any) -> None:
+    """ValidationError naming ``name`` when ``value`` is not allowed under ``spec`` (None is)."""
+    if value is None:
+        return
+    opt = spec.option(name)
+    if opt is None and name == "response_format" and not spec.is_sync:
+        choices: tuple[str, ...] = RESPONSE_FORMATS  # the seeds' version takes it, unshown
+    elif opt is None:
         raise ValidationError(
-            "response_format", f"must be one of {', '.join(RESPONSE_FORMATS)}", req.response_format
-        )
+            name, f"is not a setting of api-version {spec.version} ({spec.model}); it takes "
+                  f"{', '.join(spec.option_names) or 'no such settings'}", value)
+    elif opt.is_int:
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or not opt.minimum <= value <= opt.maximum:  # type: ignore[operator]
+            raise ValidationError(name, f"must be a whole number from {opt.minimum} to "
+                                        f"{opt.maximum}", value)
+        return
+    else:
+        choices = opt.choices
+    if not isinstance(value, str) or value not in choices:
+        raise ValidationError(name, f"must be one of {', '.join(choices)}", value)
 
 
 @dataclass(frozen=True)
@@ -94,6 +129,8 @@ class ImageItem:
     b64_json: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    #: The prompt the service actually used (dall-e-3 rewrites prompts).
+    revised_prompt: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -112,6 +149,8 @@ class ImageResult:
     error_code: str | None = None
     error_message: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: Token counts of a gpt-image-1 answer (total_tokens, input_tokens, ...), else None.
+    usage: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def urls(self) -> list[str]:
@@ -184,13 +223,38 @@ def _parse_item(idx: int, entry: Any) -> ImageItem:
                          error_message=_opt_str(err.get("message")) or "")
     url = entry.get("url")
     b64 = entry.get("b64_json")
+    revised = entry.get("revised_prompt")
+    revised = revised if isinstance(revised, str) else None
     if url is not None and not isinstance(url, str):
         raise ParseError(f"data[{idx}].url is not a string")
     if b64 is not None and not isinstance(b64, str):
         raise ParseError(f"data[{idx}].b64_json is not a string")
     if url is None and b64 is None:
         raise ParseError(f"data[{idx}] has neither 'url' nor 'b64_json' nor 'error'")
-    return ImageItem(idx, url=url, b64_json=b64)
+    return ImageItem(idx, url=url, b64_json=b64, revised_prompt=revised)
+
+
+def parse_images_response(body: Any, op_id: str, *, ttl: int | None = None) -> ImageResult:
+    """Read a synchronous generations (or edits) answer as a succeeded ImageResult under ``op_id``.
+
+    The answer has no id of its own: the client records it under one it makes.
+    ``ttl``: seconds its URLs live after ``created`` (sets ``expires`` when
+    there are URLs; base64 images do not expire).
+    """
+    if not isinstance(body, Mapping):
+        raise ParseError(f"images answer is not a JSON object but {type(body).__name__}")
+    data = body.get("data")
+    if not isinstance(data, list):
+        raise ParseError("images answer has no 'data' list")
+    items = tuple(_parse_item(i, entry) for i, entry in enumerate(data))
+    created = _opt_int(body.get("created"))
+    expires = None
+    if ttl is not None and created is not None and any(i.url for i in items):
+        expires = created + ttl
+    usage = body.get("usage")
+    return ImageResult(id=op_id, status="succeeded", items=items, created=created,
+                       expires=expires, raw=dict(body),
+                       usage=dict(usage) if isinstance(usage, Mapping) else None)
 
 
 def _opt_str(v: Any) -> str | None:

@@ -13,3 +13,19 @@ OPERATION_LOCATION_HEADER = "operation-location"
 def operation_path(operation_id: str) -> str:
     """The path an operation is polled and deleted at."""
     return OPERATION_PREFIX + quote(operation_id, safe="")
+
+
+# -- the synchronous deployments flow (2024-10-21 and later, CONTRACT.md section 2) --------
+DEPLOYMENTS_PREFIX = "/openai/deployments/"
+GENERATIONS_SUFFIX = "/images/generations"
+EDITS_SUFFIX = "/images/edits"
+
+
+def generations_path(deployment: str) -> str:
+    """``/openai/deployments/{deployment}/images/generations``, the name percent-encoded."""
+    return DEPLOYMENTS_PREFIX + quote(deployment, safe="") + GENERATIONS_SUFFIX
+
+
+def edits_path(deployment: str) -> str:
+    """``/openai/deployments/{deployment}/images/edits`` (gpt-image-1)."""
+    return DEPLOYMENTS_PREFIX + quote(deployment, safe="") + EDITS_SUFFIX

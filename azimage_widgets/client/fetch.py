@@ -79,7 +79,7 @@ async def fetch_image_bytes(
     if not 200 <= status < 300:
         raise ImageFetchError(url, f"HTTP {status}", status)
     if verify:
-        check_image_bytes(url, data)
+        await asyncio.to_thread(check_image_bytes, url, data)  # Pillow decodes off the event loop
     return data
 
 

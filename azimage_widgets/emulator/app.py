@@ -16,6 +16,9 @@ Choices where Azure's documents are silent (CONTRACT.md):
   DELETE is idempotent) and 409 ``conflict`` before; afterwards GET answers
   200 with status ``deleted`` and no result, and the image links give 404;
 - ``/openapi.json`` serves the contract's OpenAPI document (schema Refresh).
+- api-versions of the synchronous flow (2024-10-21 and later) are served on
+  ``/openai/deployments/{name}/images/...`` (sync_app.py); the submit route
+  answers them 404, as a path the version does not have.
 """
 from __future__ import annotations
 
@@ -178,6 +181,9 @@ class SubmitHandler(ApiHandler):
     """POST /openai/images/generations:submit -> 202 with an operation-location."""
 
     def post(self) -> None:
+        if VERSIONS[self.api_version].is_sync:
+            # 2024-10-21 and later have no submit route (sync_app.py has theirs)
+            return self.fail(404, "404", "Resource not found")
         try:
             body = json.loads(self.request.body or b"")
         except (ValueError, UnicodeDecodeError, RecursionError):
@@ -328,8 +334,11 @@ class ImageNotFoundHandler(ImageHandler):
 
 def api_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, dict]]:
     """The API listener's routes, optionally under a prefix (a Jupyter server's base URL)."""
+    from .sync_app import sync_routes  # imports this module: a late import
+
     kw = {"state": state}
     return [
+        *sync_routes(state, prefix),
         (prefix + SUBMIT_PATH, SubmitHandler, kw),
         (prefix + operation_path("") + r"([^/?]+)", OperationHandler, kw),
         (prefix + OPENAPI_PATH, OpenApiHandler, kw),

@@ -66,10 +66,18 @@ class EmulatorConfig:
     image_ttl: float = float(RESULT_TTL_SECONDS)
     #: Seed of the random source behind the rates; None: seeded from the OS.
     seed: int | None = None
+    #: Deployment names the synchronous routes (2024-10-21 and later,
+    #: ``/openai/deployments/{name}/images/...``) accept; None: any name. Another
+    #: name gets Azure's 404 ``DeploymentNotFound``. The model answering is the
+    #: one of the request's api-version (dall-e-3 or gpt-image-1), whatever the name.
+    deployments: set[str] | None = None
 
     def __post_init__(self) -> None:
         self.bearer_tokens = set(self.bearer_tokens)
         self.failure_statuses = tuple(self.failure_statuses)
+        if self.deployments is not None:
+            self.deployments = {self.deployments} if isinstance(self.deployments, str) \
+                else set(self.deployments)
 
     def __repr__(self) -> str:
         parts = []

@@ -31,6 +31,7 @@ from ..contract import (
     ValidationError,
     parse_error_body,
     parse_operation,
+    version_spec,
 )
 from ..contract.errors import strip_query
 from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
@@ -39,6 +40,7 @@ from .connection import Connection
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
 from .poll import DurationEstimate, PollSchedule, StatusCallback, poll_until_terminal
 from .retry import RequestKind, RetryPolicy, is_retryable, parse_retry_after
+from .sync_flow import SyncRecords, edit_sync, generate_sync, report
 
 log = logging.getLogger("azimage_widgets.client")
 
@@ -103,6 +105,8 @@ class ImageClient:
         self._ops: OrderedDict[str, tuple[str, float]] = OrderedDict()
         # op id -> the request's fields (prompt, size, ...): see request_of
         self._requests: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # answers of synchronous versions, by the id this client gave them (sync_flow.py)
+        self._sync = SyncRecords()
 
     # -- lifecycle ----------------------------------------------------------
     @property
@@ -278,15 +282,27 @@ class ImageClient:
         json: Any = None,
         operation_id: str | None = None,
         deadline: float | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Any = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
-        """Send with bounded retries (see retry.py); a 2xx response or an ApiError."""
+        """Send with bounded retries (see retry.py); a 2xx response or an ApiError.
+
+        ``data``/``files``: a multipart body (image edits); ``timeout`` overrides
+        the client's for this request (the synchronous flow waits longer).
+        """
+        extra: dict[str, Any] = {}
+        if data is not None or files is not None:
+            extra.update(data=data, files=files)
+        if timeout is not None:
+            extra["timeout"] = timeout
         http = self._client()
         shown = strip_query(url)
         attempt = 0
         while True:
             headers = await self._conn.auth_headers(url)
             try:
-                resp = await http.request(method, url, json=json, headers=headers)
+                resp = await http.request(method, url, json=json, headers=headers, **extra)
             except httpx.HTTPError as exc:
                 log.debug("%s %s -> %s", method, shown, type(exc).__name__)
                 if is_retryable(kind, error=exc) and self._policy.can_retry(attempt):
@@ -355,6 +371,13 @@ class ImageClient:
         api_version: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         omit: Iterable[str] = (),
+        quality: str | None = None,
+        style: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        background: str | None = None,
+        output_compression: int | None = None,
+        deployment: str | None = None,
     ) -> ImageOperation:
         """Submit a generation (validated first); the operation to poll.
 
@@ -362,18 +385,33 @@ class ImageClient:
         schema's added fields); they may not repeat a field of the contract.
         ``omit``: optional contract fields ("n", "size") left out of the body,
         so the service applies its default (a schema edit removed them).
+
+        Synchronous versions (2024-10-21 dall-e-3, 2025-04-01-preview
+        gpt-image-1) take ``quality``, ``style``, ``output_format``, ... as
+        their VersionSpec lists; the call is answered with the images, which
+        the client records under a generated id: the returned operation is
+        already ``succeeded`` and ``download_image(op.id)`` reads it
+        (see sync_flow.py). ``deployment`` overrides the connection's.
         """
         req = ImageRequest(prompt=prompt, size=size, n=n, user=user,
-                           api_version=api_version or self._conn.api_version)
+                           api_version=api_version or self._conn.api_version,
+                           quality=quality, style=style, response_format=response_format,
+                           output_format=output_format, background=background,
+                           output_compression=output_compression)
         payload = req.to_json()
         for key in omit:
             if key not in ("n", "size"):
                 raise ValidationError("omit", "only n and size can be left out", key)
             payload.pop(key, None)
         for key, value in (extra_body or {}).items():
-            if not isinstance(key, str) or key in ("prompt", "n", "size", "user", "response_format"):
+            if not isinstance(key, str) or key in ("prompt", "n", "size", "user", "response_format",
+                                                   *req.options, "quality", "style",
+                                                   "output_format", "background",
+                                                   "output_compression"):
                 raise ValidationError("extra_body", "must not repeat a field of the contract", key)
             payload[key] = value
+        if version_spec(req.api_version).is_sync:
+            return await generate_sync(self, req, payload, deployment)
         url = self._url(SUBMIT_PATH, req.api_version)
         resp = await self._request("POST", url, kind="submit", json=payload)
         submitted_at = time.monotonic()
@@ -410,6 +448,9 @@ class ImageClient:
 
     async def get_operation(self, op: "str | ImageOperation") -> ImageResult:
         """One poll: the operation as it is now (terminal or not; no error for failed)."""
+        recorded = self._sync.get(op.id if isinstance(op, ImageOperation) else op)
+        if recorded is not None:
+            return recorded
         op_id, url, _ = self._locate(op)
         result, _ = await self._poll_once(op_id, url, None)
         return result
@@ -429,6 +470,10 @@ class ImageClient:
         ``conn.poll_timeout``) -> OperationTimeout. ``on_status(result)`` is
         called after every poll (sync or async).
         """
+        recorded = self._sync.get(op.id if isinstance(op, ImageOperation) else op)
+        if recorded is not None:  # a synchronous answer: nothing to wait for
+            await report(recorded, on_status)
+            return check_terminal(recorded)
         op_id, url, submitted_at = self._locate(op)
         if timeout is None:
             timeout = self._conn.poll_timeout
@@ -447,9 +492,43 @@ class ImageClient:
         return check_terminal(result)
 
     async def delete_operation(self, op: "str | ImageOperation") -> None:
-        """Delete a terminal operation and its images (the service refuses a running one)."""
+        """Delete a terminal operation and its images (the service refuses a running one).
+
+        A synchronous answer's id is only forgotten here: the service keeps no
+        operation for it (its url images expire on their own).
+        """
+        if self._sync.pop(op.id if isinstance(op, ImageOperation) else op) is not None:
+            return
         op_id, url, _ = self._locate(op)
         await self._request("DELETE", url, kind="idempotent", operation_id=op_id)
+
+    async def edit_image(
+        self,
+        image: "bytes | list[bytes]",
+        prompt: str,
+        *,
+        mask: bytes | None = None,
+        n: int = 1,
+        size: str | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        user: str | None = None,
+        api_version: str | None = None,
+        deployment: str | None = None,
+    ) -> ImageOperation:
+        """Edit an image (gpt-image-1, 2025-04-01-preview): multipart image(s), optional mask.
+
+        ``image``: the bytes of a PNG or JPEG (or a list of them); ``mask``: a
+        PNG of the first image's size whose transparent pixels mark where to
+        edit. Like a synchronous ``request_image``, the answer is recorded
+        under a generated id: ``download_image(op.id)`` gives the ImageResult
+        (``items[i].b64_json``, ``usage``). ValidationError before anything is
+        sent for a version without edits, a file that is not PNG/JPEG, etc.
+        """
+        version = api_version or self._conn.api_version
+        return await edit_sync(self, image, prompt, mask=mask, n=n, size=size, quality=quality,
+                               response_format=response_format, user=user, api_version=version,
+                               deployment=deployment)
 
     async def fetch_image(self, url: str) -> bytes:
         """The image's bytes, checked to decode; credentials only go to the endpoint's origin."""
@@ -466,9 +545,14 @@ class ImageClient:
         api_version: str | None = None,
         timeout: float | None = None,
         on_status: StatusCallback | None = None,
+        **options: Any,
     ) -> ImageResult:
-        """Submit and wait: ``request_image`` then ``download_image``."""
-        op = await self.request_image(prompt, size=size, n=n, user=user, api_version=api_version)
+        """Submit and wait: ``request_image`` then ``download_image``.
+
+        ``options``: the version's further fields (quality, style, ...) and ``deployment``.
+        """
+        op = await self.request_image(prompt, size=size, n=n, user=user, api_version=api_version,
+                                      **options)
         return await self.download_image(op.id, timeout=timeout, on_status=on_status)
 
     async def generate_many(

@@ -228,6 +228,12 @@ def test_api_version_missing_is_400_unknown_is_404(http, method):
     err = assert_azure_error(call({"api-version": "2023-06-01"}), 404, "404")
 
 
+def test_sync_only_versions_have_no_submit_route(http):
+    for version in ("2024-10-21", "2025-04-01-preview"):
+        r = http.post(SUBMIT, params={"api-version": version}, json={"prompt": "x"})
+        assert_azure_error(r, 404, "404")
+
+
 # ---------------------------------------------------------------- auth
 
 def test_no_key_and_wrong_key_are_401(emu):

@@ -176,7 +176,12 @@ def test_drop_rate_one_closes_without_answer(emu, http):
         assert isinstance(info.value, (httpx.RemoteProtocolError, httpx.ReadError,
                                        httpx.ConnectError, httpx.WriteError))
     dropped = [r for r in emu.requests if r.status == 0]
-    assert len(dropped) >= 2 and all(r.listener == "api" for r in dropped)
+    assert len(dropped) >= 2 and all(r.listener == "api" and r.credentials for r in dropped)
+    # A dropped request records the credentials it actually came with.
+    with pytest.raises(httpx.TransportError):
+        httpx.get(emu.endpoint + "/no-key-here", timeout=10)
+    last = emu.requests[-1]
+    assert (last.path, last.status, last.credentials) == ("/no-key-here", 0, False)
     emu.config.drop_rate = 0.0
     with httpx.Client(base_url=emu.endpoint, headers={"api-key": FAKE_KEY}) as fresh:
         assert poll(fresh, op_id).status_code == 200

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -199,11 +199,25 @@ def test_embedded_from_many_threads_is_one_emulator():
 
 # ---------------------------------------------------------------- CLI
 
-def _readline(proc: subprocess.Popen, timeout: float) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not ready:
-        raise AssertionError(f"no line from the emulator CLI in {timeout}s")
-    return proc.stdout.readline()
+class _Lines:
+    """The lines of a pipe, read by a thread (select() on a buffered pipe misses buffered lines)."""
+
+    def __init__(self, pipe) -> None:
+        self.seen: list[str] = []
+        self._q: queue.Queue[str] = queue.Queue()
+        self.thread = threading.Thread(target=self._pump, args=(pipe,), daemon=True)
+        self.thread.start()
+
+    def _pump(self, pipe) -> None:
+        for line in pipe:
+            self.seen.append(line)
+            self._q.put(line)
+
+    def next(self, timeout: float) -> str:
+        try:
+            return self._q.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no line from the emulator CLI in {timeout}s") from None
 
 
 def test_cli_prints_endpoint_serves_and_exits_0_on_sigterm(tmp_path):
@@ -215,10 +229,11 @@ def test_cli_prints_endpoint_serves_and_exits_0_on_sigterm(tmp_path):
             [sys.executable, "-m", "azimage_widgets.emulator", "--port", "0", "--api-key", key,
              "--processing-time", "5", "--retry-after", "3"],
             stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT, env=env)
+        lines = _Lines(proc.stdout)
         try:
-            endpoint = _readline(proc, 30).strip()
+            endpoint = lines.next(30).strip()
             assert re.fullmatch(r"http://127\.0\.0\.1:\d+", endpoint), endpoint
-            images_line = _readline(proc, 5)
+            images_line = lines.next(10)
             assert images_line.startswith("images: http://127.0.0.1:")
             with httpx.Client(base_url=endpoint, headers={"api-key": key}, timeout=10) as c:
                 r = submit(c, size="256x256")
@@ -234,8 +249,9 @@ def test_cli_prints_endpoint_serves_and_exits_0_on_sigterm(tmp_path):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    out = proc.stdout.read()
-    proc.stdout.close()
+    lines.thread.join(10)  # the pipe closed with the process: every line is in
+    out = "".join(lines.seen)
+    assert "api key: as given with --api-key" in out
     assert key not in out and key not in err_path.read_text()  # a given key is never printed
     with pytest.raises(httpx.ConnectError):
         httpx.get(endpoint + "/x", timeout=3)

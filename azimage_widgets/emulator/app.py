@@ -114,9 +114,13 @@ class _Base(tornado.web.RequestHandler):
         self.finish(json.dumps(error_body(str(status_code), reason)))
 
     def on_finish(self) -> None:
+        self.record(self.get_status())
+
+    def record(self, status: int) -> None:
+        """Note this request in ``state.requests`` (status 0: dropped with no answer)."""
         h = self.request.headers
         self.state.requests.append(RequestRecord(
-            self.request.method or "", self.request.path, self.get_status(), self.listener,
+            self.request.method or "", self.request.path, status, self.listener,
             API_KEY_HEADER in h or "Authorization" in h))
 
 
@@ -128,8 +132,7 @@ class ApiHandler(_Base):
         if cfg.latency > 0:
             await asyncio.sleep(cfg.latency)
         if self.state.chance(cfg.drop_rate):
-            self.state.requests.append(RequestRecord(
-                self.request.method or "", self.request.path, 0, "api", True))
+            self.record(0)  # credentials as sent, not assumed
             self.detach().close()  # no status line at all: a dropped connection
             return
         if not self._authorized(cfg):

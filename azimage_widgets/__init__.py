@@ -56,6 +56,14 @@ _LAZY: dict[str, str] = {
 }
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension (``jpserver_extensions: {"azimage_widgets": true}``).
+
+    Names the module only: jupyter_server is imported when the server loads it.
+    """
+    return [{"module": "azimage_widgets.serverextension"}]
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

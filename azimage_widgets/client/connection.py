@@ -301,7 +301,8 @@ class Connection:
     # -- from the environment -------------------------------------------------
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Connection":
-        """Build from AZURE_OPENAI_* variables; with no endpoint set, the embedded emulator.
+        """Build from AZURE_OPENAI_* variables; with no endpoint set, the emulator of the Jupyter
+        server running this kernel (``serverinfo``), else the embedded emulator.
 
         Endpoint without key: Entra ID through azure-identity's DefaultAzureCredential
         when it is installed.
@@ -311,6 +312,12 @@ class Connection:
         version = (env.get(ENV_API_VERSION) or "").strip() or DEFAULT_API_VERSION
         deployment = (env.get(ENV_DEPLOYMENT) or "").strip() or None
         if not endpoint:
+            from ..serverinfo import server_emulator
+
+            shared = server_emulator(env)  # a Jupyter server's emulator (serverextension)
+            if shared is not None:
+                return cls(shared["endpoint"], api_key=shared["api_key"], api_version=version,
+                           deployment=deployment)
             from .. import emulator  # lazy: only this path needs it
 
             handle = emulator.embedded()

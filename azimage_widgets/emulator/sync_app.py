@@ -21,7 +21,8 @@ injected failures, latency, dropped connections, api-version: see
   "invalid_value", "message", "param": <field>, "type":
   "invalid_request_error"}}`` (``invalid_payload`` for a body that is not
   a JSON object, ``invalid_image`` for an upload that does not decode);
-  unknown fields (``model``, which the openai SDK sends) are ignored;
+  unknown fields (``model``, which the openai SDK sends) are ignored; a known
+  field sent as ``null`` is refused (the spec declares none nullable);
 - a prompt with ``config.content_filter_word`` is refused with HTTP 400
   ``content_policy_violation`` and inner_error ``ResponsibleAIPolicyViolation``;
   the partial-filter and cancel words have no synchronous counterpart and
@@ -77,6 +78,11 @@ class SyncHandler(ApiHandler):
         if not spec.is_sync:
             return self.fail(404, "404", "Resource not found")
         self.spec = spec
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 405:  # RFC 9110: a 405 lists the methods the resource has
+            self.set_header("Allow", "POST")
+        super().write_error(status_code, **kwargs)
 
     def check_deployment(self, deployment: str) -> bool:
         allowed = self.state.config.deployments
@@ -144,6 +150,10 @@ class GenerationsHandler(SyncHandler):
         if "prompt" not in body:
             return self.invalid("prompt: is required", "prompt", "missing_required_parameter")
         spec = self.spec
+        for k in _FIELDS:  # the spec declares no field nullable: null is not "left out"
+            if k in body and body[k] is None:
+                return self.invalid(f"{k}: must not be null; leave the field out for its default",
+                                    k)
         kw = {k: body[k] for k in _FIELDS if k in body}
         kw.setdefault("n", 1)
         try:

@@ -16,7 +16,8 @@ at one moment. Scenarios (issue 7):
 4. preview  ms and bytes from a 1024x1024 PNG to a widget thumbnail; widget state
             per image vs the PNG
 5. kernel   trivial-cell round trip in a real kernel (jupyter_client) while a
-            20-image panel batch runs there, vs the same cells with nothing running
+            20-image batch runs there (Generate on 4 panels of n=5, made beforehand),
+            vs the same cells with nothing running
 6. memory   RSS growth after 200 images (40 operations x 5, 256x256) through a panel,
             without and with the image store (a temporary store folder)
 
@@ -359,16 +360,17 @@ import asyncio, time
 import azimage_widgets as aw
 _conn = aw.Connection({endpoint!r}, api_key={key!r})
 _bench = {{"done": False, "images": 0, "error": None, "rounds": 0, "started": time.time()}}
+# the panels exist before the batch starts, as on a user's screen; the batch is their Generate
+_panels = [aw.RequestImagePanel(_conn, prompt="bench kernel", n={n}, size={size!r}, namespace={{}})
+           for i in range({panels})]
 
 async def _bench_batch():
     try:
         for r in range({rounds}):
-            panels = [aw.RequestImagePanel(_conn, prompt=f"bench kernel {{r}} {{i}}", n={n},
-                                           size={size!r}, namespace={{}}) for i in range({panels})]
-            await asyncio.gather(*(p.submit() for p in panels))
-            _bench["images"] += sum(len(res.images) for p in panels for res in p.results if res)
-            for p in panels:
-                p.close()
+            for i, p in enumerate(_panels):
+                p.activity.prompt = f"bench kernel {{r}} {{i}}"
+            await asyncio.gather(*(p.submit() for p in _panels))
+            _bench["images"] += sum(len(res.images) for p in _panels for res in p.results if res)
             _bench["rounds"] += 1
     except Exception as exc:
         _bench["error"] = repr(exc)
@@ -528,8 +530,12 @@ def machine() -> dict[str, Any]:
             mem = f.readline().split(":", 1)[1].strip()
     except OSError:
         pass
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = []
     return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-            "cpu_model": model, "memory": mem}
+            "cpu_model": model, "memory": mem, "loadavg_at_end": load}
 
 
 def run(cfg: BenchConfig | None = None, only: list[str] | None = None) -> dict[str, Any]:
@@ -602,7 +608,8 @@ def table(results: dict[str, Any]) -> str:
     m = results["machine"]
     out.append("")
     out.append(f"machine: {m['cpus']} cpu ({m['cpu_model']}), {m['memory']}, Python {m['python']}, "
-               f"{m['platform']}; run took {results['seconds']:.0f} s")
+               f"{m['platform']}; run took {results['seconds']:.0f} s; load average at the end "
+               f"{'/'.join(str(x) for x in m.get('loadavg_at_end', []))} (other work on the machine skews timings)")
     for name, err in results["errors"].items():
         out.append(f"error in {name}: {err}")
     return "\n".join(out)

@@ -69,7 +69,8 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'azimage_widgets' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    value = mod if module.endswith("." + name) else getattr(mod, name)
+    # a module named like its export (activities.view_code.view_code) gives the export
+    value = getattr(mod, name) if hasattr(mod, name) else mod
     globals()[name] = value
     return value
 

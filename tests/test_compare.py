@@ -49,6 +49,9 @@ def test_axes_build_a_grid_of_request_dicts():
         aw.Compare(conn, prompts=["ok", "x" * 1001])
     with pytest.raises(aw.ValidationError, match="prompts"):
         aw.Compare(conn)
+    # the version's own fields are checked against its limits when the grid is made
+    with pytest.raises(aw.ValidationError, match=r"cell \(0, 0\)"):
+        aw.Compare(conn, prompt="a", variants=[{"quality": "hd"}])  # not a 2023-06-01-preview field
     with pytest.raises(aw.ValidationError, match="cell"):
         cmp.cell(5, 0)
 
@@ -84,7 +87,7 @@ async def test_a_failing_cell_does_not_stop_the_others(conn, emu):
 
 
 async def test_extra_request_fields_are_sent_as_given(conn, emu):
-    """Variants may name fields the contract does not know (style, quality, ...): sent in the body."""
+    """Variants may name fields the contract does not know: sent in the body as given."""
     seen: list[bytes] = []
 
     async def record(request):
@@ -92,15 +95,16 @@ async def test_extra_request_fields_are_sent_as_given(conn, emu):
             seen.append(request.content)
 
     client = aw.ImageClient(conn, event_hooks={"request": [record]})
-    cmp = aw.Compare(conn, prompt="a fox", variants=[{"quality": "standard"}, {"quality": "hd"}],
+    cmp = aw.Compare(conn, prompt="a fox", variants=[{"flavour": "plain"}, {"flavour": "hd"}],
                      size="256x256")
     cmp.client = lambda: client  # type: ignore[method-assign]
     await cmp.run()
     await client.aclose()
     import json
 
-    bodies = sorted((json.loads(b) for b in seen), key=lambda b: b["quality"])
-    assert [b["quality"] for b in bodies] == ["hd", "standard"]
+    assert all(c.status == "succeeded" for c in cmp.all_cells())
+    bodies = sorted((json.loads(b) for b in seen), key=lambda b: b["flavour"])
+    assert [b["flavour"] for b in bodies] == ["hd", "plain"]
     assert all(b["prompt"] == "a fox" and b["size"] == "256x256" for b in bodies)
 
 

@@ -10,8 +10,10 @@ columns are *variants*, each a dict of request fields laid over the base
 fields (``size``, ``n`` and any other field of the request). ``sizes=[...]``
 is shorthand for ``variants=[{"size": s} for s in sizes]``; newer fields
 (style, quality, ...) are variants like any other:
-``variants=[{"quality": "standard"}, {"quality": "hd"}]``. Fields the
-contract does not know go in the request body as they are (``extra_body``).
+``variants=[{"quality": "standard"}, {"quality": "hd"}]`` (checked against
+the api-version's limits, passed to ``request_image`` by name, like
+``deployment``). Fields the contract does not know go in the request body
+as they are (``extra_body``).
 
 Layer 3: plain Python, no widgets; ``widgets.CompareGrid`` shows it. Each
 cell's images are fetched, decoded and put into the image store like every
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..contract import DEFAULT_API_VERSION, ImageRequest, ValidationError
+from ..contract.limits import OPTION_NAMES
 from .activity import error_info, format_error
 from .download_image import DownloadResult, fetch_slots, raise_for_result
 
@@ -149,7 +152,8 @@ class Compare:
     def _validate(self, request: Mapping[str, Any], where: str) -> None:
         try:
             ImageRequest(prompt=request.get("prompt"), size=request.get("size"),  # type: ignore[arg-type]
-                         n=request.get("n", 1), user=request.get("user"), api_version=self.api_version)
+                         n=request.get("n", 1), user=request.get("user"), api_version=self.api_version,
+                         **{k: v for k, v in request.items() if k in OPTION_NAMES})
         except ValidationError as exc:
             raise ValidationError(f"{where}.{exc.field}", exc.limit, exc.value) from None
 
@@ -230,12 +234,14 @@ class Compare:
         req = dict(cell.request)
         started = time.monotonic()
         client = self.client()
-        extra = {k: v for k, v in req.items() if k not in _CONTRACT}
+        # the version's own fields (quality, style, ...) and deployment by name, others in the body
+        named = {k: v for k, v in req.items() if k in OPTION_NAMES or k == "deployment"}
+        extra = {k: v for k, v in req.items() if k not in _CONTRACT and k not in named}
         cell.status = "running"
         self._changed(cell)
         op = await client.request_image(req["prompt"], size=req.get("size"), n=req.get("n", 1),
                                         user=req.get("user"), api_version=self.api_version,
-                                        extra_body=extra or None)
+                                        extra_body=extra or None, **named)
         cell.operation_id = op.id
         self._changed(cell)
         res = await client.download_image(op.id)

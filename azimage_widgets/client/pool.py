@@ -42,6 +42,7 @@ from typing import Any, Callable, Mapping
 import httpx
 
 from ..contract import ApiError, ImageOperation, ImageRequest, ImageResult, ValidationError
+from ..contract.limits import OPTION_NAMES
 from .connection import Connection
 from .fetch import DEFAULT_MAX_IMAGE_BYTES
 from .image_client import ImageClient
@@ -399,12 +400,18 @@ class PooledImageClient(ImageClient):
         api_version: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         omit: Iterable[str] = (),
+        **options: Any,
     ) -> ImageOperation:
-        """Submit on the next free endpoint; fail over on throttling and server errors."""
+        """Submit on the next free endpoint; fail over on throttling and server errors.
+
+        ``options``: what ``ImageClient.request_image`` takes besides (quality,
+        style, ..., deployment), passed on unchanged.
+        """
         self._check_open()
         # invalid input is refused before any endpoint is tried
-        ImageRequest(prompt=prompt, size=size, n=n, user=user,
-                     api_version=api_version or self._pool.api_version)
+        ImageRequest(prompt=prompt, size=size, n=n, user=user,  # type: ignore[arg-type]
+                     api_version=api_version or self._pool.api_version,
+                     **{k: v for k, v in options.items() if k in OPTION_NAMES})
         omit = tuple(omit)
         deadline = self._clock() + self._pool.max_wait
         tried: set[int] = set()
@@ -428,7 +435,7 @@ class PooledImageClient(ImageClient):
             try:
                 op = await member.client.request_image(
                     prompt, size=size, n=n, user=user, api_version=api_version,
-                    extra_body=extra_body, omit=omit)
+                    extra_body=extra_body, omit=omit, **options)
             except ApiError as exc:
                 if not self._fails_over(exc):
                     raise

@@ -34,6 +34,18 @@ def client(emu, version: str, **kw):
                               max_retries=0, **kw)
 
 
+def api_records(emu, timeout: float = 5.0):
+    """The API listener's records; the emulator notes a request just after answering it."""
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        recs = [r for r in emu.requests if r.listener == "api"]
+        if recs or time.monotonic() > end:
+            return recs
+        time.sleep(0.01)
+
+
 def png_of(b64: str) -> Image.Image:
     img = Image.open(io.BytesIO(base64.b64decode(b64)))
     img.load()
@@ -49,7 +61,7 @@ def test_dalle3_generate_url(sdk_emu):
     assert item.url and item.url.startswith(sdk_emu.images_endpoint)
     assert item.revised_prompt and "lighthouse" in item.revised_prompt
     # the wire: the deployments path with the model as deployment, api-version, the key header
-    rec = [r for r in sdk_emu.requests if r.listener == "api"][-1]
+    rec = api_records(sdk_emu)[-1]
     assert rec.path == "/openai/deployments/my-dalle3/images/generations"
     assert rec.status == 200 and rec.credentials
     # the link works without credentials and has the asked size

@@ -382,7 +382,9 @@ class ImageClient:
         """Submit a generation (validated first); the operation to poll.
 
         ``extra_body``: further JSON fields sent as given (an edited request
-        schema's added fields); they may not repeat a field of the contract.
+        schema's added fields); they may not repeat a field of the contract. A
+        key that is an option of the version (quality under 2024-10-21, ...) is
+        validated as that option.
         ``omit``: optional contract fields ("n", "size") left out of the body,
         so the service applies its default (a schema edit removed them).
 
@@ -393,23 +395,31 @@ class ImageClient:
         already ``succeeded`` and ``download_image(op.id)`` reads it
         (see sync_flow.py). ``deployment`` overrides the connection's.
         """
-        req = ImageRequest(prompt=prompt, size=size, n=n, user=user,
-                           api_version=api_version or self._conn.api_version,
-                           quality=quality, style=style, response_format=response_format,
-                           output_format=output_format, background=background,
-                           output_compression=output_compression)
+        version = api_version or self._conn.api_version
+        options: dict[str, Any] = {
+            "quality": quality, "style": style, "response_format": response_format,
+            "output_format": output_format, "background": background,
+            "output_compression": output_compression}
+        extra: dict[str, Any] = {}
+        spec = version_spec(version)
+        for key, value in (extra_body or {}).items():
+            if not isinstance(key, str) or key in ("prompt", "n", "size", "user", "response_format"):
+                raise ValidationError("extra_body", "must not repeat a field of the contract", key)
+            if key in spec.option_names:  # a field this version has: checked like the argument
+                if options.get(key) is not None:
+                    raise ValidationError("extra_body", "must not repeat a field of the contract",
+                                          key)
+                options[key] = value
+            else:
+                extra[key] = value
+        req = ImageRequest(prompt=prompt, size=size, n=n, user=user, api_version=version,
+                           **options)
         payload = req.to_json()
         for key in omit:
             if key not in ("n", "size"):
                 raise ValidationError("omit", "only n and size can be left out", key)
             payload.pop(key, None)
-        for key, value in (extra_body or {}).items():
-            if not isinstance(key, str) or key in ("prompt", "n", "size", "user", "response_format",
-                                                   *req.options, "quality", "style",
-                                                   "output_format", "background",
-                                                   "output_compression"):
-                raise ValidationError("extra_body", "must not repeat a field of the contract", key)
-            payload[key] = value
+        payload.update(extra)
         if version_spec(req.api_version).is_sync:
             return await generate_sync(self, req, payload, deployment)
         url = self._url(SUBMIT_PATH, req.api_version)

@@ -18,6 +18,7 @@ thread so the kernel's loop stays free.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -148,12 +149,15 @@ async def fetch_slots(client: Any, res: ImageResult) -> list[ImageSlot]:
     async def one(item: Any) -> ImageSlot:
         slot = ImageSlot(item.index, url=item.url, error_code=item.error_code,
                          error_message=item.error_message)
-        if item.error_code is not None or item.url is None:
+        if item.error_code is not None or (item.url is None and item.b64_json is None):
             if slot.error_code is None:
                 slot.error_code, slot.error_message = "unsupported", "no URL for this image"
             return slot
         try:
-            data = await client.fetch_image(item.url)
+            if item.url is None:  # base64 data in the answer (b64_json, gpt-image-1)
+                data = await asyncio.to_thread(base64.b64decode, item.b64_json, validate=True)
+            else:
+                data = await client.fetch_image(item.url)
             img, thumb = await asyncio.to_thread(decode_image, data)
         except asyncio.CancelledError:
             raise

@@ -19,10 +19,12 @@ from typing import Any, Mapping
 
 from .errors import ValidationError
 from .limits import version_spec
-from .routes import OPERATION_PREFIX, SUBMIT_PATH
+from .routes import DEPLOYMENTS_PREFIX, EDITS_SUFFIX, GENERATIONS_SUFFIX, OPERATION_PREFIX, SUBMIT_PATH
 from .schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE, SchemaField, schemas_for
 
 OPERATION_PATH = OPERATION_PREFIX + "{operationId}"
+GENERATIONS_PATH = DEPLOYMENTS_PREFIX + "{deployment-id}" + GENERATIONS_SUFFIX
+EDITS_PATH = DEPLOYMENTS_PREFIX + "{deployment-id}" + EDITS_SUFFIX
 OPENAPI_PATH = "/openapi.json"
 
 
@@ -125,6 +127,8 @@ def _deref(schema: Any, doc: Mapping[str, Any] | None) -> Mapping[str, Any]:
 def openapi_document(api_version: str, *, server: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.0 document of one api-version, generated from ``contract.schemas``."""
     spec = version_spec(api_version)
+    if spec.is_sync:
+        return _sync_document(api_version, server)
     rq_req, rq_resp = schemas_for(REQUEST_IMAGE, api_version)
     dl_req, dl_resp = schemas_for(DOWNLOAD_IMAGE, api_version)
     id_field = dl_req[0]
@@ -181,6 +185,70 @@ def openapi_document(api_version: str, *, server: str | None = None) -> dict[str
     return doc
 
 
+def _sync_document(api_version: str, server: str | None) -> dict[str, Any]:
+    """The document of a synchronous version: the generations path (and edits, when it has them)."""
+    spec = version_spec(api_version)
+    rq_req, rq_resp = schemas_for(REQUEST_IMAGE, api_version)
+    params = [{"name": "deployment-id", "in": "path", "required": True,
+               "description": "The deployment's name.", "schema": {"type": "string"}},
+              {"name": "api-version", "in": "query", "required": True,
+               "schema": {"type": "string", "enum": [spec.version]}}]
+    error = {"type": "object", "properties": {"error": {"type": "object", "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "param": {"type": "string"},
+        "type": {"type": "string"}, "inner_error": {"type": "object"}}}}}
+    request = fields_to_json_schema(rq_req)
+    for opt in spec.options:  # the choices as enums, for a client or a validator
+        prop = request["properties"][opt.name]
+        if opt.is_int:
+            prop.update(minimum=opt.minimum, maximum=opt.maximum)
+        else:
+            prop["enum"] = list(opt.choices)
+    request["properties"]["size"]["enum"] = list(spec.sizes)
+    request["properties"]["n"].update(minimum=1, maximum=spec.n_max)
+    request["properties"]["prompt"].update(minLength=1, maxLength=spec.prompt_max)
+    answers = {
+        "200": {"description": "The images.", "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/ImagesResponse"}}}},
+        "default": {"description": "An error.", "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Error"}}}}}
+    paths: dict[str, Any] = {GENERATIONS_PATH: {"post": {
+        "operationId": "ImageGenerations_Create", "parameters": params,
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ImageGenerationsRequest"}}}},
+        "responses": answers}}}
+    if spec.edits:
+        edit = {"type": "object", "required": ["image", "prompt"], "properties": {
+            "image": {"type": "string", "format": "binary",
+                      "description": "The PNG or JPEG to edit (image[] for several)."},
+            "mask": {"type": "string", "format": "binary",
+                     "description": "A PNG of the image's size; transparent pixels mark where to edit."},
+            "prompt": {"type": "string", "minLength": 1, "maxLength": spec.prompt_max},
+            "n": {"type": "integer", "minimum": 1, "maximum": spec.n_max},
+            "size": {"type": "string", "enum": list(spec.sizes)},
+            "quality": {"type": "string", "enum": list(spec.choices("quality"))},
+            "user": {"type": "string"}}}
+        paths[EDITS_PATH] = {"post": {
+            "operationId": "ImageGenerations_Edit", "parameters": params,
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": edit}}},
+            "responses": answers}}
+    doc: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": {"title": "Azure OpenAI image generation (as azimage-widgets models it)",
+                 "version": spec.version,
+                 "description": f"Generated from azimage_widgets.contract.schemas ({spec.model}, "
+                                "the synchronous deployments flow)."},
+        "paths": paths,
+        "components": {"schemas": {
+            "ImageGenerationsRequest": request,
+            "ImagesResponse": fields_to_json_schema(rq_resp),
+            "Error": error,
+        }},
+    }
+    if server:
+        doc["servers"] = [{"url": server}]
+    return doc
+
+
 def activity_schemas(doc: Mapping[str, Any]) -> dict[str, tuple[tuple[SchemaField, ...],
                                                                  tuple[SchemaField, ...]]]:
     """``{kind: (request, response)}`` read from an OpenAPI document; ValidationError if it lacks them."""
@@ -194,6 +262,20 @@ def activity_schemas(doc: Mapping[str, Any]) -> dict[str, tuple[tuple[SchemaFiel
         answer = _response_schema(submit.get("responses"), ("202", "200", "201"), doc)
         out[REQUEST_IMAGE] = (tuple(json_schema_to_fields(body, doc)),
                               tuple(json_schema_to_fields(answer, doc)))
+    gen_path = next((p for p in paths if isinstance(p, str) and p.startswith(DEPLOYMENTS_PREFIX)
+                     and p.endswith(GENERATIONS_SUFFIX)), None)
+    gen = (paths.get(gen_path) or {}).get("post") if gen_path else None
+    if isinstance(gen, Mapping) and not isinstance(submit, Mapping):
+        # the synchronous flow: Download Image reads the answer the client recorded under an id
+        body = _json_content(gen.get("requestBody"), doc)
+        answer = tuple(json_schema_to_fields(_response_schema(gen.get("responses"), ("200",), doc),
+                                             doc))
+        out[REQUEST_IMAGE] = (tuple(json_schema_to_fields(body, doc)), answer)
+        out[DOWNLOAD_IMAGE] = (
+            (SchemaField("id", "string", True,
+                         "The id Request Image returned (the client recorded the answer under it)."),),
+            (SchemaField("id", "string", True, "The id that was asked for."),
+             SchemaField("status", "string", True, "Always succeeded."), *answer))
     op_path = next((p for p in paths if isinstance(p, str) and p.startswith(OPERATION_PREFIX)), None)
     get = (paths.get(op_path) or {}).get("get") if op_path else None
     if isinstance(get, Mapping):
@@ -228,5 +310,5 @@ def _response_schema(responses: Any, codes: tuple[str, ...], doc: Mapping[str, A
     return {}
 
 
-__all__ = ["OPENAPI_PATH", "OPERATION_PATH", "activity_schemas", "fields_to_json_schema",
+__all__ = ["EDITS_PATH", "GENERATIONS_PATH", "OPENAPI_PATH", "OPERATION_PATH", "activity_schemas", "fields_to_json_schema",
            "json_schema_to_fields", "openapi_document"]

@@ -11,12 +11,19 @@ Choices where the contract is silent or loose:
 - ``created`` on the submit answer is optional (only the spec example has it).
 - The Download Image request is the operation ``id`` (a path parameter in
   the REST call); no body is sent.
+
+Synchronous versions (2024-10-21, 2025-04-01-preview; CONTRACT.md section 2):
+the Request Image request adds the version's options (quality, style, ...)
+and its response is the generations answer (``created``, ``data[]``, and
+``usage`` for gpt-image-1). The Download Image request is still an ``id``:
+the one the client gave that answer; its response is the answer recorded
+under it, with the ``id`` and a ``status`` of succeeded.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .limits import N_MAX, N_MIN, version_spec
+from .limits import N_MIN, OptionSpec, VersionSpec, version_spec
 
 REQUEST_IMAGE = "request_image"
 DOWNLOAD_IMAGE = "download_image"
@@ -38,9 +45,58 @@ class SchemaField:
         return self.name.count(".")
 
 
+def _option_field(opt: OptionSpec) -> SchemaField:
+    if opt.is_int:
+        return SchemaField(opt.name, "integer", False,
+                           f"{opt.label}, {opt.minimum} to {opt.maximum}; {opt.default} when left out.")
+    return SchemaField(opt.name, "string", False,
+                       f"{opt.label}, one of {', '.join(opt.choices)}; {opt.default} when left out.")
+
+
+def _answer_fields(spec: VersionSpec) -> tuple[SchemaField, ...]:
+    """The generations answer of a synchronous version."""
+    out = [
+        SchemaField("created", "integer", True, "When the images were made, in Unix seconds."),
+        SchemaField("data", "array", True, "One entry per image, in order."),
+    ]
+    if spec.option("response_format") is not None and "url" in spec.choices("response_format"):
+        out.append(SchemaField("data[].url", "string", False,
+                               "A signed link to the PNG (response_format url); needs no key; "
+                               "expires after 24 hours."))
+    out.append(SchemaField("data[].b64_json", "string", False,
+                           "The image file itself, base64-encoded (response_format b64_json)."))
+    if spec.revised_prompt:
+        out.append(SchemaField("data[].revised_prompt", "string", False,
+                               "The prompt the model actually drew, as it rewrote it."))
+        out.append(SchemaField("data[].content_filter_results", "object", False,
+                               "What the safety system found in the image (severity per category)."))
+    if spec.usage:
+        out += [
+            SchemaField("usage", "object", False, "Tokens this request used."),
+            SchemaField("usage.total_tokens", "integer", False, "Input plus output tokens."),
+            SchemaField("usage.input_tokens", "integer", False, "Tokens of the prompt and input images."),
+            SchemaField("usage.output_tokens", "integer", False, "Tokens of the made images."),
+        ]
+    return tuple(out)
+
+
 def _request_image(api_version: str) -> tuple[tuple[SchemaField, ...], tuple[SchemaField, ...]]:
     spec = version_spec(api_version)
     sizes = ", ".join(spec.sizes)
+    if spec.is_sync:
+        request = (
+            SchemaField("prompt", "string", True,
+                        f"What the image should show; 1 to {spec.prompt_max} characters, not blank."),
+            SchemaField("n", "integer", False,
+                        f"How many images to make, {N_MIN} to {spec.n_max}; 1 when left out."
+                        if spec.n_max > 1 else f"How many images to make: {spec.model} makes 1."),
+            SchemaField("size", "string", False,
+                        f"Width x height in pixels, one of {sizes}; {spec.default_size} when left out."),
+            SchemaField("user", "string", False,
+                        "Your own label for the end user, passed to the service for abuse monitoring."),
+            *(_option_field(o) for o in spec.options),
+        )
+        return request, _answer_fields(spec)
     request = (
         SchemaField("prompt", "string", True,
                     f"What the image should show; 1 to {spec.prompt_max} characters, not blank."),
@@ -63,7 +119,17 @@ def _request_image(api_version: str) -> tuple[tuple[SchemaField, ...], tuple[Sch
 
 
 def _download_image(api_version: str) -> tuple[tuple[SchemaField, ...], tuple[SchemaField, ...]]:
-    version_spec(api_version)
+    spec = version_spec(api_version)
+    if spec.is_sync:
+        request = (SchemaField("id", "string", True,
+                               "The id Request Image returned (the client recorded the answer "
+                               "under it; no request is sent)."),)
+        response = (
+            SchemaField("id", "string", True, "The id that was asked for."),
+            SchemaField("status", "string", True, "Always succeeded: the answer came with the images."),
+            *_answer_fields(spec),
+        )
+        return request, response
     request = (
         SchemaField("id", "string", True,
                     "The operation id returned by Request Image (sent in the URL path)."),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Iterable
 
-from traitlets import Int, List, Unicode, validate
+from traitlets import Int, List, Unicode, observe, validate
 from traitlets import Any as AnyTrait
 
 from ..contract import (
@@ -29,6 +29,8 @@ from ..contract import (
     ValidationError,
     version_spec,
 )
+from ..contract.limits import OPTION_NAMES
+from ..contract.models import check_option
 from ..contract.schemas import REQUEST_IMAGE
 from .activity import Activity, error_info, format_error
 from .download_image import DownloadResult, poll_and_fetch
@@ -55,12 +57,21 @@ class RequestImage(Activity):
 
     kind = REQUEST_IMAGE
     label = "Request Image"
-    config_names = ("name", "prompt", "size", "n", "api_version", "continue_on_error", "output")
+    config_names = ("name", "prompt", "size", "n", "api_version", "continue_on_error", "output",
+                    *OPTION_NAMES)
 
     prompt = Unicode("", help="What to draw; 1..1000 characters when run.")
     size = Unicode(DEFAULT_SIZE, help="One of the version's sizes.")
     n = Int(1, help="Number of images, 1..5.")
     user = Unicode(None, allow_none=True, help="Optional end-user label sent to the service.")
+
+    # Settings only some versions have (VersionSpec.options); None: left out, the service's default.
+    quality = Unicode(None, allow_none=True, help="2024-10-21: standard|hd; 2025-04-01-preview: low|medium|high|auto.")
+    style = Unicode(None, allow_none=True, help="2024-10-21: vivid|natural.")
+    response_format = Unicode(None, allow_none=True, help="url|b64_json (2025-04-01-preview: b64_json).")
+    output_format = Unicode(None, allow_none=True, help="2025-04-01-preview: png|jpeg.")
+    background = Unicode(None, allow_none=True, help="2025-04-01-preview: transparent|opaque|auto.")
+    output_compression = Int(None, allow_none=True, help="2025-04-01-preview: 0..100.")
 
     ids = List(Unicode(), help="Operation ids of the last run.")
     operations = List(help="ImageOperation objects of the last run.")
@@ -92,10 +103,40 @@ class RequestImage(Activity):
             raise ValidationError("size", f"must be one of {', '.join(sizes)}", value)
         return value
 
+    @validate(*OPTION_NAMES)
+    def _check_option(self, proposal: Any) -> Any:
+        value = proposal["value"]
+        check_option(version_spec(self.api_version), proposal["trait"].name, value)
+        return value
+
+    @observe("api_version")
+    def _follow_version(self, change: Any) -> None:
+        """Settings follow the version: a size, n or option it lacks goes back to its default.
+
+        The prompt is kept as typed; a prompt over the new cap is refused when run.
+        """
+        spec = version_spec(change["new"])
+        if self.size not in spec.sizes:
+            self.size = spec.default_size
+        if self.n > spec.n_max:
+            self.n = spec.n_max
+        for name in OPTION_NAMES:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                check_option(spec, name, value)
+            except ValidationError:
+                setattr(self, name, None)
+
+    def options(self) -> dict[str, Any]:
+        """The version-specific settings that are set."""
+        return {k: getattr(self, k) for k in OPTION_NAMES if getattr(self, k) is not None}
+
     def request(self) -> ImageRequest:
         """The request this activity would send; ValidationError when it breaks a limit."""
         return ImageRequest(prompt=self.prompt, size=self.size, n=self.n, user=self.user,
-                            api_version=self.api_version)
+                            api_version=self.api_version, **self.options())
 
     # -- running ---------------------------------------------------------------
     async def submit(self, namespace: Any = None) -> Operations:
@@ -111,7 +152,8 @@ class RequestImage(Activity):
         started = self._clock()
         try:
             op = await self.client().request_image(
-                req.prompt, size=req.size, n=req.n, user=req.user, api_version=req.api_version)
+                req.prompt, size=req.size, n=req.n, user=req.user, api_version=req.api_version,
+                **req.options)
         except asyncio.CancelledError:
             self._finish("canceled", "Submit stopped; the service may still have accepted the "
                                      "request and make the images.")

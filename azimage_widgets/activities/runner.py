@@ -137,6 +137,9 @@ def request_values(activity: Any, dataset: Mapping[str, Any]) -> tuple[dict[str,
                                   f"({', '.join(fields)}); edit the schema to add it")
     config = {"prompt": activity.prompt, "size": activity.size, "n": activity.n,
               "user": getattr(activity, "user", None)}
+    options = getattr(activity, "options", None)  # the version's quality, style, ... when set
+    if callable(options):
+        config.update(options())
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for name, f in fields.items():

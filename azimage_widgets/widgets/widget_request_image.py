@@ -27,6 +27,7 @@ from ..contract import N_MAX, N_MIN, SIZES
 from .widget_fields import CappedTextarea, Field, counter_text
 from .widget_panel import FIELD_WIDTH, ActivityPanel
 from .widget_previews import PreviewGrid
+from .widget_version_fields import VersionFields
 from .widget_view_code import attach_view_code
 
 
@@ -63,7 +64,10 @@ class RequestImagePanel(ActivityPanel):
         n_field = self._bind("n", Field(self.n_input, "azimage-n"))
         version_field = self._version_field()
         output_field = self._output_field()
-        self.optional = self._optional([size_field, n_field, version_field, output_field])
+        # sizes, n max, prompt cap and quality/style/... follow the selected version
+        self.version_fields = VersionFields(self)
+        self.optional = self._optional([size_field, n_field, version_field,
+                                        *self.version_fields.fields, output_field])
         continue_field = self._continue_field()
         step1 = VBox([name_field, prompt_field, self.optional, continue_field])
         frame = self._frame(step1)

@@ -38,6 +38,15 @@ Fields (step 1)
     ``azimage-size``             Size Dropdown
     ``azimage-n``                Number of images IntSlider
     ``azimage-version``          Supported versions Dropdown
+    ``azimage-quality`` ``azimage-style`` ``azimage-response-format``
+    ``azimage-output-format`` ``azimage-background`` ``azimage-output-compression``
+                                 the version's options (widget_version_fields), shown only
+                                 when the selected version has them; each with its
+                                 ``azimage-quality-error``, ``azimage-style-error``,
+                                 ``azimage-response-format-error``,
+                                 ``azimage-output-format-error``,
+                                 ``azimage-background-error``,
+                                 ``azimage-output-compression-error``
     ``azimage-continue-on-error`` Continue on error Checkbox
     ``azimage-output``           "Bind result to" variable name Text (in Optional settings)
 

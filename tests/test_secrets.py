@@ -124,6 +124,9 @@ async def test_panels_state_reprs_logs_and_wire(emu, wire, caplog, auth):
     assert_clean("logs", "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records))
     own, other = check_wire(wire, emu.endpoint)
     assert own >= 4 and other >= 1, (own, other)  # the images did come from another host
+    # and as the image host itself saw it
+    image_requests = [r for r in emu.requests if getattr(r, "listener", None) == "images"]
+    assert image_requests and not any(r.credentials for r in image_requests)
 
 
 async def test_error_texts_never_carry_the_key(emu, wire, caplog):

@@ -113,8 +113,12 @@ class _Base(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(error_body(str(status_code), reason)))
 
-    def on_finish(self) -> None:
-        self.record(self.get_status())
+    def finish(self, chunk: Any = None) -> Any:
+        # Recorded before the answer goes out: tornado calls on_finish only after the bytes
+        # are flushed, so a client holding its answer could look in handle.requests too early.
+        if not self._finished:
+            self.record(self.get_status())
+        return super().finish(chunk)
 
     def record(self, status: int) -> None:
         """Note this request in ``state.requests`` (status 0: dropped with no answer)."""

@@ -259,3 +259,13 @@ async def test_200_concurrent_submits_all_accepted(emu):
     assert len(ids) == 200
     submits = [r for r in emu.requests if r.method == "POST" and r.status == 202]
     assert len(submits) == 200
+
+
+def test_rpm_limit_zero_admits_nothing_and_says_wait_a_minute(emu, http):
+    emu.config.rpm_limit = 0
+    resp = http.post(f"{emu.endpoint}/openai/images/generations:submit",
+                     params={"api-version": "2023-06-01-preview"},
+                     headers={"api-key": emu.api_key}, json={"prompt": "a fox"})
+    assert resp.status_code == 429
+    assert resp.headers["retry-after"] == "60"
+    assert resp.json()["error"]["code"] == "429"

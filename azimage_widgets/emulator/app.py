@@ -150,7 +150,8 @@ class ApiHandler(_Base):
             while window and window[0] <= now - 60:
                 window.popleft()
             if len(window) >= cfg.rpm_limit:
-                wait = max(1, math.ceil(window[0] + 60 - now))
+                # rpm_limit=0 admits nothing: the whole minute is the wait.
+                wait = max(1, math.ceil(window[0] + 60 - now)) if window else 60
                 self.set_header("Retry-After", str(wait))
                 return self.fail(429, "429", "Requests to the Images API have exceeded the rate "
                                              f"limit of the emulator. Please retry after {wait} "

@@ -71,7 +71,7 @@ class SyncRecords:
         return self._results.get(op_id) if isinstance(op_id, str) else None
 
     def pop(self, op_id: str) -> ImageResult | None:
-        return self._results.pop(op_id, None)
+        return self._results.pop(op_id, None) if isinstance(op_id, str) else None
 
     def __contains__(self, op_id: object) -> bool:
         return isinstance(op_id, str) and op_id in self._results

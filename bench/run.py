@@ -11,6 +11,10 @@ at one moment. Scenarios (issue 7):
             openai 0.28.1 ``openai.Image.create`` (its own venv, as a subprocess;
             wall time measured inside it, requests counted by the emulator)
 2. batch    50 operations at concurrency 10, processing 1 s: wall vs the ideal 5 s
+   sync     the same 50 at concurrency 10 on the synchronous flow (2024-10-21, each call
+            held 1 s by the emulator's latency): ours vs openai v1 AsyncAzureOpenAI with
+            gather and a semaphore (row 2v); and client CPU per request there at zero
+            latency, ours vs openai v1 (row 3v)
 3. cpu      client CPU (process_time) per HTTP request at zero latency, with the
             emulator in another process so only the client's CPU counts
 4. preview  ms and bytes from a 1024x1024 PNG to a widget thumbnail; widget state
@@ -21,8 +25,8 @@ at one moment. Scenarios (issue 7):
 6. memory   RSS growth after 200 images (40 operations x 5, 256x256) through a panel,
             without and with the image store (a temporary store folder)
 
-The openai v1 comparisons need the synchronous flow (2024-10-21) of issue 5;
-their rows say "not built yet (issue 5)" instead of a number.
+Rows 2v/3v need the synchronous flow (2024-10-21, issue 5) and openai v1; without them
+they say "not built yet (issue 5)" or "skipped: ..." instead of a number.
 Benchmarks are never asserted in tests; tests/test_bench_smoke.py only runs a
 tiny configuration to check the JSON's shape.
 """
@@ -53,7 +57,7 @@ LEGACY_VENV = ROOT / ".venv-openai028"
 LEGACY_SCRIPT = BENCH_DIR / "legacy_openai028.py"
 NOT_BUILT = "not built yet (issue 5)"
 MET, MISSED, INFO, SKIPPED = "target met", "MISSED", "info", "skipped"
-SCENARIOS = ("legacy", "batch", "cpu", "preview", "kernel", "memory")
+SCENARIOS = ("legacy", "batch", "sync", "cpu", "preview", "kernel", "memory")
 
 
 @dataclass
@@ -67,6 +71,8 @@ class BenchConfig:
     batch_ops: int = 50
     batch_concurrency: int = 10
     batch_processing: float = 1.0
+    sync_repeats: int = 2
+    sync_cpu_ops: int = 300
     cpu_ops: int = 100
     cpu_concurrency: int = 10
     preview_size: str = "1024x1024"
@@ -255,8 +261,6 @@ def bench_batch(cfg: BenchConfig) -> list[Row]:
             "wall s", wall, ideal, "ideal", ratio, "ratio <= 1.10",
             MISSED if failures else _verdict(ratio, 1.10), "s", {"failures": failures[:3]}),
         Row("2r", "  requests per operation", "req/op", requests / cfg.batch_ops, None, "", None, "", INFO, "req"),
-        Row("2v", "  vs openai v1 AsyncAzureOpenAI, sync flow", "wall s", None, None, "openai v1", None,
-            "ratio <= 1.0", NOT_BUILT),
     ]
 
 
@@ -290,9 +294,131 @@ def bench_cpu(cfg: BenchConfig) -> list[Row]:
     return [
         Row("3", "client CPU per request, zero latency (legacy flow)", "CPU ms/req", per, None, "", None, "",
             INFO, "ms", {"requests": n, "operations": cfg.cpu_ops, "cpu_s": cpu, "wall_s": wall}),
-        Row("3v", "  vs openai v1 on the sync flow", "CPU ms/req", None, None, "openai v1", None,
-            "ratio <= 1.0", NOT_BUILT),
     ]
+
+
+# -- 2v / 3v. the synchronous flow: ours vs openai v1 ----------------------------------------------
+
+SYNC_VERSION = "2024-10-21"
+SYNC_DEPLOYMENT = "dall-e-3"
+
+
+def sync_flow_available() -> str | None:
+    """None when both sides of the comparison exist; else why not."""
+    from azimage_widgets.contract import API_VERSIONS
+
+    if SYNC_VERSION not in API_VERSIONS:
+        return NOT_BUILT
+    try:
+        import openai
+    except ImportError:
+        return "skipped: openai v1 not installed"
+    if not hasattr(openai, "AsyncAzureOpenAI"):
+        return "skipped: openai has no AsyncAzureOpenAI"
+    return None
+
+
+async def _ours_sync(endpoint: str, key: str, prompts: list[str], concurrency: int,
+                     counter: list[int]) -> tuple[float, float, list[Any]]:
+    import azimage_widgets as aw
+
+    async def count(_request: Any) -> None:
+        counter[0] += 1
+
+    conn = aw.Connection(endpoint, api_key=key, api_version=SYNC_VERSION, deployment=SYNC_DEPLOYMENT,
+                         timeout=60)
+    async with aw.ImageClient(conn, event_hooks={"request": [count]}) as client:
+        await client.generate_many(["warm up"], size="1024x1024", concurrency=1)
+        counter[0] = 0
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = await client.generate_many(prompts, size="1024x1024", concurrency=concurrency)
+        return time.perf_counter() - t0, time.process_time() - c0, out
+
+
+async def _theirs_sync(endpoint: str, key: str, prompts: list[str], concurrency: int,
+                       counter: list[int]) -> tuple[float, float, list[Any]]:
+    """openai v1 the way its docs suggest for many calls: AsyncAzureOpenAI, gather, a semaphore."""
+    import httpx
+    import openai
+
+    async def count(_request: Any) -> None:
+        counter[0] += 1
+
+    http = httpx.AsyncClient(event_hooks={"request": [count]}, timeout=60)
+    client = openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version=SYNC_VERSION,
+                                     http_client=http)
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(prompt: str) -> Any:
+        async with sem:
+            return await client.images.generate(model=SYNC_DEPLOYMENT, prompt=prompt, n=1, size="1024x1024")
+
+    try:
+        await one("warm up")
+        counter[0] = 0
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = await asyncio.gather(*(one(p) for p in prompts), return_exceptions=True)
+        return time.perf_counter() - t0, time.process_time() - c0, list(out)
+    finally:
+        await client.close()
+        await http.aclose()
+
+
+def bench_sync(cfg: BenchConfig) -> list[Row]:
+    why = sync_flow_available()
+    if why is not None:
+        return [Row("2v", "  vs openai v1 AsyncAzureOpenAI, sync flow", "wall s", None, None, "openai v1", None,
+                    "ratio <= 1.0", why),
+                Row("3v", "  client CPU per request vs openai v1, sync flow", "CPU ms/req", None, None,
+                    "openai v1", None, "ratio <= 1.0", why)]
+    import openai
+
+    rows = []
+    # wall time: every call takes ``latency`` seconds at the service, as the legacy jobs took 1 s
+    emu = in_process_emulator(latency=cfg.batch_processing, retry_after=None)
+    try:
+        prompts = [f"bench sync {i}" for i in range(cfg.batch_ops)]
+        n1, n2 = [0], [0]
+        ours_walls, their_walls = [], []
+        for _ in range(cfg.sync_repeats):  # interleaved, best of each: both are latency-bound
+            w, _, ours_out = asyncio.run(_ours_sync(emu.endpoint, emu.api_key, prompts,
+                                                    cfg.batch_concurrency, n1))
+            ours_walls.append(w)
+            w, _, their_out = asyncio.run(_theirs_sync(emu.endpoint, emu.api_key, prompts,
+                                                       cfg.batch_concurrency, n2))
+            their_walls.append(w)
+        ours_wall, their_wall = min(ours_walls), min(their_walls)
+    finally:
+        emu.stop()
+    failures = [repr(o) for o in ours_out if isinstance(o, BaseException)]
+    their_failures = [repr(o) for o in their_out if isinstance(o, BaseException)]
+    ratio = ours_wall / their_wall
+    rows.append(Row("2v", f"  {cfg.batch_ops} calls at concurrency {cfg.batch_concurrency}, sync flow, "
+                          f"{cfg.batch_processing:g} s latency", "wall s", ours_wall, their_wall,
+                    f"openai {openai.__version__}", ratio, "ratio <= 1.0",
+                    MISSED if failures else _verdict(ratio, 1.0), "s",
+                    {"failures": failures[:3], "baseline_failures": their_failures[:3],
+                     "requests": n1[0], "baseline_requests": n2[0], "ours_walls": ours_walls,
+                     "baseline_walls": their_walls, "ideal_s": -(-cfg.batch_ops // cfg.batch_concurrency)
+                     * cfg.batch_processing}))
+    # CPU: zero latency, the emulator in another process
+    with EmulatorProcess(latency=0.0, retry_after=None) as emu2:
+        prompts = [f"bench sync cpu {i}" for i in range(cfg.sync_cpu_ops)]
+        n1, n2 = [0], [0]
+        _, ours_cpu, ours_out = asyncio.run(_ours_sync(emu2.endpoint, emu2.api_key, prompts,
+                                                       cfg.cpu_concurrency, n1))
+        _, their_cpu, their_out = asyncio.run(_theirs_sync(emu2.endpoint, emu2.api_key, prompts,
+                                                           cfg.cpu_concurrency, n2))
+    ours_per = ours_cpu / n1[0] * 1000 if n1[0] else None
+    their_per = their_cpu / n2[0] * 1000 if n2[0] else None
+    cpu_ratio = ours_per / their_per if ours_per and their_per else None
+    failures = [repr(o) for o in ours_out if isinstance(o, BaseException)]
+    rows.append(Row("3v", "  client CPU per request vs openai v1, sync flow, zero latency", "CPU ms/req",
+                    ours_per, their_per, f"openai {openai.__version__}", cpu_ratio, "ratio <= 1.0",
+                    MISSED if failures or cpu_ratio is None else _verdict(cpu_ratio, 1.0), "ms",
+                    {"requests": n1[0], "baseline_requests": n2[0], "cpu_s": ours_cpu,
+                     "baseline_cpu_s": their_cpu, "failures": failures[:3]}))
+    return rows
 
 
 # -- 4. preview cost ---------------------------------------------------------------------------------
@@ -510,7 +636,7 @@ def bench_memory(cfg: BenchConfig) -> list[Row]:
 
 
 BENCHES: dict[str, Callable[[BenchConfig], list[Row]]] = {
-    "legacy": bench_legacy, "batch": bench_batch, "cpu": bench_cpu,
+    "legacy": bench_legacy, "batch": bench_batch, "sync": bench_sync, "cpu": bench_cpu,
     "preview": bench_preview, "kernel": bench_kernel, "memory": bench_memory,
 }
 
@@ -592,6 +718,12 @@ def _fmt(v: float | None, unit: str = "") -> str:
     return f"{v:.2f}" if unit != "ms" or abs(v) >= 1 else f"{v:.3f}"
 
 
+def _ratio(r: float | None) -> str:
+    if r is None:
+        return "-"
+    return f"{r:.3f}" if 0.995 <= r <= 1.005 or 0.345 <= r <= 0.355 or 1.095 <= r <= 1.105 else f"{r:.2f}"
+
+
 def table(results: dict[str, Any]) -> str:
     head = ["#", "benchmark", "metric", "ours", "baseline", "ratio", "target", "verdict"]
     lines = []
@@ -600,7 +732,7 @@ def table(results: dict[str, Any]) -> str:
         if r["baseline_name"] and r["baseline"] is not None:
             base = f"{base} ({r['baseline_name']})"
         lines.append([r["id"], r["name"], r["metric"], _fmt(r["ours"], r["unit"]), base,
-                      "-" if r["ratio"] is None else f"{r['ratio']:.2f}", r["target"] or "-", r["verdict"]])
+                      _ratio(r["ratio"]), r["target"] or "-", r["verdict"]])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]

@@ -243,8 +243,10 @@ def test_from_env_without_endpoint_uses_embedded_emulator(monkeypatch):
 
     fake = types.ModuleType("azimage_widgets.emulator")
     fake.embedded = lambda: types.SimpleNamespace(endpoint="http://127.0.0.1:4321", api_key=KEY)
-    monkeypatch.setitem(sys.modules, "azimage_widgets.emulator", fake)
+    # setattr first: its look-up of the old value runs the package's lazy import, which
+    # must find the real module, or the fake is what gets restored afterwards.
     monkeypatch.setattr(azimage_widgets, "emulator", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "azimage_widgets.emulator", fake)
     c = Connection.from_env({"AZURE_OPENAI_API_KEY": "ignored"})
     assert c.endpoint == "http://127.0.0.1:4321" and c.auth_kind == "api-key"
 

@@ -46,7 +46,7 @@ bad_n = st.one_of(st.integers(max_value=0), st.integers(min_value=N_MAX + 1), st
 bad_size = st.one_of(st.text(max_size=12).filter(lambda s: s not in SIZES),
                      st.sampled_from(["1792x1024", "1024X1024", " 512x512", "256"]), st.integers())
 bad_version = st.one_of(st.text(max_size=20).filter(lambda s: s not in API_VERSIONS and s != ""),
-                        st.sampled_from(["2024-10-21", "2023-06-01", "2023-06-01-PREVIEW"]))
+                        st.sampled_from(["2024-10-21-preview", "2023-06-01", "2023-06-01-PREVIEW"]))
 
 bad_call = st.one_of(
     st.fixed_dictionaries({"prompt": bad_prompt}),

@@ -245,7 +245,7 @@ async def test_content_filter_sync(emu):
     (GI, {"prompt": "p", "n": 11}, "n"),
     (GI, {"prompt": "p", "output_format": "gif"}, "output_format"),
     (GI, {"prompt": "p", "background": ["auto"]}, "background"),
-    (GI, {"prompt": "   "}, "prompt"),
+    (GI, {"prompt": ""}, "prompt"),
 ])
 def test_emulator_validation_400_names_param(emu, version, body, param):
     r = httpx.post(f"{emu.endpoint}/openai/deployments/d/images/generations",
@@ -253,6 +253,16 @@ def test_emulator_validation_400_names_param(emu, version, body, param):
     assert r.status_code == 400, r.text
     err = r.json()["error"]
     assert err["param"] == param and err["type"] == "invalid_request_error" and err["message"]
+
+
+def test_blank_prompt_accepted_by_emulator_refused_by_client(emu):
+    """The spec sets only minLength 1; the client refuses blank prompts before sending."""
+    r = httpx.post(f"{emu.endpoint}/openai/deployments/d/images/generations",
+                   params={"api-version": D3}, headers={"api-key": FAKE_KEY}, json={"prompt": " \t"})
+    assert r.status_code == 200 and len(r.json()["data"]) == 1
+    with pytest.raises(ValidationError) as ei:
+        ImageRequest(" \t", api_version=D3)
+    assert ei.value.field == "prompt"
 
 
 def test_emulator_routes_by_version(emu):

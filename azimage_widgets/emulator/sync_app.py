@@ -17,6 +17,9 @@ injected failures, latency, dropped connections, api-version: see
 - the deployment name: any is accepted unless ``config.deployments`` names
   the allowed ones; another gets 404 ``DeploymentNotFound``. The model is the
   api-version's, whatever the deployment is called;
+- a blank prompt that is not empty is accepted on the generations route:
+  the spec only sets ``minLength: 1`` (the client still refuses blank
+  prompts before sending, its own choice);
 - a bad field is a 400 in OpenAI's shape: ``{"error": {"code":
   "invalid_value", "message", "param": <field>, "type":
   "invalid_request_error"}}`` (``invalid_payload`` for a body that is not
@@ -156,13 +159,17 @@ class GenerationsHandler(SyncHandler):
                                     k)
         kw = {k: body[k] for k in _FIELDS if k in body}
         kw.setdefault("n", 1)
+        prompt = kw["prompt"]
+        if isinstance(prompt, str) and prompt and not prompt.strip():
+            kw["prompt"] = "."  # blank but not empty: the spec allows it (see the module doc)
         try:
             req = ImageRequest(api_version=spec.version, **kw)
         except ValidationError as exc:
             return self.invalid(str(exc), exc.field)
         except TypeError as exc:  # e.g. an unhashable value where a choice was expected
             return self.invalid(f"a field has the wrong type ({exc})")
-        if self.refused(req.prompt):
+        text: str = prompt  # the prompt as sent (req.prompt may be the blank's stand-in)
+        if self.refused(text):
             return
         created = int(time.time())
         size = sync_images.actual_size(req.size, spec.default_size if spec.default_size != "auto"
@@ -171,22 +178,22 @@ class GenerationsHandler(SyncHandler):
         loop = asyncio.get_running_loop()
         data: list[dict[str, Any]] = []
         if fmt == "url":
-            data = [{"url": u} for u in self.link(req.prompt, req.n, size, created)]
+            data = [{"url": u} for u in self.link(text, req.n, size, created)]
         else:
             for i in range(req.n):
                 raw = await loop.run_in_executor(
-                    None, sync_images.render, req.prompt, i, size, req.output_format or "png",
+                    None, sync_images.render, text, i, size, req.output_format or "png",
                     req.background or "auto", req.output_compression)
                 data.append({"b64_json": base64.b64encode(raw).decode()})
         if spec.revised_prompt:
             for item in data:
-                item["revised_prompt"] = revise(req.prompt)
+                item["revised_prompt"] = revise(text)
                 item["prompt_filter_results"] = _filter_results(False)
                 item["content_filter_results"] = {k: v for k, v in _filter_results(False).items()
                                                   if k in ("sexual", "violence", "hate", "self_harm")}
         answer: dict[str, Any] = {"created": created, "data": data}
         if spec.usage:
-            answer["usage"] = sync_images.usage(req.prompt, req.n, req.size, req.quality)
+            answer["usage"] = sync_images.usage(text, req.n, req.size, req.quality)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(answer))
 

@@ -28,10 +28,9 @@ ENDPOINT = "https://res.openai.azure.com"
 FUZZ = settings(max_examples=1000, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 
-#: Lone surrogates ("\ud800" in a browser's JSON decodes to one) pass validation today and
-#: crash with UnicodeEncodeError when the request is encoded: see the xfail tests at the end.
-#: Flip this once they are ValidationErrors, so every property fuzzes them too.
-SURROGATES_FIXED = False
+#: Lone surrogates ("\ud800" in a browser's JSON decodes to one) are ValidationErrors (the
+#: contract's check_text), so every property fuzzes them too; see the tests at the end.
+SURROGATES_FIXED = True
 any_char = st.one_of(st.characters(), st.characters(categories=["Cs"])) if SURROGATES_FIXED \
     else st.characters(codec="utf-8")
 any_text = st.lists(any_char, max_size=30).map("".join)  # st.text() mostly drops surrogates
@@ -95,6 +94,13 @@ def is_valid_call(prompt, size, n, user, version) -> bool:
     if version not in (None, "") and version not in API_VERSIONS:
         return False
     return True
+
+
+def is_valid_operation_id(op) -> bool:
+    """An id that stays one path segment whatever normalizes the URL: non-empty, printable text,
+    at most 256 characters, no '/', not a dot segment."""
+    return (isinstance(op, str) and bool(op.strip()) and encodable(op) and op.isprintable()
+            and len(op) <= 256 and "/" not in op and op not in (".", ".."))
 
 
 class Recorder:
@@ -188,7 +194,6 @@ def test_request_image_args(loop, prompt, size, n, user, version, method):
                     st.integers(), st.none(), st.lists(st.text(max_size=2), max_size=2)),
        method=st.sampled_from(["download_image", "get_operation", "delete_operation"]))
 def test_operation_id_args(loop, op, method):
-    assume(op not in (".", ".."))  # dot segments: a known bug, see test_dot_segment_operation_ids
     rec = Recorder()
 
     async def go():
@@ -197,7 +202,7 @@ def test_operation_id_args(loop, op, method):
             kw = {"timeout": 0.01} if method == "download_image" else {}
             await getattr(client, method)(op, **kw)
 
-    valid = isinstance(op, str) and bool(op.strip()) and encodable(op)
+    valid = is_valid_operation_id(op)
     try:
         loop.run_until_complete(go())
     except aw.ValidationError as exc:
@@ -525,14 +530,8 @@ def test_download_panel_fields_from_browser(loop, counting_server, download_pane
     assert len(counting_server.bodies) > before
 
 
-# -- lone surrogates: a known bug ---------------------------------------------------------------------
+# -- lone surrogates: ValidationErrors, not UnicodeEncodeError at send time ---------------------------
 
-SURROGATE_BUG = pytest.mark.xfail(
-    strict=True, reason="bug: validate_request (contract/models.py) and ImageClient._locate accept "
-    "strings with lone surrogates; httpx then raises UnicodeEncodeError instead of a ValidationError")
-
-
-@SURROGATE_BUG
 @pytest.mark.parametrize("field", ["prompt", "user"])
 def test_lone_surrogate_in_request_is_a_validation_error(loop, field):
     rec = Recorder()
@@ -548,7 +547,6 @@ def test_lone_surrogate_in_request_is_a_validation_error(loop, field):
     assert ei.value.field == field and rec.requests == []
 
 
-@SURROGATE_BUG
 def test_lone_surrogate_operation_id_is_a_validation_error(loop):
     rec = Recorder()
 
@@ -561,7 +559,6 @@ def test_lone_surrogate_operation_id_is_a_validation_error(loop):
     assert ei.value.field == "operation_id" and rec.requests == []
 
 
-@SURROGATE_BUG
 def test_lone_surrogate_prompt_from_the_browser_is_refused(loop, counting_server, request_panel):
     reset(request_panel)
     front_end_update(find(request_panel, "azimage-prompt"), {"value": "fox \ud83e"})  # half an emoji
@@ -573,26 +570,36 @@ def test_lone_surrogate_prompt_from_the_browser_is_refused(loop, counting_server
     with pytest.raises(aw.ValidationError) as ei:
         loop.run_until_complete(generate())
     assert ei.value.field == "prompt" and len(counting_server.bodies) == before
+    assert "lone surrogates" in ei.value.limit
+    # the panel shows it next to the prompt field
+    assert "no lone surrogates" in request_panel.fields["prompt"].error_message
 
 
-@pytest.mark.xfail(strict=True, reason="bug: routes.operation_path quotes ids with quote(safe='') which keeps "
-                   "'.' and '..', and httpx removes dot segments: GET/DELETE go to /openai/operations/images "
-                   "or /openai/operations instead of being refused")
-@pytest.mark.parametrize("op", [".", ".."])
-@pytest.mark.parametrize("method", ["get_operation", "delete_operation"])
-def test_dot_segment_operation_ids(loop, op, method):
+@pytest.mark.parametrize("op", [".", "..", "a/..", "op\x00", "x" * 257])
+@pytest.mark.parametrize("method", ["get_operation", "delete_operation", "download_image"])
+def test_dot_segment_and_bad_operation_ids_are_refused_before_sending(loop, op, method):
+    """Percent-encoding keeps '.' and '..' and httpx then drops dot segments: such an id
+    would GET/DELETE /openai/operations/images or /openai/operations. Refused up front."""
     rec = Recorder()
 
     async def go():
         async with ImageClient(Connection(ENDPOINT, api_key=KEY), transport=httpx.MockTransport(rec)) as c:
             await getattr(c, method)(op)
 
-    try:
+    with pytest.raises(aw.ValidationError) as ei:
         loop.run_until_complete(go())
-    except aw.ValidationError as exc:
-        assert exc.field == "operation_id" and rec.requests == []
-        return
-    except aw.ApiError:
-        pass
-    for r in rec.requests:
-        assert r.url.raw_path.startswith(b"/openai/operations/images/"), r.url.raw_path
+    assert ei.value.field == "operation_id" and rec.requests == []
+
+
+@pytest.mark.parametrize("op", [".", "..", "op\x00", "op-\udfff"])
+def test_download_activity_refuses_bad_image_ids(op):
+    from azimage_widgets.activities.download_image import DownloadImage
+    a = DownloadImage(Connection(ENDPOINT, api_key=KEY))
+    with pytest.raises(aw.ValidationError) as ei:
+        a.image_id = op
+    assert ei.value.field == "image_id" and a.image_id == ""
+    a.namespace = {"v": op}
+    a.image_id = "[v]"
+    with pytest.raises(aw.ValidationError) as ei:
+        a.resolve_id()
+    assert ei.value.field == "image_id"

@@ -32,6 +32,7 @@ from ..contract import (
     ContentFilterError,
     ImageResult,
     ValidationError,
+    check_operation_id,
 )
 from ..contract.schemas import DOWNLOAD_IMAGE
 from ..store import store_download
@@ -234,6 +235,8 @@ class DownloadImage(Activity):
             parse_reference(value, field="image_id")  # syntax now; the value at run time
         elif any(c in value for c in "/?#"):
             raise ValidationError("image_id", "an operation id has no / ? or #", value)
+        elif value:  # an empty id may be saved; it is required only to run
+            check_operation_id(value, field="image_id")
         return value
 
     def validate_config(self) -> None:
@@ -253,6 +256,10 @@ class DownloadImage(Activity):
         if not isinstance(value, str) or not value:
             raise VariableError("image_id", text,
                                 f"must hold an operation id string, got {type(value).__name__}")
+        try:
+            check_operation_id(value, field="image_id")
+        except ValidationError as exc:
+            raise VariableError("image_id", text, exc.limit) from None
         return value
 
     async def download(self, namespace: Any = None) -> DownloadResult:

@@ -29,6 +29,7 @@ from ..contract import (
     ParseError,
     ThrottledError,
     ValidationError,
+    check_operation_id,
     parse_error_body,
     parse_operation,
     version_spec,
@@ -264,8 +265,7 @@ class ImageClient:
             op_id, location = op.id, op.location
         else:
             op_id, location = op, None
-        if not isinstance(op_id, str) or not op_id.strip():
-            raise ValidationError("operation_id", "must be a non-empty string", op_id)
+        check_operation_id(op_id)  # before anything is sent: no "..", "/", lone surrogates
         known = self._ops.get(op_id)
         if known is not None:
             return op_id, known[0], known[1]

@@ -41,7 +41,7 @@ from typing import Any, Callable, Mapping
 
 import httpx
 
-from ..contract import ApiError, ImageOperation, ImageRequest, ImageResult, ValidationError
+from ..contract import ApiError, ImageOperation, ImageRequest, ImageResult, ValidationError, check_operation_id
 from ..contract.limits import OPTION_NAMES
 from .connection import Connection
 from .fetch import DEFAULT_MAX_IMAGE_BYTES
@@ -364,8 +364,7 @@ class PooledImageClient(ImageClient):
 
     async def _owner(self, op: "str | ImageOperation") -> _Member:
         op_id = op.id if isinstance(op, ImageOperation) else op
-        if not isinstance(op_id, str) or not op_id.strip():
-            raise ValidationError("operation_id", "must be a non-empty string", op_id)
+        check_operation_id(op_id)
         idx = self._owners.get(op_id)
         if idx is not None:
             return self._members[idx]

@@ -35,6 +35,7 @@ from .limits import (
     version_spec,
 )
 from .edits import ImageEditRequest
+from .text import OPERATION_ID_MAX_CHARS, check_operation_id, check_text
 from .models import (
     ImageItem,
     ImageOperation,

@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import ValidationError
 from .limits import GPT_IMAGE_API_VERSION, VersionSpec, version_spec
+from .text import check_text
 
 IMAGE_MAX_BYTES = 25 * 1024 * 1024
 MASK_MAX_BYTES = 4 * 1024 * 1024
@@ -112,6 +113,7 @@ def validate_edit(req: ImageEditRequest) -> None:
         raise ValidationError("prompt", "must be a string", type(p).__name__)
     if not p.strip():
         raise ValidationError("prompt", "must not be empty or blank")
+    check_text("prompt", p)
     if len(p) > spec.prompt_max:
         raise ValidationError("prompt", f"at most {spec.prompt_max} characters, got {len(p)}")
     n = req.n
@@ -121,6 +123,8 @@ def validate_edit(req: ImageEditRequest) -> None:
         raise ValidationError("size", f"must be one of {', '.join(spec.sizes)}", req.size)
     if req.user is not None and not isinstance(req.user, str):
         raise ValidationError("user", "must be a string", type(req.user).__name__)
+    if req.user is not None:
+        check_text("user", req.user)
     for name in EDIT_OPTIONS:
         check_option(spec, name, getattr(req, name))
 

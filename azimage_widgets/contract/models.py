@@ -19,6 +19,7 @@ from .limits import (
     VersionSpec,
     version_spec,
 )
+from .text import check_text
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def validate_request(req: ImageRequest) -> None:
         raise ValidationError("prompt", "must be a string", type(p).__name__)
     if not p.strip():
         raise ValidationError("prompt", "must not be empty or blank")
+    check_text("prompt", p)
     if len(p) > spec.prompt_max:
         raise ValidationError(
             "prompt", f"at most {spec.prompt_max} characters, got {len(p)}"
@@ -79,6 +81,8 @@ def validate_request(req: ImageRequest) -> None:
         raise ValidationError("size", f"must be one of {', '.join(spec.sizes)}", req.size)
     if req.user is not None and not isinstance(req.user, str):
         raise ValidationError("user", "must be a string", type(req.user).__name__)
+    if req.user is not None:
+        check_text("user", req.user)
     for name in OPTION_NAMES:
         check_option(spec, name, getattr(req, name))
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from .text import check_operation_id
+
 BASE = "/openai"
 SUBMIT_PATH = "/openai/images/generations:submit"
 OPERATION_PREFIX = "/openai/operations/images/"
@@ -11,8 +13,12 @@ OPERATION_LOCATION_HEADER = "operation-location"
 
 
 def operation_path(operation_id: str) -> str:
-    """The path an operation is polled and deleted at."""
-    return OPERATION_PREFIX + quote(operation_id, safe="")
+    """The path an operation is polled and deleted at.
+
+    ValidationError("operation_id") for an id that is not one (see
+    ``text.check_operation_id``: ``.``, ``..``, ``/``, lone surrogates, ...).
+    """
+    return OPERATION_PREFIX + quote(check_operation_id(operation_id), safe="")
 
 
 # -- the synchronous deployments flow (2024-10-21 and later, CONTRACT.md section 2) --------

@@ -44,7 +44,8 @@ from ..contract import (
     operation_json,
 )
 from ..contract.openapi import OPENAPI_PATH
-from ..contract.routes import API_KEY_HEADER, OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
+from ..contract.routes import (API_KEY_HEADER, OPERATION_LOCATION_HEADER, OPERATION_PREFIX, SUBMIT_PATH,
+                               operation_path)
 from ..contract.limits import VERSIONS
 from . import images, openapi
 from .config import EmulatorConfig
@@ -348,7 +349,7 @@ def api_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, 
     return [
         *sync_routes(state, prefix),
         (prefix + SUBMIT_PATH, SubmitHandler, kw),
-        (prefix + operation_path("") + r"([^/?]+)", OperationHandler, kw),
+        (prefix + OPERATION_PREFIX + r"([^/?]+)", OperationHandler, kw),
         (prefix + OPENAPI_PATH, OpenApiHandler, kw),
     ]
 

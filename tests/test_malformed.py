@@ -272,9 +272,6 @@ def endless(status_line: bytes = b"HTTP/1.1 200 OK", declared: int | None = None
     return write
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ImageClient._request reads API answers whole with no size "
-                                       "cap (image_client.py _request: http.request), so a huge or endless "
-                                       "poll body is buffered until the server stops")
 async def test_huge_poll_body_is_refused_early():
     def handler(req, srv):
         if req.method == "POST":
@@ -282,6 +279,7 @@ async def test_huge_poll_body_is_refused_early():
         return lambda w: endless(declared=None)(w, srv)
     exc, elapsed, srv = await generate_error(handler, budget=8.0)
     assert isinstance(exc, aw.ApiError), repr(exc)
+    assert exc.code == "responseTooLarge" and "cap" in exc.message, exc
     # a JSON operation answer is a few kB: reading 48 MB of it is a client that would read forever
     assert srv.sent < 16 * 1024 * 1024, f"client kept reading {srv.sent} bytes"
 
@@ -295,6 +293,63 @@ async def test_huge_poll_body_ends_in_a_clear_error_within_timeout():
     exc, elapsed, srv = await generate_error(handler, budget=12.0, conn_kw={"max_retries": 0})
     assert isinstance(exc, (aw.ApiError, aw.OperationTimeout)), repr(exc)
     assert elapsed < 10.0
+
+
+async def test_submit_answer_declaring_a_huge_length_is_refused_before_reading():
+    exc, elapsed, srv = await generate_error(
+        api(submit=lambda r, s: lambda w: endless(b"HTTP/1.1 202 Accepted", declared=10**10)(w, s)))
+    assert isinstance(exc, aw.ApiError) and exc.code == "responseTooLarge", repr(exc)
+    assert srv.sent < 8 * 1024 * 1024 and elapsed < 3
+    assert sum(r.method == "POST" for r in srv.requests) == 1  # not resent
+
+
+async def test_huge_error_body_is_refused_too():
+    exc, elapsed, srv = await generate_error(
+        api(poll=lambda r, s: lambda w: endless(b"HTTP/1.1 400 Bad Request")(w, s)))
+    assert isinstance(exc, aw.ApiError) and exc.code == "responseTooLarge", repr(exc)
+    assert exc.status_code == 400 and srv.sent < 16 * 1024 * 1024
+
+
+async def test_trickling_poll_body_ends_within_the_timeout():
+    """One byte every 0.2 s never trips the 1 s read timeout: the whole body's budget does."""
+    async def trickle(w):
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(500):
+            w.write(b" ")
+            await w.drain()
+            await asyncio.sleep(0.2)
+    exc, elapsed, _ = await generate_error(api(poll=lambda r, s: trickle), conn_kw={"max_retries": 0})
+    assert isinstance(exc, (aw.ApiError, aw.OperationTimeout)), repr(exc)
+    if isinstance(exc, aw.ApiError):
+        assert exc.code == "timeout"
+    assert elapsed < 4.5
+
+
+def test_answer_caps_per_flow():
+    from azimage_widgets.client.answer_caps import (MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES,
+                                                    MAX_POLL_RESPONSE_BYTES, answer_cap)
+    assert answer_cap("2023-06-01-preview", None, poll=True) == MAX_POLL_RESPONSE_BYTES
+    assert answer_cap("2023-06-01-preview", "b64_json", poll=True) == MAX_B64_RESPONSE_BYTES
+    assert answer_cap("2024-10-21", None) == MAX_API_RESPONSE_BYTES  # dall-e-3: url by default
+    assert answer_cap("2024-10-21", "b64_json") == MAX_B64_RESPONSE_BYTES
+    assert answer_cap("2025-04-01-preview", None) == MAX_B64_RESPONSE_BYTES  # gpt-image-1: b64 only
+
+
+async def test_big_b64_answer_of_the_synchronous_flow_is_read():
+    """A gpt-image-1 answer of several MB of base64 per image is under its (64 MB) cap."""
+    import base64
+    import httpx
+    b64 = base64.b64encode(b"\x00" * (6 * 1024 * 1024)).decode()  # 8 MB of base64, one image
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"created": 1, "data": [{"b64_json": b64}]})
+
+    conn = Connection("https://res.openai.azure.com", api_key=KEY, api_version="2025-04-01-preview",
+                      deployment="gpt-image-1")
+    async with ImageClient(conn, transport=httpx.MockTransport(answer)) as client:
+        op = await client.request_image("a fox")
+        res = await client.download_image(op.id)
+    assert res.items[0].b64_json == b64
 
 
 def image_answer(img: bytes | Callable, *, status: int = 200):

@@ -36,6 +36,8 @@ from ..contract import (
 )
 from ..contract.errors import strip_query
 from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
+from .answer_caps import (MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES,
+                          MAX_POLL_RESPONSE_BYTES, answer_cap)
 from .batch import ProgressCallback, run_batch
 from .connection import Connection
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
@@ -285,24 +287,34 @@ class ImageClient:
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         timeout: httpx.Timeout | None = None,
+        max_bytes: int = MAX_API_RESPONSE_BYTES,
     ) -> httpx.Response:
         """Send with bounded retries (see retry.py); a 2xx response or an ApiError.
 
         ``data``/``files``: a multipart body (image edits); ``timeout`` overrides
         the client's for this request (the synchronous flow waits longer).
+        The answer is streamed and read whole (``resp.content`` is set) up to
+        ``max_bytes``; a longer one is ApiError("responseTooLarge") at once.
         """
         extra: dict[str, Any] = {}
         if data is not None or files is not None:
             extra.update(data=data, files=files)
         if timeout is not None:
             extra["timeout"] = timeout
+        read_timeout = timeout.read if timeout is not None else self._conn.timeout
         http = self._client()
         shown = strip_query(url)
         attempt = 0
         while True:
             headers = await self._conn.auth_headers(url)
             try:
-                resp = await http.request(method, url, json=json, headers=headers, **extra)
+                request = http.build_request(method, url, json=json, headers=headers, **extra)
+                resp = await http.send(request, stream=True)
+                try:
+                    await self._read_capped(resp, method, shown, max_bytes, operation_id,
+                                            _budget(deadline, read_timeout))
+                finally:
+                    await resp.aclose()
             except httpx.HTTPError as exc:
                 log.debug("%s %s -> %s", method, shown, type(exc).__name__)
                 if is_retryable(kind, error=exc) and self._policy.can_retry(attempt):
@@ -325,6 +337,38 @@ class ImageClient:
                     await self._sleep(delay)
                     continue
             raise self._api_error(resp, operation_id, retry_after)
+
+    @staticmethod
+    async def _read_capped(resp: httpx.Response, method: str, shown: str, max_bytes: int,
+                           operation_id: str | None, budget: float | None) -> None:
+        """Read a streamed answer into ``resp.content``; ApiError past ``max_bytes``.
+
+        ``budget``: seconds the whole body may take (a server trickling bytes
+        defeats the per-read timeout); checked at each chunk, past it httpx.ReadTimeout.
+        """
+        def too_large(size: str) -> ApiError:
+            return ApiError(resp.status_code, "responseTooLarge",
+                            f"the answer to {method} {shown} is {size}, over the {max_bytes}-byte "
+                            "cap of an API answer; reading stopped there", operation_id=operation_id)
+
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise too_large(f"{int(declared)} bytes")
+
+        end = None if budget is None else time.monotonic() + budget
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in resp.aiter_bytes():  # decoded: a gzip bomb is capped too
+            total += len(chunk)
+            if total > max_bytes:
+                raise too_large("longer")
+            if end is not None and time.monotonic() > end:  # a stall is the read timeout's
+                raise httpx.ReadTimeout(f"the answer's body took over {budget:.3g} s",
+                                        request=resp.request)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        # what Response.aread() does: from here resp.content / resp.json() work as usual
+        resp._content = body
 
     def _transport_error(self, method: str, url: str, kind: RequestKind, exc: Exception,
                          operation_id: str | None) -> ApiError:
@@ -446,8 +490,11 @@ class ImageClient:
 
     async def _poll_once(self, op_id: str, url: str,
                          deadline: float | None) -> tuple[ImageResult, float | None]:
+        asked = self._requests.get(op_id)
+        cap = MAX_B64_RESPONSE_BYTES if asked is None else answer_cap(
+            asked["api_version"], asked.get("response_format"), poll=True)
         resp = await self._request("GET", url, kind="idempotent", operation_id=op_id,
-                                   deadline=deadline)
+                                   deadline=deadline, max_bytes=cap)
         body = self._json(resp, "operation", op_id)
         try:
             result = parse_operation(body)
@@ -639,6 +686,13 @@ def check_terminal(result: ImageResult) -> ImageResult:
                        operation_id=op_id)
     raise ApiError(None, "invalidResponse", f"not a terminal status: {result.status}",
                    operation_id=op_id)
+
+
+def _budget(deadline: float | None, read_timeout: float | None) -> float | None:
+    """Seconds an answer's whole body may take: the read timeout, and no later than ``deadline``."""
+    budgets = [b for b in (read_timeout, None if deadline is None else deadline - time.monotonic())
+               if b is not None]
+    return max(min(budgets), 0.001) if budgets else None
 
 
 def _fits(deadline: float | None, delay: float) -> bool:

@@ -43,6 +43,7 @@ from ..contract import (
 )
 from ..contract.edits import ImageEditRequest, as_images, image_kind
 from ..contract.routes import edits_path, generations_path
+from .answer_caps import answer_cap
 
 if TYPE_CHECKING:
     from .image_client import ImageClient
@@ -121,7 +122,8 @@ async def generate_sync(client: "ImageClient", req: ImageRequest, payload: dict[
     name = deployment_of(client, deployment, req.api_version)
     url = client._url(generations_path(name), req.api_version)
     resp = await client._request("POST", url, kind="submit", json=payload,
-                                 timeout=sync_timeout(client))
+                                 timeout=sync_timeout(client),
+                                 max_bytes=answer_cap(req.api_version, req.response_format))
     return _record(client, resp, {**payload, "deployment": name}, req.api_version, "generations")
 
 
@@ -143,7 +145,8 @@ async def edit_sync(client: "ImageClient", image: Any, prompt: str, *, mask: byt
         files.append(("mask", ("mask.png", req.mask, "image/png")))
     url = client._url(edits_path(name), api_version)
     resp = await client._request("POST", url, kind="submit", data=req.form_fields(), files=files,
-                                 timeout=sync_timeout(client))
+                                 timeout=sync_timeout(client),
+                                 max_bytes=answer_cap(api_version, req.response_format))
     noted = {**req.form_fields(), "n": req.n, "deployment": name, "edit": True,
              "images": len(req.images), "mask": req.mask is not None}
     return _record(client, resp, noted, api_version, "edits")

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-FAKE_KEY = "fake-key-0123456789abcdef"
+from fakes import FAKE_KEY  # noqa: E402,F401 - re-exported for fixtures
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from PIL import Image
 openai = pytest.importorskip("openai")
 
 from azimage_widgets import emulator  # noqa: E402
-from conftest import FAKE_KEY  # noqa: E402
+from fakes import FAKE_KEY  # noqa: E402
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from azimage_widgets import emulator  # noqa: E402
-from conftest import FAKE_KEY  # noqa: E402
+from fakes import FAKE_KEY  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT.parent / "shared" / "specs" / "azure-openai" / "inference-2024-10-21.json"

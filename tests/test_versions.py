@@ -25,7 +25,7 @@ from azimage_widgets.contract import (
     version_spec,
 )
 from azimage_widgets.contract.edits import ImageEditRequest
-from conftest import FAKE_KEY
+from fakes import FAKE_KEY
 
 D3 = "2024-10-21"
 GI = "2025-04-01-preview"

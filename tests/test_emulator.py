@@ -434,3 +434,31 @@ def test_image_of_unknown_operation_is_404_not_403(emu, http):
     assert r.status_code == 404
     # Index beyond n with a valid-looking path but no signature for it: refused.
     assert httpx.get(url.replace("generated_00", "generated_07")).status_code == 403
+
+
+def test_a_405_names_the_allowed_methods_on_every_route(emu, http):
+    """RFC 9110: a 405 carries ``Allow``; the legacy routes as the synchronous ones (one mechanism)."""
+    op_id = generate(http, "an allowed ant", size="256x256")["id"]
+    url = _urls(poll(http, op_id).json())[0]
+    v = {"api-version": VERSION}
+    cases = [
+        (http, "GET", SUBMIT, {"POST"}),
+        (http, "PUT", SUBMIT, {"POST"}),
+        (http, "POST", op_path(op_id), {"GET", "DELETE"}),
+        (http, "PATCH", op_path(op_id), {"GET", "DELETE"}),
+        (http, "POST", "/openapi.json", {"GET"}),
+    ]
+    sync = {"api-version": "2024-10-21"}
+    cases += [(http, m, f"/openai/deployments/d/images/{route}", {"POST"})
+              for m in ("GET", "DELETE") for route in ("generations", "edits")]
+    for client, method, path, allowed in cases:
+        params = sync if "/deployments/" in path else v
+        r = client.request(method, path, params=params)
+        assert_azure_error(r, 405)
+        assert set(r.headers.get("allow", "").split(", ")) == allowed, (method, path, r.headers)
+    # the image host too, and with no key
+    r = httpx.post(url)
+    assert r.status_code == 405 and r.headers.get("allow") == "GET"
+    # what a route does allow is never a 405
+    assert http.get(op_path(op_id), params=v).status_code == 200
+    assert httpx.get(url).status_code == 200

@@ -108,8 +108,16 @@ class _Base(tornado.web.RequestHandler):
         self.set_header("x-ms-error-code", code)
         self.finish(json.dumps(body))
 
+    def allowed_methods(self) -> list[str]:
+        """The methods this handler implements (what a 405's ``Allow`` header lists)."""
+        base = tornado.web.RequestHandler
+        return [m for m in self.SUPPORTED_METHODS
+                if getattr(type(self), m.lower(), None) is not getattr(base, m.lower(), None)]
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         # Anything tornado itself rejects (bad method, oversized body) stays Azure-shaped.
+        if status_code == 405:  # RFC 9110: a 405 lists the methods the resource has
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         reason = self._reason or "error"
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(error_body(str(status_code), reason)))

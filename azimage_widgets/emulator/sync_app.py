@@ -82,11 +82,6 @@ class SyncHandler(ApiHandler):
             return self.fail(404, "404", "Resource not found")
         self.spec = spec
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        if status_code == 405:  # RFC 9110: a 405 lists the methods the resource has
-            self.set_header("Allow", "POST")
-        super().write_error(status_code, **kwargs)
-
     def check_deployment(self, deployment: str) -> bool:
         allowed = self.state.config.deployments
         if allowed is not None and deployment not in allowed:

@@ -274,3 +274,56 @@ async def test_activity_and_panel_run_on_a_pool_and_store_the_owner(emus):
     await pool.aclose()
     assert aw.ImageClient.shared(pool) is not None  # a new one after close
     await pool.aclose()
+
+
+# -- the synchronous versions' settings go through the pool ------------------------------------
+def test_pooled_request_image_has_image_clients_signature():
+    import inspect
+
+    mine = inspect.signature(PooledImageClient.request_image)
+    theirs = inspect.signature(aw.ImageClient.request_image)
+    assert mine == theirs
+    for name in ("quality", "style", "response_format", "output_format", "background",
+                 "output_compression", "deployment", "extra_body", "omit"):
+        assert name in mine.parameters, name
+
+
+async def test_an_unknown_argument_is_a_type_error_before_any_endpoint(emus):
+    pool = aw.Connection.pool(conns(emus[:2], api_version="2024-10-21", deployment="d3"))
+    async with aw.ImageClient(pool) as client:
+        with pytest.raises(TypeError, match="qualty"):
+            await client.request_image("a typo", qualty="hd")
+    await settled(emus)
+    assert [len(api_requests(h)) for h in emus[:2]] == [0, 0]
+
+
+async def test_panel_and_activity_with_a_setting_generate_on_a_pool_of_dalle3(emus):
+    two = emus[:2]
+    pool = aw.Connection.pool(conns(two, api_version="2024-10-21", deployment="dalle3"))
+    # the activity: quality="hd" and style go to whichever endpoint takes the request
+    req = aw.RequestImage(pool, name="pool-hd", prompt="a pooled hd fox", api_version="2024-10-21",
+                          quality="hd", style="natural")
+    ops = await asyncio.create_task(req.generate())
+    assert req.status == "succeeded", req.error
+    assert ops.ids[0].startswith("sync-") and len(req.results[0].images) == 1
+    sent = aw.ImageClient.shared(pool).request_of(ops.ids[0])
+    assert (sent["quality"], sent["style"], sent["deployment"]) == ("hd", "natural", "dalle3")
+    # the panel: the setting chosen in its Quality field
+    panel = aw.RequestImagePanel(pool, name="pool-hd-panel", prompt="a pooled hd owl")
+    panel.fields["api_version"].input.value = "2024-10-21"
+    panel.version_fields.inputs["quality"].value = "hd"
+    assert panel.activity.quality == "hd"
+    await panel.submit()
+    assert panel.activity.status == "succeeded", panel.activity.error
+    assert len(panel.activity.results[0].images) == 1
+    sent = aw.ImageClient.shared(pool).request_of(panel.activity.ids[0])
+    assert (sent["quality"], sent["deployment"]) == ("hd", "dalle3")
+    await settled(two)
+    posts = [r for h in two for r in api_requests(h, "POST", "/deployments/dalle3/images/generations")
+             if r.status == 200]
+    assert len(posts) == 2
+    # round-robin: one on each endpoint
+    assert [len(api_requests(h, "POST", "/images/generations")) for h in two] == [1, 1]
+    panel.close()
+    req.close()
+    await pool.aclose()

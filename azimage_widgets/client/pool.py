@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import itertools
 import time
 from collections import OrderedDict
@@ -389,29 +390,26 @@ class PooledImageClient(ImageClient):
                        operation_id=op_id) from last
 
     # -- the API ------------------------------------------------------------------------
-    async def request_image(
-        self,
-        prompt: str,
-        *,
-        size: str | None = None,
-        n: int = 1,
-        user: str | None = None,
-        api_version: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        omit: Iterable[str] = (),
-        **options: Any,
-    ) -> ImageOperation:
+    async def request_image(self, prompt: str, **kwargs: Any) -> ImageOperation:
         """Submit on the next free endpoint; fail over on throttling and server errors.
 
-        ``options``: what ``ImageClient.request_image`` takes besides (quality,
-        style, ..., deployment), passed on unchanged.
+        Takes what ``ImageClient.request_image`` takes (size, n, user,
+        api_version, extra_body, omit and the versions' settings: quality,
+        style, ..., deployment), passed on unchanged: its signature is this
+        method's (``inspect.signature`` shows it), so the two cannot drift
+        apart. An argument ImageClient does not take is a TypeError before
+        any endpoint is tried.
         """
         self._check_open()
+        bound = _REQUEST_IMAGE.bind(self, prompt, **kwargs)  # TypeError like ImageClient's
+        bound.apply_defaults()
+        args = bound.arguments
         # invalid input is refused before any endpoint is tried
-        ImageRequest(prompt=prompt, size=size, n=n, user=user,  # type: ignore[arg-type]
-                     api_version=api_version or self._pool.api_version,
-                     **{k: v for k, v in options.items() if k in OPTION_NAMES})
-        omit = tuple(omit)
+        ImageRequest(prompt=prompt, size=args["size"], n=args["n"], user=args["user"],
+                     api_version=args["api_version"] or self._pool.api_version,
+                     **{k: args[k] for k in OPTION_NAMES if args.get(k) is not None})
+        if "omit" in kwargs:
+            kwargs["omit"] = tuple(kwargs["omit"])  # an iterator is read once, tried maybe often
         deadline = self._clock() + self._pool.max_wait
         tried: set[int] = set()
         last: Exception | None = None
@@ -432,9 +430,7 @@ class PooledImageClient(ImageClient):
             tried.add(member.index)
             token = _NO_RETRY.set(True)
             try:
-                op = await member.client.request_image(
-                    prompt, size=size, n=n, user=user, api_version=api_version,
-                    extra_body=extra_body, omit=omit, **options)
+                op = await member.client.request_image(prompt, **kwargs)
             except ApiError as exc:
                 if not self._fails_over(exc):
                     raise
@@ -486,5 +482,9 @@ class PooledImageClient(ImageClient):
         state = "closed" if self._closed else ("shared" if self._is_shared else "open")
         return f"ImageClient({self._pool!r}, {state})"
 
+
+#: ImageClient.request_image's signature: the pool's takes (and shows) exactly the same.
+_REQUEST_IMAGE = inspect.signature(ImageClient.request_image)
+PooledImageClient.request_image.__signature__ = _REQUEST_IMAGE  # type: ignore[attr-defined]
 
 __all__ = ["ConnectionPool", "DEFAULT_FAILOVER_STATUSES", "PooledImageClient"]

@@ -637,3 +637,113 @@ async def test_run_batch_keeps_order_and_failures():
     assert ei.value.index == 1 and ei.value.results[0] == 0
     assert ei.value.results[2] is None and ei.value.results[3] is None
     assert "item 1" in str(ei.value)
+
+
+# -- learning job durations across operations (bench row 2) ----------------------------------------
+
+def test_phase_zero_is_the_default_sequence_and_phases_interpolate():
+    from azimage_widgets.client.poll import phase_of
+    assert phase_of(0) == 0.0
+    assert len({round(phase_of(i), 3) for i in range(10)}) == 10
+    assert all(0 <= phase_of(i) < 1 for i in range(50))
+    base, half = PollSchedule(), PollSchedule(phase=0.5)
+    for a in range(6):
+        lo, hi = sorted((base.next_delay(0, a), base.next_delay(0, a + 1)))
+        assert lo <= half.next_delay(0, a) <= hi <= base.cap
+
+
+def test_bracket_schedule_polls_middle_then_upper_then_small_growing_gaps():
+    s = PollSchedule(lower=0.9, expected=1.1)
+    assert s.next_delay(0.0, 0) == pytest.approx(1.0)    # straight to the middle
+    assert s.next_delay(1.0, 1) == pytest.approx(0.1)    # then the upper end
+    gaps = [s.next_delay(e, 2) for e in (1.1, 1.2, 1.5, 3.0, 10.0)]
+    assert gaps == sorted(gaps) and gaps[0] >= 0.03 and gaps[-1] == s.cap
+    narrow = PollSchedule(lower=0.99, expected=1.01)
+    assert narrow.next_delay(0.0, 0) == pytest.approx(1.01)  # too narrow for a middle poll
+    assert PollSchedule(lower=1.2, expected=1.0).bracket is None  # nonsense: ignored
+
+
+def test_duration_bracket_tightens_and_follows_changes():
+    est = DurationEstimate()
+    est.observe(0.95, 1.63)
+    assert (est.lower, est.upper) == (0.95, 1.63)
+    est.observe(1.0, 1.2)
+    assert (est.lower, est.upper) == (1.0, 1.2)
+    est.observe(2.0, 2.1)  # running past the bracket: slower jobs, start again from this one
+    assert (est.lower, est.upper) == (2.0, 2.1)
+    est.observe(0.5, 0.7)  # done before it: faster
+    assert (est.lower, est.upper) == (0.5, 0.7)
+    est.observe(0.0, 0.6)  # done at its first look: the bracket widens downwards
+    assert est.upper == 0.6 and est.lower < 0.5
+
+
+async def run_jobs(durations, clock, est, schedule=PollSchedule()):
+    """Operations one after the other against a fake clock; (polls, detection delay) of each."""
+    out = []
+    for d in durations:
+        start = clock.now
+        calls = []
+
+        async def poll():
+            calls.append(clock.now)
+            return ImageResult(id="op", status="succeeded" if clock.now - start >= d else "running"), None
+
+        res = await poll_until_terminal(poll, operation_id="op", timeout=60, submitted_at=start,
+                                        schedule=schedule, clock=clock, sleep=clock.sleep, estimate=est)
+        est.observe(res.last_pending, res.first_done)
+        out.append((len(calls), calls[-1] - start - d))
+    return out
+
+
+async def test_learned_bracket_brings_similar_jobs_close_with_few_polls():
+    clock, est = FakeClock(), DurationEstimate()
+    out = await run_jobs([1.0] * 12, clock, est)
+    assert out[0][1] <= 0.65  # the default sequence: seen at 1.625
+    for polls, late in out[4:]:
+        assert polls <= 3 and 0 <= late <= 0.1
+
+
+async def test_learned_bracket_follows_faster_and_slower_jobs():
+    clock, est = FakeClock(), DurationEstimate()
+    await run_jobs([1.0] * 6, clock, est)
+    faster = await run_jobs([0.3] * 10, clock, est)
+    assert all(p <= 8 for p, _ in faster) and faster[-1][1] <= 0.15
+    slower = await run_jobs([2.0] * 8, clock, est)
+    assert all(p <= 8 for p, _ in slower) and slower[-1][1] <= 0.15
+    assert all(late <= 0.8 for _, late in faster + slower)  # never worse than the capped backoff
+
+
+async def test_two_second_job_seen_within_half_a_second_with_any_phase():
+    from azimage_widgets.client.poll import phase_of
+    for i in range(10):
+        clock = FakeClock()
+        poll, calls = job(2.0, clock)
+        await poll_until_terminal(poll, operation_id="op1", timeout=60, submitted_at=0.0,
+                                  schedule=PollSchedule(phase=phase_of(i)), clock=clock,
+                                  sleep=clock.sleep)
+        assert 2.0 <= calls[-1] <= 2.0 + 0.8 and len(calls) <= 8
+
+
+async def test_a_sleeping_poll_wakes_when_another_operation_finishes():
+    """The first of a batch to see its job done tells the others, who look at once."""
+    import asyncio
+    import time
+    est = DurationEstimate()
+    polls = []
+
+    async def poll():
+        polls.append(asyncio.get_running_loop().time())
+        return ImageResult(id="op", status="succeeded"), None
+
+    async def other_finishes():
+        await asyncio.sleep(0.05)
+        est.observe(0.01, 0.02)  # jobs take ~20 ms: this one (submitted 0.05 s ago) is due
+
+    loop = asyncio.get_running_loop()
+    waker = loop.create_task(other_finishes())
+    slow = PollSchedule(first=30.0, cap=30.0)  # without a wake-up: 30 s between polls
+    out = await asyncio.wait_for(poll_until_terminal(
+        poll, operation_id="op", timeout=60, schedule=slow, submitted_at=time.monotonic(),
+        estimate=est), 10)
+    await waker
+    assert out.result.status == "succeeded" and out.polls == 1

@@ -41,7 +41,7 @@ from .answer_caps import (MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES,
 from .batch import ProgressCallback, run_batch
 from .connection import Connection
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
-from .poll import DurationEstimate, PollSchedule, StatusCallback, poll_until_terminal
+from .poll import DurationEstimate, PollSchedule, StatusCallback, phase_of, poll_until_terminal
 from .retry import RequestKind, RetryPolicy, is_retryable, parse_retry_after
 from .sync_flow import SyncRecords, edit_sync, generate_sync, report
 
@@ -98,6 +98,7 @@ class ImageClient:
         self._schedule = poll_schedule or PollSchedule()
         self._policy = retry_policy or RetryPolicy(max_retries=conn.max_retries)
         self._estimate = DurationEstimate()
+        self._polling = 0  # download_image calls polling now (they get staggered phases)
         #: How retries wait; a seam for tests that must not sleep a server's full Retry-After.
         self._sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self._http: httpx.AsyncClient | None = None
@@ -537,12 +538,17 @@ class ImageClient:
         elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ValidationError("timeout", "must be a positive number of seconds", timeout)
         deadline = time.monotonic() + timeout
-        schedule = replace(self._schedule, expected=self._estimate.value)
-        outcome = await poll_until_terminal(
-            lambda: self._poll_once(op_id, url, deadline),
-            operation_id=op_id, timeout=timeout, schedule=schedule,
-            submitted_at=submitted_at, on_status=on_status,
-        )
+        # operations polled at once are staggered, so together they sample finely (poll.py)
+        schedule = replace(self._schedule, phase=phase_of(self._polling))
+        self._polling += 1
+        try:
+            outcome = await poll_until_terminal(
+                lambda: self._poll_once(op_id, url, deadline),
+                operation_id=op_id, timeout=timeout, schedule=schedule,
+                submitted_at=submitted_at, on_status=on_status, estimate=self._estimate,
+            )
+        finally:
+            self._polling -= 1
         result = outcome.result
         if result.succeeded and submitted_at is not None:
             self._estimate.observe(outcome.last_pending, outcome.first_done)

@@ -1,12 +1,26 @@
 """The poll loop: wait for an operation to reach a terminal status.
 
-The service's ``Retry-After`` wins when it sends one. Otherwise the gap between
-polls starts at 0.2 s and grows 1.5x up to 0.8 s, so a short job is seen done
-soon after it finishes without hammering the service on long ones. When the
-client has learned how long jobs take (``DurationEstimate``), the schedule
-lands a poll on the expected finish and then polls finely around it, so a
-batch of similar jobs is not slowed by the backoff. Every terminal status
-(succeeded, failed, canceled, deleted) stops the loop at once.
+The service's ``Retry-After`` wins when it sends one. Otherwise:
+
+- Before the client knows how long jobs take, the gap between polls starts at
+  0.2 s and grows 1.5x up to 0.8 s (polls at 0.2, 0.5, 0.95, 1.63, 2.43 s...),
+  so a short job is seen done soon after it finishes without hammering the
+  service on long ones. Operations polled at the same time get different
+  ``phase``s: each one's polls fall between the default ones, so together they
+  sample the timeline finely, and the first one to see its job done tells the
+  others (below). A lone operation has phase 0, the default sequence.
+- Every job seen done narrows a bracket of how long jobs take
+  (``DurationEstimate``: still running at ``lower`` s after submit, done by
+  ``upper`` s). With a bracket, an operation sleeps to its middle, polls, and
+  if the job is still running polls at ``upper``; past that, gaps from 30 ms
+  doubling back to the cap (jobs got slower: the bracket moves when that one
+  finishes). So a batch of similar jobs is seen done within a few tens of
+  milliseconds of finishing, with two or three polls each.
+- Polls that sleep while the estimate changes (another operation saw its job
+  done) wake and re-plan: an operation already past the new ``upper`` polls at
+  once.
+
+Every terminal status (succeeded, failed, canceled, deleted) stops the loop at once.
 """
 from __future__ import annotations
 
@@ -23,6 +37,16 @@ PollFn = Callable[[], Awaitable[tuple[ImageResult, "float | None"]]]
 StatusCallback = Callable[[ImageResult], Any]
 #: The shortest gap between polls, whatever the service says.
 MIN_GAP = 0.05
+#: The shortest gap between polls past a learned ``upper`` bound, and the narrowest bracket
+#: worth a poll in its middle.
+MIN_STEP = 0.03
+#: Phases of concurrent operations: multiples of the golden ratio, spread evenly over [0, 1).
+_GOLDEN = 0.6180339887498949
+
+
+def phase_of(index: int) -> float:
+    """The stagger of the ``index``-th operation being polled at once (0 for the first)."""
+    return (index * _GOLDEN) % 1.0
 
 
 @dataclass(frozen=True)
@@ -32,14 +56,42 @@ class PollSchedule:
     first: float = 0.2
     factor: float = 1.5
     cap: float = 0.8
-    #: Seconds after submit the job is expected to finish (learned), or None.
+    #: Seconds after submit the job is expected to be done (learned), or None.
     expected: float | None = None
     fine_step: float = 0.1
     fine_window: float = 0.5
+    #: Seconds after submit the job was last known still running (learned), or None. With
+    #: ``expected`` it makes a bracket: poll in its middle, then at ``expected``.
+    lower: float | None = None
+    #: 0..1: where between the default poll times this operation's polls fall (see phase_of).
+    phase: float = 0.0
+
+    def _gap(self, attempt: int) -> float:
+        return min(self.cap, self.first * self.factor ** attempt)
+
+    @property
+    def bracket(self) -> tuple[float, float] | None:
+        """(lower, upper) when both are learned and make sense, else None."""
+        lo, up = self.lower, self.expected
+        if lo is None or up is None or not 0 <= lo < up:
+            return None
+        return lo, up
 
     def next_delay(self, elapsed: float, attempt: int) -> float:
         """Gap after a poll made ``elapsed`` s after submit, ``attempt`` gaps into the loop."""
-        gap = min(self.cap, self.first * self.factor ** attempt)
+        br = self.bracket
+        if br is not None:
+            lo, up = br
+            mid = (lo + up) / 2
+            if up - lo > 2 * MIN_STEP and elapsed < mid - MIN_STEP / 2:
+                return mid - elapsed  # the middle of the bracket first
+            if elapsed < up - MIN_STEP / 2:
+                return up - elapsed  # then its upper end: done by then, as far as is known
+            # still running past it: a small gap, then doubling ones back to the cap
+            return min(self.cap, max(MIN_STEP, elapsed - up))
+        gap = self._gap(attempt)
+        if self.phase:
+            gap = (1 - self.phase) * gap + self.phase * self._gap(attempt + 1)
         if self.expected is None:
             return gap
         until = self.expected - elapsed
@@ -49,20 +101,78 @@ class PollSchedule:
             return self.fine_step
         return gap
 
+    def wake_delay(self, elapsed: float, attempt: int) -> float:
+        """Like next_delay, after the estimate changed while sleeping: 0 when due already."""
+        if self.expected is not None and elapsed >= self.expected:
+            return 0.0
+        return self.next_delay(elapsed, attempt)
+
 
 class DurationEstimate:
-    """A running estimate of how long a job takes, from the polls that bracketed its finish."""
+    """How long jobs take, learned from the polls that bracketed each one's finish.
+
+    ``value``: a running average of the brackets' middles (``expected_duration``).
+    ``lower``/``upper``: the tightest bracket seen (still running at ``lower`` s
+    after submit, done by ``upper`` s); an observation outside it (a job done
+    before ``lower``, or running past ``upper``) replaces it, so it follows jobs
+    that got faster or slower, and a job already done at its first poll widens it
+    downwards (faster jobs would not show otherwise). Poll loops sleeping in
+    ``wait`` wake on every change.
+    """
 
     def __init__(self, alpha: float = 0.3) -> None:
         self.alpha = alpha
         self.value: float | None = None
+        self.lower: float | None = None
+        self.upper: float | None = None
+        self._waiters: set[asyncio.Future[bool]] = set()
 
     def observe(self, lower: float, upper: float) -> None:
-        """The job was still running ``lower`` s after submit and done at ``upper`` s."""
+        """The job was still running ``lower`` s after submit (0: never seen so) and done at ``upper`` s."""
         if upper < lower or upper <= 0:
             return
         mid = (lower + upper) / 2
         self.value = mid if self.value is None else self.value + self.alpha * (mid - self.value)
+        lo = lower if lower > 0 else None
+        if self.upper is None or (lo is not None and lo >= self.upper) \
+                or (self.lower is not None and upper <= self.lower):
+            self.lower, self.upper = lo, upper  # first, or outside the bracket: start again
+        else:
+            self.upper = min(self.upper, upper)
+            if lo is not None:
+                self.lower = lo if self.lower is None else max(self.lower, lo)
+            elif self.lower is not None:
+                # done at its first look: jobs may have got faster, which polls at the bracket
+                # would never show; widen it downwards (doubling), so the next ones look earlier
+                width = max(self.upper - self.lower, 2 * MIN_STEP)
+                self.lower = max(0.0, self.lower - 2 * width)
+        for fut in self._waiters:
+            if not fut.done():
+                fut.set_result(True)
+
+    def schedule(self, base: PollSchedule) -> PollSchedule:
+        """``base`` with what has been learned (unchanged before the first observation)."""
+        if self.upper is None:
+            return base
+        from dataclasses import replace
+        return replace(base, expected=self.upper, lower=self.lower)
+
+    async def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds``; True when woken early because the estimate changed."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool] = loop.create_future()
+        handle = loop.call_later(seconds, _resolve, fut)
+        self._waiters.add(fut)
+        try:
+            return await fut
+        finally:
+            handle.cancel()
+            self._waiters.discard(fut)
+
+
+def _resolve(fut: "asyncio.Future[bool]") -> None:
+    if not fut.done():
+        fut.set_result(False)
 
 
 @dataclass(frozen=True)
@@ -96,19 +206,36 @@ async def poll_until_terminal(
     on_status: StatusCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    estimate: DurationEstimate | None = None,
 ) -> PollOutcome:
     """Poll until a terminal status; OperationTimeout after ``timeout`` seconds.
 
     ``submitted_at`` (a ``clock()`` time) counts the submit as the first look,
     so the first poll waits one gap instead of asking at once.
+    ``estimate``: what this client learned of job durations, read afresh before
+    every wait (with ``submitted_at`` only); a wait ends early when it changes.
     """
     start = clock()
     deadline = start + timeout
     ref = submitted_at if submitted_at is not None else start
+    learn = estimate if submitted_at is not None else None
+
+    def plan() -> PollSchedule:
+        return learn.schedule(schedule) if learn is not None else schedule
+
+    async def wait(delay: float, attempt: int) -> None:
+        """Sleep ``delay`` (re-planned when the estimate changes), never past the deadline."""
+        delay = min(delay, deadline - clock())
+        if learn is None or sleep is not asyncio.sleep:
+            if delay > 0:
+                await sleep(delay)
+            return
+        while delay > 0 and await learn.wait(delay):
+            now = clock()
+            delay = min(plan().wake_delay(now - ref, attempt), deadline - now)
+
     if submitted_at is not None:
-        wait = ref + schedule.next_delay(0.0, 0) - start
-        if wait > 0:
-            await sleep(min(wait, timeout))
+        await wait(ref + plan().next_delay(0.0, 0) - start, 0)
     polls = 0
     attempt = 1 if submitted_at is not None else 0
     last_pending = 0.0
@@ -124,8 +251,7 @@ async def poll_until_terminal(
         if remaining <= 0:
             raise OperationTimeout(operation_id, timeout, result.status)
         if retry_after is not None:
-            delay = max(retry_after, MIN_GAP)  # "Retry-After: 0" must not spin
+            await sleep(min(max(retry_after, MIN_GAP), remaining))  # "Retry-After: 0" must not spin
         else:
-            delay = schedule.next_delay(now - ref, attempt)
+            await wait(plan().next_delay(now - ref, attempt), attempt + 1)
         attempt += 1
-        await sleep(min(delay, remaining))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import textwrap
@@ -148,3 +149,141 @@ async def test_shown_curl_runs_against_the_emulator(emu):
     assert again["id"] == op_id and again["status"] == "succeeded"
     req.close()
     dl.close()
+
+
+# -- the synchronous versions: the deployments URL and the version's settings --------------------
+D3, GI = "2024-10-21", "2025-04-01-preview"
+SETTINGS = {
+    D3: dict(size="1792x1024", quality="hd", style="natural", response_format="b64_json"),
+    GI: dict(size="1024x1536", n=2, quality="high", output_format="jpeg", background="opaque",
+             output_compression=40),
+}
+DEPLOYMENT = "img-dep"
+
+
+def sync_request(conn, version):
+    return aw.RequestImage(conn, name=uniq("sync"), prompt=TRICKY, api_version=version,
+                           **SETTINGS[version])
+
+
+@pytest.mark.parametrize("version", [D3, GI])
+def test_sync_code_calls_the_deployment_with_the_settings_and_no_key(version):
+    conn = aw.Connection("https://res.openai.azure.com", api_key=FAKE_KEY, api_version=version,
+                         deployment=DEPLOYMENT)
+    req = sync_request(conn, version)
+    snip = view_code(req)
+    assert FAKE_KEY not in snip.python and FAKE_KEY not in snip.curl
+    url = f"https://res.openai.azure.com/openai/deployments/{DEPLOYMENT}/images/generations" \
+          f"?api-version={version}"
+    assert f'-X POST "{url}"' in snip.curl
+    assert ":submit" not in snip.curl and "/operations/" not in snip.curl
+    body = json.loads(shlex.split(snip.curl.split("--data-raw ", 1)[1])[0])  # as the shell reads it
+    assert body["prompt"] == TRICKY
+    for name, value in SETTINGS[version].items():
+        assert f"{name}={value!r}" in snip.python, name  # by name, not in extra_body
+        assert body[name] == value, name
+    assert "extra_body" not in snip.python
+    assert "deployment=" in snip.python and "AZURE_OPENAI_DEPLOYMENT" not in snip.python + snip.curl
+    compile(snip.python, "<view code>", "exec", flags=__import__("ast").PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    # no deployment on the connection: both read it from the environment
+    bare = aw.Connection("https://res.openai.azure.com", api_key=FAKE_KEY, api_version=version)
+    snip = view_code(sync_request(bare, version))
+    assert "deployment=os.environ['AZURE_OPENAI_DEPLOYMENT']" in snip.python
+    assert "/openai/deployments/${AZURE_OPENAI_DEPLOYMENT}/images/generations?" in snip.curl
+    # the Download Image code has nothing to poll for these versions
+    dl = view_code(aw.DownloadImage(conn, name=uniq(), image_id="sync-1", api_version=version))
+    assert "/operations/" not in dl.curl and "no operation to poll" in dl.curl
+    req.close()
+
+
+def decoded(images):
+    from PIL import Image
+    import io
+
+    return [(Image.open(io.BytesIO(b)).format, Image.open(io.BytesIO(b)).size) for b in images]
+
+
+def expected_images(version):
+    s = SETTINGS[version]
+    w, h = map(int, s["size"].split("x"))
+    fmt = "JPEG" if s.get("output_format") == "jpeg" else "PNG"
+    return [(fmt, (w, h))] * s.get("n", 1)
+
+
+@pytest.mark.parametrize("version", [D3, GI])
+async def test_shown_sync_python_runs_against_the_emulator(emu, monkeypatch, version):
+    emu.config.deployments = {DEPLOYMENT}  # another name would be 404 DeploymentNotFound
+    conn = aw.Connection(emu.endpoint, api_key=emu.api_key, api_version=version,
+                         deployment=DEPLOYMENT)
+    req = sync_request(conn, version)
+    snip = view_code(req)
+    assert emu.api_key not in snip.python
+    out = await run_python(snip.python, "AZURE_OPENAI_API_KEY", monkeypatch)
+    assert out["res"].status == "succeeded" and out["op"].id.startswith("sync-")
+    assert decoded(out["images"]) == expected_images(version)
+    sent = out["client"].request_of(out["op"].id)
+    assert sent["prompt"] == TRICKY and sent["deployment"] == DEPLOYMENT
+    for name, value in SETTINGS[version].items():
+        assert sent[name] == value, name
+    # a connection without a deployment: the code reads AZURE_OPENAI_DEPLOYMENT
+    bare = aw.Connection(emu.endpoint, api_key=emu.api_key, api_version=version)
+    monkeypatch.setenv("AZURE_OPENAI_DEPLOYMENT", DEPLOYMENT)
+    again = await run_python(view_code(sync_request(bare, version)).python,
+                             "AZURE_OPENAI_API_KEY", monkeypatch)
+    assert again["images"] == out["images"]  # the emulator draws the same for the same request
+    req.close()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="no curl on this machine")
+@pytest.mark.parametrize("version", [D3, GI])
+async def test_shown_sync_curl_runs_against_the_emulator(emu, version):
+    import base64
+
+    emu.config.deployments = {DEPLOYMENT}
+    conn = aw.Connection(emu.endpoint, api_key=emu.api_key, api_version=version,
+                         deployment=DEPLOYMENT)
+    req = sync_request(conn, version)
+    snip = view_code(req)
+    assert emu.api_key not in snip.curl
+    env = {"AZURE_OPENAI_API_KEY": emu.api_key}
+    answer = json.loads(await asyncio.to_thread(run_curl, snip.curl, env))
+    got = [base64.b64decode(item["b64_json"]) for item in answer["data"]]
+    assert decoded(got) == expected_images(version)
+    # the same request through the client gets the same images (and usage): curl sent
+    # the prompt exactly and every setting
+    async with aw.ImageClient(conn) as client:
+        res = await client.generate(TRICKY, **SETTINGS[version])
+    mine = [base64.b64decode(i.b64_json) for i in res.items]
+    assert got == mine
+    if version == GI:
+        assert answer["usage"] == dict(res.usage)
+        low = dict(SETTINGS[GI], quality="low")  # the quality shows in gpt-image-1's usage
+        async with aw.ImageClient(conn) as client:
+            other = await client.generate(TRICKY, **low)
+        assert other.usage["output_tokens"] < answer["usage"]["output_tokens"]
+    else:
+        assert answer["data"][0]["revised_prompt"] == res.items[0].revised_prompt
+    # the deployment from the environment, on a connection without one
+    bare = aw.Connection(emu.endpoint, api_key=emu.api_key, api_version=version)
+    env_snip = view_code(sync_request(bare, version))
+    again = json.loads(await asyncio.to_thread(
+        run_curl, env_snip.curl, {**env, "AZURE_OPENAI_DEPLOYMENT": DEPLOYMENT}))
+    assert [base64.b64decode(i["b64_json"]) for i in again["data"]] == got
+    req.close()
+
+
+async def test_panel_view_code_follows_a_sync_setting():
+    conn = aw.Connection("https://res.openai.azure.com", api_key=FAKE_KEY, api_version=D3,
+                         deployment=DEPLOYMENT)
+    panel = aw.RequestImagePanel(conn, name=uniq(), prompt="a panel fox")
+    panel.fields["api_version"].input.value = D3
+    panel.view_code_button.value = True
+    assert f"/openai/deployments/{DEPLOYMENT}/images/generations?api-version={D3}" \
+        in panel.code_view.curl.value
+    assert "quality" not in panel.code_view.python.value
+    panel.version_fields.inputs["quality"].value = "hd"
+    assert "quality='hd'" in panel.code_view.python.value
+    assert '"quality": "hd"' in panel.code_view.curl.value
+    for w in walk(panel):
+        assert FAKE_KEY not in json.dumps(w.get_state(), default=str)
+    panel.close()

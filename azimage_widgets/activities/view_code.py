@@ -10,6 +10,12 @@ connection), whatever the connection holds. Values are quoted for their
 language (``repr`` for Python, POSIX shell quoting for curl), so a prompt with
 quotes, ``$`` or newlines stays a literal. A connection pool is shown as the
 pool in Python; curl, which talks to one endpoint, uses the first one.
+
+Synchronous versions (2024-10-21, 2025-04-01-preview) are one call to
+``/openai/deployments/{deployment}/images/generations`` answered with the
+images: the curl is that call (the connection's deployment, else
+``$AZURE_OPENAI_DEPLOYMENT``), and the version's settings (quality, style,
+...) are named arguments in the Python and fields of the curl's body.
 """
 from __future__ import annotations
 
@@ -19,12 +25,14 @@ from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any
 
-from ..contract import ValidationError
-from ..contract.routes import API_KEY_HEADER, SUBMIT_PATH, operation_path
+from ..contract import ValidationError, version_spec
+from ..contract.routes import (API_KEY_HEADER, DEPLOYMENTS_PREFIX, GENERATIONS_SUFFIX, SUBMIT_PATH,
+                               operation_path)
 from .variables import is_reference, parse_reference
 
 ENV_KEY = "AZURE_OPENAI_API_KEY"
 ENV_TOKEN = "AZURE_OPENAI_TOKEN"
+ENV_DEPLOYMENT = "AZURE_OPENAI_DEPLOYMENT"
 TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
@@ -94,8 +102,10 @@ def _uses_token(conn: Any) -> bool:
     return any(getattr(m, "auth_kind", None) == "token" for m in _members(conn))
 
 
-def _imports(conn: Any) -> list[str]:
+def _imports(conn: Any, *, b64: bool = False) -> list[str]:
     lines = ["import os", "", "import azimage_widgets as aw"]
+    if b64:
+        lines.insert(0, "import base64")
     if _uses_token(conn):
         lines.insert(2, "from azure.identity import DefaultAzureCredential, get_bearer_token_provider")
         lines.insert(0, "")
@@ -129,16 +139,37 @@ def _curl_preamble(conn: Any) -> list[str]:
 
 
 _PLACEHOLDER = "OPERATION_ID"
+#: Stands for the deployment read from the environment (no URL or name holds a NUL).
+_DEPLOYMENT_MARK = "\x00deployment\x00"
+
+
+def _deployment(conn: Any) -> str | None:
+    """The deployment curl calls: the (first) connection's; None: read from the environment."""
+    members = _members(conn)
+    name = getattr(members[0], "deployment", None) if members else None
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def _any_deployment(conn: Any) -> bool:
+    return any(isinstance(getattr(m, "deployment", None), str) and m.deployment.strip()
+               for m in _members(conn))
+
+
+def _generations_path(conn: Any) -> str:
+    name = _deployment(conn)
+    shown = _DEPLOYMENT_MARK if name is None else quote(name.strip(), safe="")
+    return DEPLOYMENTS_PREFIX + shown + GENERATIONS_SUFFIX
 
 
 def _curl_url(conn: Any, path: str, version: str) -> str:
-    """The URL in double quotes for a POSIX shell, with ``$OPERATION_ID`` left to expand."""
+    """The URL in double quotes for a POSIX shell, ``$OPERATION_ID`` (and the deployment) left to expand."""
     members = _members(conn)
     endpoint = members[0].endpoint if members else "AZURE_OPENAI_ENDPOINT"
     url = f"{endpoint}{path}?api-version={quote(version, safe='')}"
     for ch in ("\\", '"', "$", "`"):
         url = url.replace(ch, "\\" + ch)
     url = url.replace(_PLACEHOLDER, "${OPERATION_ID}")
+    url = url.replace(_DEPLOYMENT_MARK, "${" + ENV_DEPLOYMENT + "}")
     if not members:
         url = url.replace("AZURE_OPENAI_ENDPOINT", "${AZURE_OPENAI_ENDPOINT}", 1)
     return '"' + url + '"'
@@ -169,6 +200,7 @@ def request_body(activity: Any) -> tuple[dict[str, Any], str | None]:
 def _request_code(activity: Any) -> CodeSnippet:
     conn = _conn(activity)
     version = activity.api_version
+    spec = version_spec(version)
     body, note = request_body(activity)
     call_args = [repr(body["prompt"])]
     if "size" in body:
@@ -179,13 +211,20 @@ def _request_code(activity: Any) -> CodeSnippet:
     conn_version = getattr(conn, "api_version", None)
     if conn_version != version:
         call_args.append(f"api_version={version!r}")
-    extra = {k: v for k, v in body.items() if k not in ("prompt", "n", "size", "user")}
+    rest = {k: v for k, v in body.items() if k not in ("prompt", "n", "size", "user")}
+    # the version's own settings by name, as request_image takes them; other fields in the body
+    call_args += [f"{k}={v!r}" for k, v in rest.items() if k in spec.option_names]
+    extra = {k: v for k, v in rest.items() if k not in spec.option_names}
     if extra:
         call_args.append(f"extra_body={extra!r}")
     omitted = [k for k in ("n", "size") if k not in body]  # removed by a schema edit
     if omitted:
         call_args.append(f"omit={tuple(omitted)!r}")
-    lines = _imports(conn) + [""]
+    # a synchronous version needs a deployment: the connection's, else the environment's
+    env_deployment = spec.is_sync and conn is not None and not _any_deployment(conn)
+    if env_deployment:
+        call_args.append(f"deployment=os.environ[{ENV_DEPLOYMENT!r}]")
+    lines = _imports(conn, b64=spec.is_sync) + [""]
     if note:
         lines.append(f"# {note}")
     lines += _python_connection(conn)
@@ -195,13 +234,39 @@ def _request_code(activity: Any) -> CodeSnippet:
         "async with aw.ImageClient(conn) as client:",
         f"    op = await client.request_image({', '.join(call_args)})",
         "    print(op.id)",
-        "    res = await client.download_image(op.id)  # polls until the images are ready",
-        "    images = [await client.fetch_image(url) for url in res.urls]  # PNG bytes",
     ]
+    if spec.is_sync:
+        kind = "PNG or JPEG" if spec.option("output_format") else "PNG"
+        lines += [
+            "    res = await client.download_image(op.id)  # the call answered with the images: no polling",
+            "    images = [base64.b64decode(i.b64_json) if i.b64_json else await client.fetch_image(i.url)",
+            f"              for i in res.items if i.ok]  # {kind} bytes",
+        ]
+        if spec.revised_prompt:
+            lines.append("    print([i.revised_prompt for i in res.items])  # the prompt the model used")
+        if spec.usage:
+            lines.append("    print(res.usage)  # token counts")
+    else:
+        lines += [
+            "    res = await client.download_image(op.id)  # polls until the images are ready",
+            "    images = [await client.fetch_image(url) for url in res.urls]  # PNG bytes",
+        ]
     data = json.dumps(body, ensure_ascii=False)
     curl = _curl_preamble(conn)
     if note:
         curl.append(f"# {note}")
+    if spec.is_sync:
+        if _deployment(conn) is None:
+            curl.append(f"# the deployment is read from ${ENV_DEPLOYMENT}")
+        curl += [
+            f"# one call ({spec.model}): the answer holds the images, data[].url (valid 24 h) "
+            "or data[].b64_json (base64)",
+            f"curl -sS -X POST {_curl_url(conn, _generations_path(conn), version)} \\",
+            f"  {_curl_auth(conn)} \\",
+            '  -H "Content-Type: application/json" \\',
+            f"  --data-raw {shlex.quote(data)}",
+        ]
+        return CodeSnippet("\n".join(lines), "\n".join(curl))
     curl += [
         "# 1. submit: the answer's operation-location header is the URL to poll",
         f"curl -sS -i -X POST {_curl_url(conn, SUBMIT_PATH, version)} \\",
@@ -233,12 +298,31 @@ def _id_expression(image_id: str) -> tuple[str, str]:
 def _download_code(activity: Any) -> CodeSnippet:
     conn = _conn(activity)
     version = activity.api_version
+    spec = version_spec(version)
     expr, comment = _id_expression(activity.image_id)
     extra = "" if getattr(conn, "api_version", None) == version else f"  # api-version {version}"
-    lines = _imports(conn) + [""] + _python_connection(conn) + [
+    lines = _imports(conn, b64=spec.is_sync) + [""] + _python_connection(conn) + [
         "",
         "# in a notebook cell (top-level await); in a script, put it in an async def and asyncio.run it",
         f"op_id = {expr}{comment}",
+    ]
+    if spec.is_sync:
+        # nothing to poll: the ids are the client's own records of the request's answer
+        lines += [
+            f"# api-version {version} answers the Request Image call with the images; its id "
+            "(sync-...) is known",
+            "# only to the ImageClient that made that call, so use that client here",
+            "async with aw.ImageClient(conn) as client:",
+            f"    res = await client.download_image(op_id){extra}  # the recorded answer",
+            "    print(res.urls, res.expires)",
+            "    images = [base64.b64decode(i.b64_json) if i.b64_json else await client.fetch_image(i.url)",
+            "              for i in res.items if i.ok]",
+        ]
+        curl = [f"# api-version {version} ({spec.model}) has no operation to poll: the images came "
+                "in the answer",
+                "# of the Request Image call (see its View code: data[].url or data[].b64_json)"]
+        return CodeSnippet("\n".join(lines), "\n".join(curl))
+    lines += [
         "async with aw.ImageClient(conn) as client:",
         f"    res = await client.download_image(op_id){extra}  # polls until terminal",
         "    print(res.urls, res.expires)",

@@ -392,6 +392,51 @@ async def test_generate_many_invalid_prompt_is_its_entry(conn):
             await c.generate_many(["a"], concurrency=0)
 
 
+async def test_generate_many_takes_the_versions_settings(emu):
+    """2024-10-21: quality, style, response_format and deployment go to every request."""
+    import base64
+    import io
+    import json
+
+    from PIL import Image
+
+    emu.config.deployments = {"d3"}  # another name would be 404 DeploymentNotFound
+    conn = aw.Connection(emu.endpoint, api_key=FAKE_KEY, api_version="2024-10-21")
+    bodies: list[dict] = []
+
+    async def on_request(request: httpx.Request) -> None:
+        if request.method == "POST":
+            bodies.append(json.loads(request.content))
+
+    prompts = ["an hd fox", "an hd owl", "an hd hare"]
+    async with ImageClient(conn, event_hooks={"request": [on_request]}) as client:
+        out = await client.generate_many(prompts, size="1792x1024", quality="hd", style="natural",
+                                         response_format="b64_json", deployment="d3",
+                                         concurrency=2)
+        assert all(isinstance(r, aw.ImageResult) and r.succeeded for r in out), out
+        for prompt, r in zip(prompts, out):
+            sent = client.request_of(r.id)
+            assert (sent["prompt"], sent["quality"], sent["style"], sent["deployment"]) == (
+                prompt, "hd", "natural", "d3")
+            png = base64.b64decode(r.items[0].b64_json)
+            assert Image.open(io.BytesIO(png)).size == (1792, 1024)
+            assert r.items[0].revised_prompt
+    assert sorted(b["prompt"] for b in bodies) == sorted(prompts)
+    assert all((b["quality"], b["style"], b["response_format"], b["size"]) ==
+               ("hd", "natural", "b64_json", "1792x1024") for b in bodies)
+    # a setting the version lacks or a bad choice is each prompt's ValidationError; nothing is sent
+    client, rec = recorded_client(conn)
+    async with client:
+        out = await client.generate_many(["a", "b"], quality="ultra", deployment="d3")
+        assert [e.field for e in out] == ["prompts[0].quality", "prompts[1].quality"]
+        out = await client.generate_many(["a"], output_format="png", deployment="d3")
+        assert isinstance(out[0], aw.ValidationError) and out[0].field == "prompts[0].output_format"
+        # an argument request_image does not take fails the call at once
+        with pytest.raises(TypeError, match="qualty"):
+            await client.generate_many(["a"], qualty="hd")
+    assert rec.count("POST") == 0
+
+
 # -- from_env -------------------------------------------------------------------------------
 
 async def test_from_env_with_emulator_endpoint(emu):

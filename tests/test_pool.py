@@ -327,3 +327,16 @@ async def test_panel_and_activity_with_a_setting_generate_on_a_pool_of_dalle3(em
     panel.close()
     req.close()
     await pool.aclose()
+
+
+async def test_generate_many_with_a_setting_spreads_over_a_dalle3_pool(emus):
+    two = emus[:2]
+    pool = aw.Connection.pool(conns(two, api_version="2024-10-21", deployment="dalle3"))
+    async with aw.ImageClient(pool) as client:
+        results = await client.generate_many([f"hd batch {i}" for i in range(4)], quality="hd",
+                                             style="vivid", concurrency=4)
+        assert all(isinstance(r, aw.ImageResult) and r.succeeded for r in results), results
+        assert all(client.request_of(r.id)["quality"] == "hd" for r in results)
+    await settled(two)
+    assert [len(api_requests(h, "POST", "/deployments/dalle3/images/generations")) for h in two] \
+        == [2, 2]

@@ -9,6 +9,7 @@ names the method, the URL without its query and the status: never headers.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections import OrderedDict
@@ -36,6 +37,7 @@ from ..contract import (
 )
 from ..contract.errors import strip_query
 from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
+from ..contract.limits import OPTION_NAMES
 from .answer_caps import (MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES,
                           MAX_POLL_RESPONSE_BYTES, answer_cap)
 from .batch import ProgressCallback, run_batch
@@ -630,8 +632,15 @@ class ImageClient:
         continue_on_error: bool = True,
         on_progress: ProgressCallback | None = None,
         timeout: float | None = None,
+        **options: Any,
     ) -> list[ImageResult | Exception]:
         """One ImageResult or exception per prompt, in order, at most ``concurrency`` at once.
+
+        ``options``: what ``request_image`` takes besides (the version's
+        quality, style, response_format, output_format, background,
+        output_compression, and deployment, extra_body, omit), the same for
+        every prompt; an argument ``request_image`` does not take is a
+        TypeError before anything is sent.
 
         Every prompt is validated before anything is sent; with
         ``continue_on_error`` an invalid one becomes that entry's
@@ -648,10 +657,16 @@ class ImageClient:
                 or not 1 <= concurrency <= 1000:
             raise ValidationError("concurrency", "must be a whole number from 1 to 1000", concurrency)
         version = api_version or self._conn.api_version
+        # an argument request_image does not take fails the call, not each entry
+        inspect.signature(self.request_image).bind("", size=size, n=n, user=user,
+                                                   api_version=version, **options)
+        named = {k: v for k, v in options.items() if k in OPTION_NAMES and v is not None}
+        if "omit" in options:
+            options["omit"] = tuple(options["omit"])  # one iterator, read by every prompt
         jobs = []
         for i, prompt in enumerate(prompts):
             try:
-                ImageRequest(prompt=prompt, size=size, n=n, user=user, api_version=version)
+                ImageRequest(prompt=prompt, size=size, n=n, user=user, api_version=version, **named)
             except ValidationError as exc:
                 err = ValidationError(f"prompts[{i}].{exc.field}", exc.limit, exc.value)
                 if not continue_on_error:
@@ -659,7 +674,8 @@ class ImageClient:
                 jobs.append(_raiser(err))
                 continue
             jobs.append(lambda p=prompt: self.generate(p, size=size, n=n, user=user,
-                                                       api_version=version, timeout=timeout))
+                                                       api_version=version, timeout=timeout,
+                                                       **options))
         return await run_batch(jobs, concurrency=concurrency,
                                continue_on_error=continue_on_error, on_progress=on_progress)
 

@@ -10,24 +10,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipywidgets import HTML, HBox, IntProgress, Layout
+from ipywidgets import HTML, HBox, IntProgress
 
 from ..activities.runner import BatchProgress
+from .widget_look import Look
 from .widget_tree import show
 
 
 class BatchProgressBar(HBox):
     """Follows a BatchProgress."""
 
-    def __init__(self, progress: BatchProgress) -> None:
+    def __init__(self, progress: BatchProgress, look: Look | None = None) -> None:
+        owns = look is None
+        look = look or Look()
         self.progress = progress
         self.bar = IntProgress(min=0, max=1, value=0, description="Datasets",
-                               layout=Layout(width="360px"))
+                               **look(IntProgress, width="360px"))
         self.bar.add_class("azimage-batch-bar")
-        self.text = HTML()
+        self.text = HTML(**look(HTML))
         self.text.add_class("azimage-batch-text")
-        super().__init__([self.bar, self.text])
+        super().__init__([self.bar, self.text])  # shown / hidden: its own layout
         self.add_class("azimage-batch")
+        if owns:
+            look.own(self)
         progress.observe(self._update, names=["total", "done", "failed", "running", "text"])
         self._update()
 

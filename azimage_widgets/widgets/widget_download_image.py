@@ -18,13 +18,12 @@ import asyncio
 import html
 from typing import Any
 
-from ipywidgets import HTML, Button, HBox, Layout, Text, VBox
+from ipywidgets import HTML, Button, HBox, Text, VBox
 from traitlets import Any as AnyTrait
 from traitlets import Unicode, observe
 
 from ..activities import DownloadImage, DownloadResult
 from ..contract import ValidationError
-from .widget_fields import Field
 from .widget_panel import FIELD_WIDTH, ActivityPanel
 from .widget_previews import PreviewGrid
 from .widget_view_code import attach_view_code
@@ -60,37 +59,42 @@ class DownloadImagePanel(ActivityPanel):
         self.add_class("azimage-download-image")
         a = activity
 
+        look = self.look
         name_field = self._name_field()
         self.id_input = Text(description="ID", placeholder="operation id, or [variable] e.g. [fox_id]",
-                             layout=Layout(width=FIELD_WIDTH))
-        id_field = self._bind("image_id", Field(self.id_input, "azimage-image-id"))
+                             **look(Text, width=FIELD_WIDTH))
+        id_field = self._bind("image_id", self._field(self.id_input, "azimage-image-id"))
         self.optional = self._optional([self._version_field(), self._output_field()])
         step1 = VBox([name_field, id_field, self.optional, self._continue_field()])
         frame = self._frame(step1)
 
         self.download_button = Button(description="Download", button_style="success",
-                                      icon="download", tooltip="Wait for the operation and fetch its images")
+                                      icon="download", tooltip="Wait for the operation and fetch its images",
+                                      **look(Button))
         self.download_button.add_class("azimage-download")
         self.download_button.on_click(lambda _b: self._click(self.submit))
         self.cancel_button = Button(description="Cancel", icon="stop",
-                                    tooltip="Stop waiting; the service may still finish the job")
+                                    tooltip="Stop waiting; the service may still finish the job",
+                                    **look(Button))
         self.cancel_button.add_class("azimage-cancel")
         self.cancel_button.on_click(lambda _b: self.cancel())
         self.delete_button = Button(description="Delete", icon="trash",
-                                    tooltip="Delete the finished operation and its images at the service")
+                                    tooltip="Delete the finished operation and its images at the service",
+                                    **look(Button))
         self.delete_button.add_class("azimage-delete")
         self.delete_button.on_click(lambda _b: self._click(self.delete))
 
         status = self._status_line()
-        self.urls_html = HTML()
+        self.urls_html = HTML(**look(HTML))
         self.urls_html.add_class("azimage-urls")
-        self.previews = PreviewGrid(prefix=a.name)
+        self.previews = PreviewGrid(prefix=a.name, look=look)
         a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
         a.observe(self._on_result, names="result")
         a.observe(self._on_activity_id, names="image_id")
         self.image_id = a.image_id
 
-        self.children = (frame, HBox([self.download_button, self.cancel_button, self.delete_button]),
+        self.children = (frame, HBox([self.download_button, self.cancel_button, self.delete_button],
+                                     **look(HBox)),
                          status, self.progress_view, self.urls_html, self.previews)
         self._on_status()
         attach_view_code(self, self.children[1])  # "View code": Python and curl, no key

@@ -17,10 +17,11 @@ from __future__ import annotations
 import html
 from typing import Any, Callable
 
-from ipywidgets import HTML, HBox, Layout, Textarea, VBox, Widget
+from ipywidgets import HTML, HBox, Textarea, VBox, Widget
 from traitlets import Int, Unicode, validate
 
 from ..contract import PROMPT_MAX_CHARS, ValidationError
+from .widget_look import Look
 
 
 class CappedTextarea(Textarea):
@@ -61,17 +62,28 @@ def error_html(message: str) -> str:
 
 
 class Field(VBox):
-    """An input with an inline error line under it (and an optional widget beside it)."""
+    """An input with an inline error line under it (and an optional widget beside it).
+
+    ``look`` (widget_look): the panel's shared layouts and styles; the Field's
+    box, error line and row use them. The field's own layout is its own when
+    ``own_layout`` (it is shown or hidden, e.g. a version's option).
+    """
 
     def __init__(self, input_widget: Widget, css: str, beside: Widget | None = None,
-                 **kwargs: Any) -> None:
+                 look: Look | None = None, own_layout: bool = False, **kwargs: Any) -> None:
+        owns = look is None
+        look = look or Look()
         self.input = input_widget
         input_widget.add_class(css)
-        self.error = HTML("", layout=Layout(margin="0 0 0 8px"))
+        self.error = HTML("", **look(HTML, margin="0 0 0 8px"))
         self.error.add_class("azimage-field-error")
         self.error.add_class(f"{css}-error")
-        row = HBox([input_widget, beside]) if beside is not None else input_widget
+        row = HBox([input_widget, beside], **look(HBox)) if beside is not None else input_widget
+        if "layout" not in kwargs and not own_layout:
+            kwargs["layout"] = look.layout()
         super().__init__([row, self.error], **kwargs)
+        if owns:
+            look.own(self)
 
     def set_error(self, message: str) -> None:
         self.error.value = error_html(message)

@@ -12,18 +12,20 @@ import asyncio
 import html
 from typing import Any, Callable, Coroutine
 
-from ipywidgets import HTML, Accordion, Checkbox, Dropdown, Layout, Text, VBox, Widget
+from ipywidgets import HTML, Accordion, Checkbox, Dropdown, Text, VBox, Widget
 from traitlets import Unicode
 
 from ..activities import Activity, error_info, format_error
 from ..contract import API_VERSIONS, ValidationError
 from .widget_fields import Field, FieldBinding, error_html
+from .widget_look import Look
 from .widget_progress import ProgressView
 from .widget_schema import SchemaView
 from .widget_steps import StepFrame
 from .widget_tree import close_tree
 
 FIELD_WIDTH = "520px"
+INITIAL = {"description_width": "initial"}  # a style: the description takes the room it needs
 
 
 class ActivityPanel(VBox):
@@ -32,7 +34,9 @@ class ActivityPanel(VBox):
     status = Unicode("idle", help="The activity's status (not synced).")
 
     def __init__(self, activity: Activity) -> None:
-        super().__init__([])
+        super().__init__([])  # the root keeps a layout of its own (users may hide a panel)
+        # one Layout/Style model per distinct look, shared by the panel's widgets (widget_look)
+        self.look = Look().own(self)
         self.activity = activity
         self._tasks: set[asyncio.Task[Any]] = set()
         self._task: asyncio.Task[Any] | None = None
@@ -50,37 +54,42 @@ class ActivityPanel(VBox):
 
     def _name_field(self) -> Field:
         text = Text(description="Name", placeholder="unique name, no / or :",
-                    layout=Layout(width=FIELD_WIDTH), continuous_update=True)
-        return self._bind("name", Field(text, "azimage-name"))
+                    continuous_update=True, **self.look(Text, width=FIELD_WIDTH))
+        return self._bind("name", self._field(text, "azimage-name"))
 
     def _version_field(self) -> Field:
         dd = Dropdown(options=list(API_VERSIONS), description="Supported versions",
-                      style={"description_width": "initial"})
-        return self._bind("api_version", Field(dd, "azimage-version"))
+                      **self.look(Dropdown, style=INITIAL))
+        return self._bind("api_version", self._field(dd, "azimage-version"))
 
     def _continue_field(self) -> Field:
         cb = Checkbox(description="Continue on error", indent=False,
-                      tooltip="Keep going when one operation of a run fails; errors are reported")
-        return self._bind("continue_on_error", Field(cb, "azimage-continue-on-error"))
+                      tooltip="Keep going when one operation of a run fails; errors are reported",
+                      **self.look(Checkbox))
+        return self._bind("continue_on_error", self._field(cb, "azimage-continue-on-error"))
 
     def _output_field(self) -> Field:
         text = Text(description="Bind result to", placeholder="variable name (optional)",
-                    style={"description_width": "initial"}, layout=Layout(width="360px"))
-        return self._bind("output", Field(text, "azimage-output"))
+                    **self.look(Text, style=INITIAL, width="360px"))
+        return self._bind("output", self._field(text, "azimage-output"))
 
-    @staticmethod
-    def _optional(children: list[Widget]) -> Accordion:
-        acc = Accordion(children=[VBox(children)], titles=("Optional settings",), selected_index=None)
+    def _field(self, input_widget: Widget, css: str, **kw: Any) -> Field:
+        """A Field dressed with the panel's shared look."""
+        return Field(input_widget, css, look=self.look, **kw)
+
+    def _optional(self, children: list[Widget]) -> Accordion:
+        acc = Accordion(children=[VBox(children, **self.look(VBox))], titles=("Optional settings",),
+                        selected_index=None, **self.look(Accordion))
         acc.add_class("azimage-optional")
         return acc
 
     def _frame(self, step1: Widget) -> StepFrame:
-        self.schema = SchemaView(self.activity.kind, self.activity.api_version)
+        self.schema = SchemaView(self.activity.kind, self.activity.api_version, look=self.look)
         self.activity.observe(lambda c: self.schema.set_version(c["new"]), names="api_version")
         self.frame = StepFrame(self.activity.label, step1, self.schema,
                                on_save=self._save, on_discard=self._discard,
                                summary=self.summary, can_save=self.can_save,
-                               is_dirty=lambda: self.activity.dirty)
+                               is_dirty=lambda: self.activity.dirty, look=self.look)
         self.activity.observe(lambda _c: self.frame.refresh(), names=["dirty", "saved"])
         from .widget_schema_editor import attach_schema_tools
 
@@ -88,16 +97,16 @@ class ActivityPanel(VBox):
         return self.frame
 
     def _status_line(self) -> HTML:
-        self.status_html = HTML()
+        self.status_html = HTML(**self.look(HTML))
         self.status_html.add_class("azimage-status")
-        self.progress_view = ProgressView()
+        self.progress_view = ProgressView(look=self.look)
         self.activity.observe(self._on_status, names=["status", "message", "error"])
         self.activity.observe(lambda c: self.progress_view.update(c["new"]), names="progress")
         from ..activities.runner import batch_progress
         from .widget_batch import BatchProgressBar
 
-        self.batch_bar = BatchProgressBar(batch_progress(self.activity))  # over run(data)
-        return VBox([self.status_html, self.batch_bar])
+        self.batch_bar = BatchProgressBar(batch_progress(self.activity), look=self.look)  # run(data)
+        return VBox([self.status_html, self.batch_bar], **self.look(VBox))
 
     # -- configuration -------------------------------------------------------
     def field_errors(self) -> dict[str, str]:

@@ -23,9 +23,14 @@ from ipywidgets import HTML, Button, GridBox, HBox, Image, Layout, Text, VBox
 
 from ..activities.download_image import DownloadResult, ImageSlot
 from .widget_fields import error_html
+from .widget_look import Look
 from .widget_tree import close_tree, show
 
 DEFAULT_FOLDER = "azimage_downloads"
+# A tile is one small grid: the thumbnail on the first row, "Full size" and "Save" side by
+# side on the second, the caption on the third (no HBox per tile: one model fewer per image).
+TILE = {"grid_template_columns": "max-content max-content 1fr"}
+SPAN = "1 / -1"  # thumbnail, placeholder and caption take the whole row
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -44,32 +49,39 @@ def png_bytes(slot: ImageSlot) -> bytes:
 class PreviewGrid(VBox):
     """Tiles of the images of one or more results, with full-size view and saving."""
 
-    def __init__(self, prefix: str = "image", folder: str = DEFAULT_FOLDER) -> None:
+    def __init__(self, prefix: str = "image", folder: str = DEFAULT_FOLDER,
+                 look: Look | None = None) -> None:
+        owns = look is None
+        self.look = look = look or Look()
         self.prefix = prefix
         self.entries: list[tuple[str, ImageSlot]] = []  # (operation id, slot) per tile
-        self.tiles: list[VBox] = []
+        self.tiles: list[GridBox] = []
         self.thumbs: list[Image] = []
+        # grid, full-size box and toolbar are shown / hidden: layouts of their own
         self.grid = GridBox([], layout=Layout(
             grid_template_columns="repeat(auto-fill, 264px)", grid_gap="8px"))
         self.grid.add_class("azimage-grid")
-        self.full_caption = HTML()
-        self.full_image = Image(format="png")
+        self.full_caption = HTML(**look(HTML))
+        self.full_image = Image(format="png", **look(Image))
         self.full_image.add_class("azimage-full")
-        self.full_close = Button(description="Close full size", icon="times")
+        self.full_close = Button(description="Close full size", icon="times", **look(Button))
         self.full_close.add_class("azimage-full-close")
         self.full_close.on_click(lambda _b: self.hide_full())
         self.full_box = VBox([self.full_caption, self.full_image, self.full_close])
-        self.folder = Text(value=folder, description="Folder", layout=Layout(width="320px"))
+        self.folder = Text(value=folder, description="Folder", **look(Text, width="320px"))
         self.folder.add_class("azimage-save-folder")
         self.save_all_button = Button(description="Save all", icon="download",
-                                      tooltip="Save every image as PNG into the folder")
+                                      tooltip="Save every image as PNG into the folder",
+                                      **look(Button))
         self.save_all_button.add_class("azimage-save-all")
         self.save_all_button.on_click(lambda _b: self._report(self.save_all))
-        self.save_status = HTML()
+        self.save_status = HTML(**look(HTML))
         self.save_status.add_class("azimage-save-status")
         self.toolbar = HBox([self.save_all_button, self.folder])
-        super().__init__([self.grid, self.full_box, self.toolbar, self.save_status])
+        super().__init__([self.grid, self.full_box, self.toolbar, self.save_status], **look(VBox))
         self.add_class("azimage-previews")
+        if owns:
+            look.own(self)
         self.hide_full()
         self._refresh()
 
@@ -97,34 +109,38 @@ class PreviewGrid(VBox):
         self.grid.children = tuple(tiles)
         self._refresh()
 
-    def _tile(self, op_id: str, slot: ImageSlot) -> VBox:
+    def _tile(self, op_id: str, slot: ImageSlot) -> GridBox:
+        # every model of a tile shares the grid's layouts and styles: a tile costs only its
+        # own widgets' JSON (plus the thumbnail), not a Layout and a Style per widget
+        look = self.look
+        whole_row = look(HTML, grid_column=SPAN)
         caption = HTML(f'<span style="font-size:85%">image {slot.index + 1} &middot; '
-                       f'<code>{html.escape(op_id[:8])}</code></span>')
+                       f'<code>{html.escape(op_id[:8])}</code></span>', **whole_row)
         if not slot.ok:
             placeholder = HTML(
                 '<div style="width:256px;height:160px;display:flex;align-items:center;'
                 'justify-content:center;text-align:center;background:#eee;color:#555;'
                 'border:1px dashed #999;padding:8px;box-sizing:border-box">'
                 f"<div><b>{html.escape(slot.error_code or 'error')}</b><br>"
-                f"{html.escape(slot.error_message or '')}</div></div>")
+                f"{html.escape(slot.error_message or '')}</div></div>", **whole_row)
             placeholder.add_class("azimage-filtered")
-            tile = VBox([placeholder, caption])
+            tile = GridBox([placeholder, caption], **look(GridBox, **TILE))
             tile.add_class("azimage-tile")
             return tile
         index = len(self.entries)
         self.entries.append((op_id, slot))
-        thumb = Image(value=slot.thumbnail or b"", format="jpeg")
+        thumb = Image(value=slot.thumbnail or b"", format="jpeg", **look(Image, grid_column=SPAN))
         thumb.add_class("azimage-thumb")
         self.thumbs.append(thumb)
-        full = Button(description="Full size", icon="expand", layout=Layout(width="auto"),
-                      tooltip=f"Show image {slot.index + 1} at full size")
+        full = Button(description="Full size", icon="expand",
+                      tooltip=f"Show image {slot.index + 1} at full size", **look(Button, width="auto"))
         full.add_class("azimage-fullsize")
         full.on_click(lambda _b, i=index: self.show_full(i))
-        save = Button(description="Save", icon="download", layout=Layout(width="auto"),
-                      tooltip="Save this image as PNG into the folder")
+        save = Button(description="Save", icon="download",
+                      tooltip="Save this image as PNG into the folder", **look(Button, width="auto"))
         save.add_class("azimage-save")
         save.on_click(lambda _b, i=index: self._report(lambda: [self.save(i)]))
-        tile = VBox([thumb, HBox([full, save]), caption])
+        tile = GridBox([thumb, full, save, caption], **look(GridBox, **TILE))
         tile.add_class("azimage-tile")
         return tile
 
@@ -146,6 +162,10 @@ class PreviewGrid(VBox):
         self.full_image.value = b""
         self.full_index = None
         show(self.full_box, False)
+
+    def close(self) -> None:
+        """Close the grid with its tiles, buttons and (when it owns them) shared layouts."""
+        close_tree(self)
 
     # -- saving ----------------------------------------------------------------
     def _path(self, index: int) -> Path:

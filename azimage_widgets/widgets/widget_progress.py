@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping
 
 from ipywidgets import HTML, VBox
 
+from .widget_look import Look
 from .widget_tree import close_tree
 
 _COLOURS = {"succeeded": "#1b5e20", "failed": "#b00020", "error": "#b00020",
@@ -34,10 +35,14 @@ def row_html(row: Mapping[str, Any]) -> str:
 class ProgressView(VBox):
     """One HTML row per operation."""
 
-    def __init__(self) -> None:
-        super().__init__([])
+    def __init__(self, look: Look | None = None) -> None:
+        owns = look is None
+        self.look = look = look or Look()
+        super().__init__([], **look(VBox))
         self.add_class("azimage-progress")
         self.rows: dict[str, HTML] = {}
+        if owns:
+            look.own(self)
 
     def update(self, rows: Iterable[Mapping[str, Any]]) -> None:
         rows = list(rows)
@@ -49,7 +54,7 @@ class ProgressView(VBox):
             op_id = str(r.get("id", ""))
             w = self.rows.get(op_id)
             if w is None:
-                w = self.rows[op_id] = HTML()
+                w = self.rows[op_id] = HTML(**self.look(HTML))
                 w.add_class("azimage-progress-row")
             w.value = row_html(r)
         self.children = tuple(self.rows[i] for i in wanted)

@@ -19,13 +19,13 @@ import asyncio
 import html
 from typing import Any
 
-from ipywidgets import HTML, Button, Checkbox, Dropdown, HBox, IntSlider, Layout, VBox
+from ipywidgets import HTML, Button, Checkbox, Dropdown, HBox, IntSlider, VBox
 from traitlets import List, Unicode
 
 from ..activities import RequestImage
 from ..contract import N_MAX, N_MIN, SIZES
-from .widget_fields import CappedTextarea, Field, counter_text
-from .widget_panel import FIELD_WIDTH, ActivityPanel
+from .widget_fields import CappedTextarea, counter_text
+from .widget_panel import FIELD_WIDTH, INITIAL, ActivityPanel
 from .widget_previews import PreviewGrid
 from .widget_version_fields import VersionFields
 from .widget_view_code import attach_view_code
@@ -46,22 +46,23 @@ class RequestImagePanel(ActivityPanel):
         a = activity
 
         name_field = self._name_field()
+        look = self.look
         self.prompt_input = CappedTextarea(description="Prompt", rows=4,
                                            placeholder="Describe the image to generate",
-                                           layout=Layout(width=FIELD_WIDTH))
-        self.prompt_counter = HTML()
+                                           **look(CappedTextarea, width=FIELD_WIDTH))
+        self.prompt_counter = HTML(**look(HTML))
         self.prompt_counter.add_class("azimage-prompt-counter")
-        prompt_field = self._bind("prompt", Field(self.prompt_input, "azimage-prompt",
-                                                  beside=self.prompt_counter))
+        prompt_field = self._bind("prompt", self._field(self.prompt_input, "azimage-prompt",
+                                                        beside=self.prompt_counter))
         self.prompt_input.observe(self._prompt_refused, names="refused")
         self.prompt_input.observe(self._count, names="value")
         self._count()
 
-        self.size_input = Dropdown(options=list(SIZES), description="Size")
-        size_field = self._bind("size", Field(self.size_input, "azimage-size"))
+        self.size_input = Dropdown(options=list(SIZES), description="Size", **look(Dropdown))
+        size_field = self._bind("size", self._field(self.size_input, "azimage-size"))
         self.n_input = IntSlider(min=N_MIN, max=N_MAX, step=1, description="Number of images",
-                                 style={"description_width": "initial"})
-        n_field = self._bind("n", Field(self.n_input, "azimage-n"))
+                                 **look(IntSlider, style=INITIAL))
+        n_field = self._bind("n", self._field(self.n_input, "azimage-n"))
         version_field = self._version_field()
         output_field = self._output_field()
         # sizes, n max, prompt cap and quality/style/... follow the selected version
@@ -69,34 +70,38 @@ class RequestImagePanel(ActivityPanel):
         self.optional = self._optional([size_field, n_field, version_field,
                                         *self.version_fields.fields, output_field])
         continue_field = self._continue_field()
-        step1 = VBox([name_field, prompt_field, self.optional, continue_field])
+        step1 = VBox([name_field, prompt_field, self.optional, continue_field])  # shown by step
         frame = self._frame(step1)
 
-        self.generate_button = Button(description="Generate", button_style="success",
-                                      icon="magic", tooltip="Submit the prompt and make the images")
+        self.generate_button = Button(description="Generate", button_style="success", icon="magic",
+                                      tooltip="Submit the prompt and make the images",
+                                      **look(Button))
         self.generate_button.add_class("azimage-generate")
         self.generate_button.on_click(lambda _b: self._click(self.submit))
         self.cancel_button = Button(description="Cancel", icon="stop",
-                                    tooltip="Stop waiting; the service may still finish the job")
+                                    tooltip="Stop waiting; the service may still finish the job",
+                                    **look(Button))
         self.cancel_button.add_class("azimage-cancel")
         self.cancel_button.on_click(lambda _b: self.cancel())
         self.delete_button = Button(description="Delete", icon="trash",
-                                    tooltip="Delete the finished operations and their images at the service")
+                                    tooltip="Delete the finished operations and their images at the service",
+                                    **look(Button))
         self.delete_button.add_class("azimage-delete")
         self.delete_button.on_click(lambda _b: self._click(self.delete))
-        self.follow_input = Checkbox(value=follow, description="Download and preview", indent=False)
+        self.follow_input = Checkbox(value=follow, description="Download and preview", indent=False,
+                                     **look(Checkbox))
         self.follow_input.add_class("azimage-follow")
 
         status = self._status_line()
-        self.ids_html = HTML()
+        self.ids_html = HTML(**look(HTML))
         self.ids_html.add_class("azimage-ids")
-        self.previews = PreviewGrid(prefix=a.name)
+        self.previews = PreviewGrid(prefix=a.name, look=look)
         a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
         a.observe(self._on_ids, names="ids")
         a.observe(self._on_results, names="results")
 
         self.children = (frame, HBox([self.generate_button, self.cancel_button, self.delete_button,
-                                      self.follow_input]),
+                                      self.follow_input], **look(HBox)),
                          status, self.ids_html, self.progress_view, self.previews)
         self._on_status()
         attach_view_code(self, self.children[1])  # "View code": Python and curl, no key

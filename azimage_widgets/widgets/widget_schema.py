@@ -11,6 +11,7 @@ import html
 from ipywidgets import HTML, Button, HBox, VBox
 
 from ..contract.schemas import SchemaField, schemas_for
+from .widget_look import Look
 
 LATER = "arrives with the operations issue"
 
@@ -45,22 +46,28 @@ def schema_table(title: str, fields: tuple[SchemaField, ...]) -> str:
 class SchemaView(VBox):
     """Request and response schema tables, with Refresh and Edit shown disabled."""
 
-    def __init__(self, kind: str, api_version: str) -> None:
+    def __init__(self, kind: str, api_version: str, look: Look | None = None) -> None:
+        owns = look is None
+        self.look = look = look or Look()
         self.kind = kind
         self.refresh_button = Button(description="Refresh", icon="refresh", disabled=True,
-                                     tooltip=f"Refresh {LATER}")
+                                     tooltip=f"Refresh {LATER}", **look(Button))
         self.refresh_button.add_class("azimage-schema-refresh")
+        # Edit hides while the editor is open: a layout of its own
         self.edit_button = Button(description="Edit", icon="pencil", disabled=True,
-                                  tooltip=f"Edit {LATER}")
+                                  tooltip=f"Edit {LATER}", **look(Button, own_layout=True))
         self.edit_button.add_class("azimage-schema-edit")
-        self.request_table = HTML()
-        self.response_table = HTML()
+        self.request_table = HTML(**look(HTML))
+        self.response_table = HTML(**look(HTML))
         for t in (self.request_table, self.response_table):
             t.add_class("azimage-schema-table")
-        self.note = HTML()
-        super().__init__([HBox([self.refresh_button, self.edit_button]), self.request_table,
-                          self.response_table, self.note])
+        self.note = HTML(**look(HTML))
+        # the view itself is shown or hidden as step 2: its layout is its own
+        super().__init__([HBox([self.refresh_button, self.edit_button], **look(HBox)),
+                          self.request_table, self.response_table, self.note])
         self.add_class("azimage-schema")
+        if owns:
+            look.own(self)
         self.set_version(api_version)
 
     def set_version(self, api_version: str) -> None:

@@ -28,7 +28,7 @@ import asyncio
 import html
 from typing import Any
 
-from ipywidgets import HTML, Button, Dropdown, HBox, Layout, Select, Text, ToggleButtons, VBox
+from ipywidgets import HTML, Button, Dropdown, HBox, Select, Text, ToggleButtons, VBox
 
 from ..activities.schema_edit import (
     TYPES,
@@ -40,13 +40,15 @@ from ..activities.schema_edit import (
 from ..contract import ValidationError
 from ..contract.schemas import SchemaField
 from .widget_fields import error_html
+from .widget_look import Look
 from .widget_schema import schema_table
 from .widget_tree import close_tree, show
 
 
-def _button(text: str, css: str, icon: str = "", style: str = "", tooltip: str = "") -> Button:
+def _button(look: Look, text: str, css: str, icon: str = "", style: str = "",
+            tooltip: str = "") -> Button:
     b = Button(description=text, icon=icon, button_style=style, tooltip=tooltip or text,
-               layout=Layout(width="auto"))
+               **look(Button, width="auto"))
     b.add_class(css)
     return b
 
@@ -54,40 +56,43 @@ def _button(text: str, css: str, icon: str = "", style: str = "", tooltip: str =
 class SchemaEditor(VBox):
     """Edit an activity's request and response schemas; Apply sets its ``schema_edit``."""
 
-    def __init__(self, activity: Any, on_done: Any = None) -> None:
+    def __init__(self, activity: Any, on_done: Any = None, look: Look | None = None) -> None:
+        owns = look is None
+        look = look or Look()
         self.activity = activity
         self._on_done = on_done
         self.draft = SchemaDraft.of(activity)
         self.part = ToggleButtons(options=["request", "response"], value="request",
-                                  description="Schema")
+                                  description="Schema", **look(ToggleButtons))
         self.part.add_class("azimage-schema-part")
-        self.fields = Select(options=[], rows=10, layout=Layout(width="360px"))
+        self.fields = Select(options=[], rows=10, **look(Select, width="360px"))
         self.fields.add_class("azimage-schema-fields")
         self.name = Text(description="Name", placeholder="field, or parent.child",
-                         layout=Layout(width="360px"))
+                         **look(Text, width="360px"))
         self.name.add_class("azimage-schema-name")
-        self.type = Dropdown(options=list(TYPES), value="string", description="Type")
+        self.type = Dropdown(options=list(TYPES), value="string", description="Type",
+                             **look(Dropdown))
         self.type.add_class("azimage-schema-type")
-        self.add_button = _button("Add", "azimage-schema-add", "plus",
+        self.add_button = _button(look, "Add", "azimage-schema-add", "plus",
                                   tooltip="Add a field named as typed, after the selected one "
                                           "(new fields are optional: [0, 1])")
-        self.delete_button = _button("Delete", "azimage-schema-delete", "trash",
+        self.delete_button = _button(look, "Delete", "azimage-schema-delete", "trash",
                                      tooltip="Delete the selected field and its children")
-        self.rename_button = _button("Rename", "azimage-schema-rename", "i-cursor",
+        self.rename_button = _button(look, "Rename", "azimage-schema-rename", "i-cursor",
                                      tooltip="Rename the selected field to the typed name")
-        self.set_type_button = _button("Set type", "azimage-schema-set-type", "exchange",
+        self.set_type_button = _button(look, "Set type", "azimage-schema-set-type", "exchange",
                                        tooltip="Give the selected field the chosen type")
-        self.up_button = _button("Up", "azimage-schema-up", "arrow-up")
-        self.down_button = _button("Down", "azimage-schema-down", "arrow-down")
-        self.apply_button = _button("Apply", "azimage-schema-apply", "check", "primary",
+        self.up_button = _button(look, "Up", "azimage-schema-up", "arrow-up")
+        self.down_button = _button(look, "Down", "azimage-schema-down", "arrow-down")
+        self.apply_button = _button(look, "Apply", "azimage-schema-apply", "check", "primary",
                                     "Use this schema (Save & Exit / Finished saves it)")
-        self.cancel_button = _button("Cancel", "azimage-schema-cancel", "times",
+        self.cancel_button = _button(look, "Cancel", "azimage-schema-cancel", "times",
                                      tooltip="Close the editor without changing the schema")
-        self.reset_button = _button("Use endpoint schema", "azimage-schema-reset", "undo",
+        self.reset_button = _button(look, "Use endpoint schema", "azimage-schema-reset", "undo",
                                     tooltip="Drop this activity's edit: use the shared schema")
-        self.error = HTML()
+        self.error = HTML(**look(HTML))
         self.error.add_class("azimage-schema-editor-error")
-        self.preview = HTML()
+        self.preview = HTML(**look(HTML))
         for b, handler in ((self.add_button, self.add), (self.delete_button, self.delete),
                            (self.rename_button, self.rename), (self.set_type_button, self.set_type),
                            (self.up_button, lambda: self.move(-1)),
@@ -97,16 +102,20 @@ class SchemaEditor(VBox):
             b.on_click(lambda _b, h=handler: self._guard(h))
         self.part.observe(lambda _c: self._render(), names="value")
         self.fields.observe(self._selected, names="value")
+        box = look(HBox)
         super().__init__([
             self.part,
             HBox([self.fields, VBox([self.name, self.type,
                                      HBox([self.add_button, self.rename_button,
-                                           self.set_type_button]),
-                                     HBox([self.delete_button, self.up_button, self.down_button])])]),
+                                           self.set_type_button], **box),
+                                     HBox([self.delete_button, self.up_button, self.down_button],
+                                          **box)], **look(VBox))], **box),
             self.error, self.preview,
-            HBox([self.apply_button, self.cancel_button, self.reset_button])],
-            layout=Layout(border="1px solid #ccc", padding="6px"))
+            HBox([self.apply_button, self.cancel_button, self.reset_button], **box)],
+            **look(VBox, border="1px solid #ccc", padding="6px"))
         self.add_class("azimage-schema-editor")
+        if owns:
+            look.own(self)
         self._render()
 
     # -- view --------------------------------------------------------------------
@@ -209,9 +218,10 @@ class SchemaTools:
         v.edit_button.tooltip = "Edit this activity's schemas: add, delete, rename, reorder, change types"
         v.refresh_button.on_click(lambda _b: self.refresh())
         v.edit_button.on_click(lambda _b: self.open_editor())
-        self.status = HTML()
+        self.look = look = getattr(panel, "look", None) or Look().own(self.view)
+        self.status = HTML(**look(HTML))
         self.status.add_class("azimage-schema-status")
-        self.editor_box = VBox([])
+        self.editor_box = VBox([], **look(VBox))
         v.children = tuple(v.children[:1]) + (self.status, self.editor_box) + tuple(v.children[1:])
         self.activity.observe(self._on_version, names="api_version")
         self.activity.observe(self._on_edit, names="schema_edit")
@@ -273,7 +283,7 @@ class SchemaTools:
     # -- Edit ----------------------------------------------------------------------
     def open_editor(self) -> SchemaEditor:
         self.close_editor()
-        self.editor = SchemaEditor(self.activity, on_done=self.close_editor)
+        self.editor = SchemaEditor(self.activity, on_done=self.close_editor, look=self.look)
         self.editor_box.children = (self.editor,)
         show(self.view.edit_button, False)
         return self.editor

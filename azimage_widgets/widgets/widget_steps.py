@@ -18,6 +18,7 @@ from ipywidgets import HTML, Box, Button, HBox, Layout, VBox, Widget
 from traitlets import Bool, Int
 
 from .widget_fields import error_html
+from .widget_look import Look
 from .widget_tree import show
 
 STEP_TITLES = {1: "Step 1: Enter a name and specify settings", 2: "Step 2: Review the data schemas"}
@@ -33,7 +34,9 @@ class StepFrame(VBox):
     def __init__(self, label: str, step1: Widget, step2: Widget, *,
                  on_save: Callable[[], bool], on_discard: Callable[[], None],
                  summary: Callable[[], str], can_save: Callable[[], bool],
-                 is_dirty: Callable[[], bool]) -> None:
+                 is_dirty: Callable[[], bool], look: Look | None = None) -> None:
+        owns = look is None
+        self.look = look = look or Look()
         self.label = label
         self._on_save = on_save
         self._on_discard = on_discard
@@ -41,47 +44,54 @@ class StepFrame(VBox):
         self._can_save = can_save
         self._is_dirty = is_dirty
 
-        self.summary_button = Button(description="", layout=Layout(width="auto", max_width="100%"),
-                                     tooltip="Click to edit the configuration")
+        self.summary_button = Button(description="", tooltip="Click to edit the configuration",
+                                     **look(Button, own_layout=True, width="auto", max_width="100%"))
         self.summary_button.add_class("azimage-summary")
         self.summary_button.on_click(lambda _b: self.reopen())
 
-        self.header = HTML()
+        self.header = HTML(**look(HTML))
         self.step1, self.step2 = step1, step2
         step1.add_class("azimage-step1")
         step2.add_class("azimage-step2")
 
         def button(text: str, css: str, handler: Callable[[], None], style: str = "",
-                   tooltip: str = "") -> Button:
-            b = Button(description=text, button_style=style, tooltip=tooltip or text)
+                   tooltip: str = "", shown: bool = True) -> Button:
+            # buttons shown or hidden by step get a layout of their own (show() changes it)
+            b = Button(description=text, button_style=style, tooltip=tooltip or text,
+                       **look(Button, own_layout=not shown))
             b.add_class(css)
             b.on_click(lambda _b: handler())
             return b
 
+        self._button = button
+
         self.back_button = button("Back", "azimage-back", self.back,
-                                  tooltip="Keep this step's changes and return to step 1")
-        self.next_button = button("Next", "azimage-next", self.next,
+                                  tooltip="Keep this step's changes and return to step 1", shown=False)
+        self.next_button = button("Next", "azimage-next", self.next, shown=False,
                                   tooltip="Keep this step's changes (not saved yet) and go to step 2")
         self.save_exit_button = button("Save & Exit", "azimage-save-exit", self.save_and_exit,
-                                       "primary", "Save the configuration and close it")
+                                       "primary", "Save the configuration and close it", shown=False)
         self.finished_button = button("Finished", "azimage-finished", self.save_and_exit,
-                                      "primary", "Save the configuration of all steps and close it")
+                                      "primary", "Save the configuration of all steps and close it",
+                                      shown=False)
         self.discard_button = button("Discard Changes", "azimage-discard", self.ask_discard,
                                      tooltip="Close without saving the changes to any step")
         self.nav = HBox([self.back_button, self.next_button, self.save_exit_button,
-                         self.finished_button, self.discard_button])
+                         self.finished_button, self.discard_button], **look(HBox))
 
-        self.confirm_text = HTML("Discard the changes made since the last save?")
-        self.confirm_yes = button("Discard", "azimage-discard-yes", self.confirm_discard, "danger")
-        self.confirm_no = button("Keep editing", "azimage-discard-no", self.cancel_discard)
-        self.confirm_row = HBox([self.confirm_text, self.confirm_yes, self.confirm_no])
-        self.confirm_row.add_class("azimage-confirm")
+        # the confirm row (text, Discard, Keep editing) is built on the first Discard Changes
+        self.confirm_text: HTML | None = None
+        self.confirm_yes: Button | None = None
+        self.confirm_no: Button | None = None
+        self.confirm_row: HBox | None = None
 
-        self.message = HTML()
-        self.body = VBox([self.header, step1, step2, self.nav, self.confirm_row, self.message],
-                         layout=Layout(border="1px solid #ccc", padding="6px"))
+        self.message = HTML(**look(HTML))
+        self.body = VBox([self.header, step1, step2, self.nav, self.message],
+                         **look(VBox, own_layout=True, border="1px solid #ccc", padding="6px"))
         self.body.add_class("azimage-config")
-        super().__init__([self.summary_button, self.body])
+        super().__init__([self.summary_button, self.body], **look(VBox))
+        if owns:
+            look.own(self)
         self.observe(lambda _c: self.refresh(), names=["step", "collapsed", "confirming"])
         self.refresh()
 
@@ -110,6 +120,21 @@ class StepFrame(VBox):
 
     def ask_discard(self) -> None:
         self.confirming = True
+
+    def _confirm_row(self) -> HBox:
+        """The discard confirm row, built (after the navigation buttons) when first needed."""
+        if self.confirm_row is None:
+            look, button = self.look, self._button
+            self.confirm_text = HTML("Discard the changes made since the last save?", **look(HTML))
+            self.confirm_yes = button("Discard", "azimage-discard-yes", self.confirm_discard, "danger")
+            self.confirm_no = button("Keep editing", "azimage-discard-no", self.cancel_discard)
+            self.confirm_row = HBox([self.confirm_text, self.confirm_yes, self.confirm_no],
+                                    **look(HBox, own_layout=True))
+            self.confirm_row.add_class("azimage-confirm")
+            children = list(self.body.children)
+            children.insert(children.index(self.nav) + 1, self.confirm_row)
+            self.body.children = tuple(children)
+        return self.confirm_row
 
     def confirm_discard(self) -> None:
         self.message.value = ""
@@ -142,7 +167,8 @@ class StepFrame(VBox):
         show(self.next_button, one)
         show(self.save_exit_button, one)
         show(self.finished_button, not one)
-        show(self.confirm_row, self.confirming)
+        if self.confirming or self.confirm_row is not None:
+            show(self._confirm_row(), self.confirming)
         can_save = self._can_save()
         self.save_exit_button.disabled = not can_save
         self.finished_button.disabled = not can_save

@@ -5,6 +5,8 @@ from typing import Iterator
 
 from ipywidgets import Widget
 
+from .widget_look import is_shared, owned_look
+
 
 def walk(root: Widget) -> Iterator[Widget]:
     """Every widget reachable from ``root`` through its synced traits, once, in document order."""
@@ -30,10 +32,20 @@ def walk(root: Widget) -> Iterator[Widget]:
 
 
 def close_tree(root: Widget) -> None:
-    """Close ``root`` and every widget under it (their comms, so views disappear)."""
-    for w in list(walk(root)):
-        if w.comm is not None:
+    """Close ``root`` and every widget under it (their comms, so views disappear).
+
+    Shared Layout/Style models (widget_look) are left open, since other widgets
+    still use them, unless their owner is in the tree: the Look of every closed
+    owner is closed with it.
+    """
+    widgets = list(walk(root))
+    for w in widgets:
+        if w.comm is not None and not is_shared(w):
             Widget.close(w)
+    for w in widgets:
+        look = owned_look(w)
+        if look is not None:
+            look.close()
 
 
 def show(widget: Widget, visible: bool) -> None:

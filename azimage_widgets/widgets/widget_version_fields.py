@@ -20,6 +20,8 @@ from ipywidgets import Dropdown, IntSlider
 from ..contract import version_spec
 from ..contract.limits import OPTION_NAMES
 from .widget_fields import Field
+from .widget_look import Look
+from .widget_panel import INITIAL
 
 _LABELS = {"quality": "Quality", "style": "Style", "response_format": "Response format",
            "output_format": "Output format", "background": "Background",
@@ -35,20 +37,22 @@ class VersionFields:
         self._version: str | None = None
         self.inputs: dict[str, Any] = {}
         self.fields: list[Field] = []
+        # shown or hidden with the version: each input keeps a layout of its own
+        look: Look = panel.look
         for name in OPTION_NAMES:
             if name == "output_compression":
                 widget: Any = IntSlider(min=0, max=100, value=100, description=_LABELS[name],
-                                        style={"description_width": "initial"})
+                                        **look(IntSlider, own_layout=True, style=INITIAL))
                 to_w = lambda v: self.through(100 if v is None else v)  # noqa: E731
                 from_w = lambda v: None if v == 100 else v  # noqa: E731 - 100 is the default
             else:
                 widget = Dropdown(options=[("default", "")], value="", description=_LABELS[name],
-                                  style={"description_width": "initial"})
+                                  **look(Dropdown, own_layout=True, style=INITIAL))
                 to_w = lambda v: self.through(v or "")  # noqa: E731
                 from_w = lambda v: v or None  # noqa: E731
             self.inputs[name] = widget
             self.refresh()  # options first, so the binding's first value fits
-            field = panel._bind(name, Field(widget, f"azimage-{name.replace('_', '-')}"),
+            field = panel._bind(name, Field(widget, f"azimage-{name.replace('_', '-')}", look=look),
                                 to_widget=to_w, from_widget=from_w)
             self.fields.append(field)
         # size and n may change with the version (the activity resets them): the choices must

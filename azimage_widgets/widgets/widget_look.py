@@ -1,0 +1,106 @@
+"""Layout and Style models shared by the widgets of one panel (small widget state).
+
+Every ipywidgets control syncs its own Layout model (about 1 kB of JSON, as
+a front end receives it and as a saved notebook keeps it) and most have a
+Style model (300-400 bytes), even when nothing about them differs from the
+control next to it. ipywidgets lets one Layout or Style instance serve many
+widgets, so a panel keeps one ``Look``: one model per distinct set of traits,
+made on first use.
+
+    look = Look()
+    Button(description="Save", **look(Button, width="auto"))   # layout and style, shared
+    Dropdown(description="Size", **look(Dropdown, own_layout=True,
+                                        style={"description_width": "initial"}))
+
+Rules:
+
+- a shared Layout must never be changed after it is handed out: whatever is
+  shown or hidden (``widget_tree.show`` sets ``layout.display``) or resized
+  later gets ``own_layout=True`` (a fresh, unshared Layout);
+- shared models are closed with their owner, not with a widget that uses
+  them: ``widget_tree.close_tree`` skips them and closes the Look of every
+  owner it closes (``Look.own(widget)``), so closing a tile keeps the
+  panel's shared layouts and closing the panel closes them all.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ipywidgets import Layout, Widget
+
+SHARED_MARK = "_azimage_shared"
+OWNER_MARK = "_azimage_look"
+
+
+def style_class(widget_cls: type) -> type | None:
+    """The Style class a widget class syncs (None when it has no ``style`` trait)."""
+    trait = widget_cls.class_traits().get("style")
+    return getattr(trait, "klass", None) if trait is not None else None
+
+
+def is_shared(widget: Widget) -> bool:
+    return bool(getattr(widget, SHARED_MARK, False))
+
+
+def owned_look(widget: Widget) -> "Look | None":
+    return getattr(widget, OWNER_MARK, None)
+
+
+class Look:
+    """Layout and Style instances shared by the widgets of one owner (a panel, a grid)."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple[Any, ...], Widget] = {}
+
+    @staticmethod
+    def _key(kind: Any, traits: dict[str, Any]) -> tuple[Any, ...]:
+        return (kind, tuple(sorted(traits.items())))
+
+    def _shared(self, key: tuple[Any, ...], make: Any) -> Any:
+        model = self._models.get(key)
+        if model is None or model.comm is None:
+            model = self._models[key] = make()
+            setattr(model, SHARED_MARK, True)
+        return model
+
+    def layout(self, **traits: Any) -> Layout:
+        """The shared Layout with these traits (the rest default)."""
+        return self._shared(self._key(Layout, traits), lambda: Layout(**traits))
+
+    def style(self, widget_cls: type, **traits: Any) -> Any:
+        """The shared Style of ``widget_cls``'s kind with these traits; None when it has none."""
+        klass = style_class(widget_cls)
+        if klass is None:
+            return None
+        return self._shared(self._key(klass, traits), lambda: klass(**traits))
+
+    def __call__(self, widget_cls: type, *, own_layout: bool = False,
+                 style: dict[str, Any] | None = None, **layout: Any) -> dict[str, Any]:
+        """Keyword arguments ``layout=`` and ``style=`` for a ``widget_cls`` built with this look.
+
+        ``own_layout=True``: a new Layout of its own (for widgets shown/hidden or
+        resized later); otherwise the shared Layout with the ``layout`` traits.
+        """
+        kw: dict[str, Any] = {"layout": Layout(**layout) if own_layout else self.layout(**layout)}
+        shared_style = self.style(widget_cls, **(style or {}))
+        if shared_style is not None:
+            kw["style"] = shared_style
+        return kw
+
+    def own(self, owner: Widget) -> "Look":
+        """Tie this look's models to ``owner``: ``close_tree(owner)`` closes them."""
+        setattr(owner, OWNER_MARK, self)
+        return self
+
+    def models(self) -> list[Widget]:
+        return [m for m in self._models.values() if m.comm is not None]
+
+    def close(self) -> None:
+        """Close every shared model (the owner's widgets are closed or about to be)."""
+        for model in list(self._models.values()):
+            if model.comm is not None:
+                Widget.close(model)
+        self._models.clear()
+
+
+__all__ = ["Look", "is_shared", "owned_look", "style_class"]

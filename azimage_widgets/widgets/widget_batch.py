@@ -29,7 +29,7 @@ class BatchProgressBar(HBox):
         self.bar.add_class("azimage-batch-bar")
         self.text = HTML(**look(HTML))
         self.text.add_class("azimage-batch-text")
-        super().__init__([self.bar, self.text])  # shown / hidden: its own layout
+        super().__init__([self.bar, self.text], **look(HBox))
         self.add_class("azimage-batch")
         if owns:
             look.own(self)

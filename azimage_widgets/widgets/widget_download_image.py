@@ -65,7 +65,7 @@ class DownloadImagePanel(ActivityPanel):
                              **look(Text, width=FIELD_WIDTH))
         id_field = self._bind("image_id", self._field(self.id_input, "azimage-image-id"))
         self.optional = self._optional([self._version_field(), self._output_field()])
-        step1 = VBox([name_field, id_field, self.optional, self._continue_field()])
+        step1 = VBox([name_field, id_field, self.optional, self._continue_field()], **look(VBox))
         frame = self._frame(step1)
 
         self.download_button = Button(description="Download", button_style="success",

@@ -65,12 +65,11 @@ class Field(VBox):
     """An input with an inline error line under it (and an optional widget beside it).
 
     ``look`` (widget_look): the panel's shared layouts and styles; the Field's
-    box, error line and row use them. The field's own layout is its own when
-    ``own_layout`` (it is shown or hidden, e.g. a version's option).
+    box, error line and row use them.
     """
 
     def __init__(self, input_widget: Widget, css: str, beside: Widget | None = None,
-                 look: Look | None = None, own_layout: bool = False, **kwargs: Any) -> None:
+                 look: Look | None = None, **kwargs: Any) -> None:
         owns = look is None
         look = look or Look()
         self.input = input_widget
@@ -79,7 +78,7 @@ class Field(VBox):
         self.error.add_class("azimage-field-error")
         self.error.add_class(f"{css}-error")
         row = HBox([input_widget, beside], **look(HBox)) if beside is not None else input_widget
-        if "layout" not in kwargs and not own_layout:
+        if "layout" not in kwargs:
             kwargs["layout"] = look.layout()
         super().__init__([row, self.error], **kwargs)
         if owns:

@@ -9,14 +9,17 @@ made on first use.
 
     look = Look()
     Button(description="Save", **look(Button, width="auto"))   # layout and style, shared
-    Dropdown(description="Size", **look(Dropdown, own_layout=True,
-                                        style={"description_width": "initial"}))
+    Dropdown(description="Size", **look(Dropdown, style={"description_width": "initial"}))
+    show(widget, False)   # widget_tree.show: swaps in the shared hidden variant
 
 Rules:
 
-- a shared Layout must never be changed after it is handed out: whatever is
-  shown or hidden (``widget_tree.show`` sets ``layout.display``) or resized
-  later gets ``own_layout=True`` (a fresh, unshared Layout);
+- a shared Layout is never changed after it is handed out. Showing or hiding
+  a widget (``widget_tree.show``) swaps its shared Layout for the variant
+  with the other ``display`` (also shared: one hidden variant per look, not
+  one Layout per hidden widget); only a widget's own Layout is changed in
+  place. Whatever is resized or restyled later gets ``own_layout=True`` (a
+  fresh, unshared Layout);
 - shared models are closed with their owner, not with a widget that uses
   them: ``widget_tree.close_tree`` skips them and closes the Look of every
   owner it closes (``Look.own(widget)``), so closing a tile keeps the
@@ -30,6 +33,7 @@ from ipywidgets import Layout, Widget
 
 SHARED_MARK = "_azimage_shared"
 OWNER_MARK = "_azimage_look"
+VARIANT_MARK = "_azimage_layout_of"  # on a shared Layout: (its Look, its traits)
 
 
 def style_class(widget_cls: type) -> type | None:
@@ -44,6 +48,23 @@ def is_shared(widget: Widget) -> bool:
 
 def owned_look(widget: Widget) -> "Look | None":
     return getattr(widget, OWNER_MARK, None)
+
+
+def set_display(widget: Widget, display: str | None) -> None:
+    """Show (None) or hide ("none") ``widget`` without changing a Layout other widgets share.
+
+    A shared Layout is swapped for its variant with that ``display``; a widget's
+    own Layout is changed in place.
+    """
+    layout = widget.layout
+    if layout.display == display:
+        return
+    origin = getattr(layout, VARIANT_MARK, None)
+    if origin is not None and layout.comm is not None:
+        look, traits = origin
+        widget.layout = look.layout(**{**traits, "display": display})
+    else:
+        layout.display = display
 
 
 class Look:
@@ -65,7 +86,14 @@ class Look:
 
     def layout(self, **traits: Any) -> Layout:
         """The shared Layout with these traits (the rest default)."""
-        return self._shared(self._key(Layout, traits), lambda: Layout(**traits))
+        traits = {k: v for k, v in traits.items() if v is not None}
+
+        def make() -> Layout:
+            made = Layout(**traits)
+            setattr(made, VARIANT_MARK, (self, traits))
+            return made
+
+        return self._shared(self._key(Layout, traits), make)
 
     def style(self, widget_cls: type, **traits: Any) -> Any:
         """The shared Style of ``widget_cls``'s kind with these traits; None when it has none."""
@@ -78,8 +106,9 @@ class Look:
                  style: dict[str, Any] | None = None, **layout: Any) -> dict[str, Any]:
         """Keyword arguments ``layout=`` and ``style=`` for a ``widget_cls`` built with this look.
 
-        ``own_layout=True``: a new Layout of its own (for widgets shown/hidden or
-        resized later); otherwise the shared Layout with the ``layout`` traits.
+        ``own_layout=True``: a new Layout of its own (for widgets whose layout is
+        changed later other than by ``widget_tree.show``); otherwise the shared
+        Layout with the ``layout`` traits.
         """
         kw: dict[str, Any] = {"layout": Layout(**layout) if own_layout else self.layout(**layout)}
         shared_style = self.style(widget_cls, **(style or {}))
@@ -103,4 +132,4 @@ class Look:
         self._models.clear()
 
 
-__all__ = ["Look", "is_shared", "owned_look", "style_class"]
+__all__ = ["Look", "is_shared", "owned_look", "set_display", "style_class"]

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from ipywidgets import HTML, Button, GridBox, HBox, Image, Layout, Text, VBox
+from ipywidgets import HTML, Button, GridBox, HBox, Image, Text, VBox
 
 from ..activities.download_image import DownloadResult, ImageSlot
 from .widget_fields import error_html
@@ -57,9 +57,8 @@ class PreviewGrid(VBox):
         self.entries: list[tuple[str, ImageSlot]] = []  # (operation id, slot) per tile
         self.tiles: list[GridBox] = []
         self.thumbs: list[Image] = []
-        # grid, full-size box and toolbar are shown / hidden: layouts of their own
-        self.grid = GridBox([], layout=Layout(
-            grid_template_columns="repeat(auto-fill, 264px)", grid_gap="8px"))
+        self.grid = GridBox([], **look(GridBox, grid_template_columns="repeat(auto-fill, 264px)",
+                                       grid_gap="8px"))
         self.grid.add_class("azimage-grid")
         self.full_caption = HTML(**look(HTML))
         self.full_image = Image(format="png", **look(Image))
@@ -67,7 +66,7 @@ class PreviewGrid(VBox):
         self.full_close = Button(description="Close full size", icon="times", **look(Button))
         self.full_close.add_class("azimage-full-close")
         self.full_close.on_click(lambda _b: self.hide_full())
-        self.full_box = VBox([self.full_caption, self.full_image, self.full_close])
+        self.full_box = VBox([self.full_caption, self.full_image, self.full_close], **look(VBox))
         self.folder = Text(value=folder, description="Folder", **look(Text, width="320px"))
         self.folder.add_class("azimage-save-folder")
         self.save_all_button = Button(description="Save all", icon="download",
@@ -77,7 +76,7 @@ class PreviewGrid(VBox):
         self.save_all_button.on_click(lambda _b: self._report(self.save_all))
         self.save_status = HTML(**look(HTML))
         self.save_status.add_class("azimage-save-status")
-        self.toolbar = HBox([self.save_all_button, self.folder])
+        self.toolbar = HBox([self.save_all_button, self.folder], **look(HBox))
         super().__init__([self.grid, self.full_box, self.toolbar, self.save_status], **look(VBox))
         self.add_class("azimage-previews")
         if owns:

@@ -70,7 +70,7 @@ class RequestImagePanel(ActivityPanel):
         self.optional = self._optional([size_field, n_field, version_field,
                                         *self.version_fields.fields, output_field])
         continue_field = self._continue_field()
-        step1 = VBox([name_field, prompt_field, self.optional, continue_field])  # shown by step
+        step1 = VBox([name_field, prompt_field, self.optional, continue_field], **look(VBox))
         frame = self._frame(step1)
 
         self.generate_button = Button(description="Generate", button_style="success", icon="magic",

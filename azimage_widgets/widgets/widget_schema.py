@@ -53,18 +53,16 @@ class SchemaView(VBox):
         self.refresh_button = Button(description="Refresh", icon="refresh", disabled=True,
                                      tooltip=f"Refresh {LATER}", **look(Button))
         self.refresh_button.add_class("azimage-schema-refresh")
-        # Edit hides while the editor is open: a layout of its own
         self.edit_button = Button(description="Edit", icon="pencil", disabled=True,
-                                  tooltip=f"Edit {LATER}", **look(Button, own_layout=True))
+                                  tooltip=f"Edit {LATER}", **look(Button))
         self.edit_button.add_class("azimage-schema-edit")
         self.request_table = HTML(**look(HTML))
         self.response_table = HTML(**look(HTML))
         for t in (self.request_table, self.response_table):
             t.add_class("azimage-schema-table")
         self.note = HTML(**look(HTML))
-        # the view itself is shown or hidden as step 2: its layout is its own
         super().__init__([HBox([self.refresh_button, self.edit_button], **look(HBox)),
-                          self.request_table, self.response_table, self.note])
+                          self.request_table, self.response_table, self.note], **look(VBox))
         self.add_class("azimage-schema")
         if owns:
             look.own(self)

@@ -45,7 +45,7 @@ class StepFrame(VBox):
         self._is_dirty = is_dirty
 
         self.summary_button = Button(description="", tooltip="Click to edit the configuration",
-                                     **look(Button, own_layout=True, width="auto", max_width="100%"))
+                                     **look(Button, width="auto", max_width="100%"))
         self.summary_button.add_class("azimage-summary")
         self.summary_button.on_click(lambda _b: self.reopen())
 
@@ -55,10 +55,8 @@ class StepFrame(VBox):
         step2.add_class("azimage-step2")
 
         def button(text: str, css: str, handler: Callable[[], None], style: str = "",
-                   tooltip: str = "", shown: bool = True) -> Button:
-            # buttons shown or hidden by step get a layout of their own (show() changes it)
-            b = Button(description=text, button_style=style, tooltip=tooltip or text,
-                       **look(Button, own_layout=not shown))
+                   tooltip: str = "") -> Button:
+            b = Button(description=text, button_style=style, tooltip=tooltip or text, **look(Button))
             b.add_class(css)
             b.on_click(lambda _b: handler())
             return b
@@ -66,14 +64,13 @@ class StepFrame(VBox):
         self._button = button
 
         self.back_button = button("Back", "azimage-back", self.back,
-                                  tooltip="Keep this step's changes and return to step 1", shown=False)
-        self.next_button = button("Next", "azimage-next", self.next, shown=False,
+                                  tooltip="Keep this step's changes and return to step 1")
+        self.next_button = button("Next", "azimage-next", self.next,
                                   tooltip="Keep this step's changes (not saved yet) and go to step 2")
         self.save_exit_button = button("Save & Exit", "azimage-save-exit", self.save_and_exit,
-                                       "primary", "Save the configuration and close it", shown=False)
+                                       "primary", "Save the configuration and close it")
         self.finished_button = button("Finished", "azimage-finished", self.save_and_exit,
-                                      "primary", "Save the configuration of all steps and close it",
-                                      shown=False)
+                                      "primary", "Save the configuration of all steps and close it")
         self.discard_button = button("Discard Changes", "azimage-discard", self.ask_discard,
                                      tooltip="Close without saving the changes to any step")
         self.nav = HBox([self.back_button, self.next_button, self.save_exit_button,
@@ -87,7 +84,7 @@ class StepFrame(VBox):
 
         self.message = HTML(**look(HTML))
         self.body = VBox([self.header, step1, step2, self.nav, self.message],
-                         **look(VBox, own_layout=True, border="1px solid #ccc", padding="6px"))
+                         **look(VBox, border="1px solid #ccc", padding="6px"))
         self.body.add_class("azimage-config")
         super().__init__([self.summary_button, self.body], **look(VBox))
         if owns:
@@ -129,7 +126,7 @@ class StepFrame(VBox):
             self.confirm_yes = button("Discard", "azimage-discard-yes", self.confirm_discard, "danger")
             self.confirm_no = button("Keep editing", "azimage-discard-no", self.cancel_discard)
             self.confirm_row = HBox([self.confirm_text, self.confirm_yes, self.confirm_no],
-                                    **look(HBox, own_layout=True))
+                                    **look(HBox))
             self.confirm_row.add_class("azimage-confirm")
             children = list(self.body.children)
             children.insert(children.index(self.nav) + 1, self.confirm_row)

@@ -5,7 +5,7 @@ from typing import Iterator
 
 from ipywidgets import Widget
 
-from .widget_look import is_shared, owned_look
+from .widget_look import is_shared, owned_look, set_display
 
 
 def walk(root: Widget) -> Iterator[Widget]:
@@ -49,8 +49,8 @@ def close_tree(root: Widget) -> None:
 
 
 def show(widget: Widget, visible: bool) -> None:
-    """Show or hide a widget through its layout."""
-    widget.layout.display = None if visible else "none"
+    """Show or hide a widget through its layout (a shared layout is swapped, never changed)."""
+    set_display(widget, None if visible else "none")
 
 
 def visible(widget: Widget) -> bool:

@@ -22,6 +22,7 @@ from ..contract.limits import OPTION_NAMES
 from .widget_fields import Field
 from .widget_look import Look
 from .widget_panel import INITIAL
+from .widget_tree import show
 
 _LABELS = {"quality": "Quality", "style": "Style", "response_format": "Response format",
            "output_format": "Output format", "background": "Background",
@@ -37,17 +38,16 @@ class VersionFields:
         self._version: str | None = None
         self.inputs: dict[str, Any] = {}
         self.fields: list[Field] = []
-        # shown or hidden with the version: each input keeps a layout of its own
         look: Look = panel.look
         for name in OPTION_NAMES:
             if name == "output_compression":
                 widget: Any = IntSlider(min=0, max=100, value=100, description=_LABELS[name],
-                                        **look(IntSlider, own_layout=True, style=INITIAL))
+                                        **look(IntSlider, style=INITIAL))
                 to_w = lambda v: self.through(100 if v is None else v)  # noqa: E731
                 from_w = lambda v: None if v == 100 else v  # noqa: E731 - 100 is the default
             else:
                 widget = Dropdown(options=[("default", "")], value="", description=_LABELS[name],
-                                  **look(Dropdown, own_layout=True, style=INITIAL))
+                                  **look(Dropdown, style=INITIAL))
                 to_w = lambda v: self.through(v or "")  # noqa: E731
                 from_w = lambda v: v or None  # noqa: E731
             self.inputs[name] = widget
@@ -91,7 +91,7 @@ class VersionFields:
             p._count()
         for name, widget in self.inputs.items():
             opt = spec.option(name)
-            widget.layout.display = None if opt is not None else "none"
+            show(widget, opt is not None)
             if opt is None or opt.is_int:
                 continue
             current = getattr(a, name) or ""

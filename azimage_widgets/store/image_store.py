@@ -425,7 +425,7 @@ class ImageStore:
             thumb = img.convert("RGB")
         thumb.thumbnail((max_px, max_px))
         buf = io.BytesIO()
-        thumb.save(buf, format="JPEG", quality=85)
+        thumb.save(buf, format="JPEG", quality=85, optimize=True)  # same pixels, fewer bytes
         out = buf.getvalue()
         if max_px == THUMBNAIL_PX:
             _atomic_write(cached, out)

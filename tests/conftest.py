@@ -41,3 +41,12 @@ def conn(emu):
 
 def pytest_report_header(config) -> str:
     return f"CI={os.environ.get('CI', '')}"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Browser tests last: they are the slowest, and Playwright's sync API must be
+    stopped before asyncio tests run in the same thread."""
+    def is_browser(item) -> bool:
+        return item.get_closest_marker("browser") is not None or "/browser/" in f"/{item.nodeid}"
+
+    items.sort(key=is_browser)  # stable: the order within each group is kept

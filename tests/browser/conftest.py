@@ -98,8 +98,10 @@ def chromium_path() -> str:
     pytest.skip(msg)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path):
+    # Module scope, not session: Playwright's sync API keeps an asyncio loop running in
+    # the main thread while it is started, which would break every asyncio test after it.
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:  # pragma: no cover - the test extra has it

@@ -255,3 +255,25 @@ def test_cli_prints_endpoint_serves_and_exits_0_on_sigterm(tmp_path):
     assert key not in out and key not in err_path.read_text()  # a given key is never printed
     with pytest.raises(httpx.ConnectError):
         httpx.get(endpoint + "/x", timeout=3)
+
+
+def test_error_answers_print_nothing_to_stderr():
+    """A notebook cell must not show the emulator's 4xx access lines as red stderr text.
+
+    In a subprocess: pytest's own log capture would hide tornado's warnings here.
+    """
+    import subprocess
+    import sys
+
+    script = (
+        "import httpx\n"
+        "from azimage_widgets import emulator\n"
+        "h = emulator.start(api_key='fake-key')\n"
+        "r = httpx.get(h.endpoint + '/openai/nowhere', params={'api-version': '2023-06-01-preview'})\n"
+        "print(r.status_code)\n"
+        "h.stop()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "401"
+    assert "/openai/nowhere" not in proc.stderr

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import math
 import random
 import time
@@ -367,14 +368,27 @@ def image_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type
     return [(prefix + IMAGE_PATTERN, ImageHandler, {"state": state})]
 
 
+#: The emulator's access log: debug level, so a notebook's cells never show its 4xx lines.
+access_log = logging.getLogger("azimage_widgets.emulator.access")
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """tornado's access log writes 4xx as warnings to stderr; ours stays at debug."""
+    req = handler.request
+    access_log.debug("%d %s %s %.1fms", handler.get_status(), req.method, req.path,
+                     1000.0 * req.request_time())
+
+
 def make_api_app(state: EmulatorState) -> tornado.web.Application:
     return tornado.web.Application(api_routes(state), default_handler_class=NotFoundHandler,
-                                   default_handler_args={"state": state})
+                                   default_handler_args={"state": state},
+                                   log_function=_log_request)
 
 
 def make_images_app(state: EmulatorState) -> tornado.web.Application:
     return tornado.web.Application(image_routes(state), default_handler_class=ImageNotFoundHandler,
-                                   default_handler_args={"state": state})
+                                   default_handler_args={"state": state},
+                                   log_function=_log_request)
 
 
 __all__ = ["DEFAULT_API_VERSION", "LEGACY_API_VERSION", "EmulatorState", "RequestRecord",

@@ -2,9 +2,11 @@
 
 ``attach_view_code(panel, buttons)`` (called by both panels) adds a "View
 code" toggle button to the ``buttons`` box and a code box (two read-only
-text areas, Python and curl, in Tabs) at the end of the panel. While open,
-the code follows every configuration change. The text comes from
-``activities.view_code`` and never holds the key.
+text areas, Python and curl, in Tabs) at the end of the panel. The box's
+Tabs and text areas are built on the first open (a panel nobody asks for
+code costs no widget state for them). While open, the code follows every
+configuration change. The text comes from ``activities.view_code`` and
+never holds the key.
 
 CSS classes: ``azimage-view-code`` (the button), ``azimage-code`` (the box),
 ``azimage-code-python`` and ``azimage-code-curl`` (the text areas).
@@ -13,29 +15,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipywidgets import Box, Layout, Tab, Textarea, ToggleButton, VBox
+from ipywidgets import Box, Tab, Textarea, ToggleButton, VBox
 
 from ..activities.view_code import CodeSnippet, view_code
 from .widget_fields import error_html
+from .widget_look import Look
 from .widget_tree import show
 
 
 class CodeView(VBox):
     """Python and curl of one activity's configuration, kept current while visible."""
 
-    def __init__(self, activity: Any) -> None:
+    def __init__(self, activity: Any, look: Look | None = None) -> None:
+        owns = look is None
+        self.look = look = look or Look()
         self.activity = activity
-        self.python = Textarea(layout=Layout(width="100%", height="260px"), disabled=False)
-        self.python.add_class("azimage-code-python")
-        self.curl = Textarea(layout=Layout(width="100%", height="220px"), disabled=False)
-        self.curl.add_class("azimage-code-curl")
-        self.tabs = Tab(children=[self.python, self.curl], titles=("Python", "curl"))
-        super().__init__([self.tabs], layout=Layout(width="100%"))
+        self.python: Textarea | None = None  # built on the first open (_build)
+        self.curl: Textarea | None = None
+        self.tabs: Tab | None = None
+        super().__init__([], **look(VBox, width="100%"))
         self.add_class("azimage-code")
+        if owns:
+            look.own(self)
         self.snippet: CodeSnippet | None = None
         names = [n for n in activity.all_config_names() if activity.has_trait(n)]
         activity.observe(self._changed, names=names)
         show(self, False)
+
+    def _build(self) -> None:
+        if self.tabs is not None:
+            return
+        look = self.look
+        self.python = Textarea(disabled=False, **look(Textarea, width="100%", height="260px"))
+        self.python.add_class("azimage-code-python")
+        self.curl = Textarea(disabled=False, **look(Textarea, width="100%", height="220px"))
+        self.curl.add_class("azimage-code-curl")
+        self.tabs = Tab(children=[self.python, self.curl], titles=("Python", "curl"), **look(Tab))
+        self.children = (self.tabs,)
 
     def _changed(self, _change: Any = None) -> None:
         if self.layout.display != "none":
@@ -43,6 +59,8 @@ class CodeView(VBox):
 
     def refresh(self) -> CodeSnippet | None:
         """Render the activity's current configuration."""
+        self._build()
+        assert self.python is not None and self.curl is not None
         try:
             self.snippet = view_code(self.activity)
         except Exception as exc:  # noqa: BLE001 - shown, never raised into a callback
@@ -63,15 +81,18 @@ class CodeView(VBox):
 
 def attach_view_code(panel: Any, buttons: Box) -> CodeView:
     """Add the View code button to ``buttons`` and the code box to the end of ``panel``."""
-    view = CodeView(panel.activity)
+    look = getattr(panel, "look", None)
+    view = CodeView(panel.activity, look=look)
     button = ToggleButton(description="View code", icon="code", value=False,
-                          tooltip="The equivalent Python and curl (without the key)")
+                          tooltip="The equivalent Python and curl (without the key)",
+                          **(look or view.look)(ToggleButton))
     button.add_class("azimage-view-code")
 
     def toggle(change: Any) -> None:
         try:
             view.reveal() if change["new"] else view.conceal()
         except Exception as exc:  # noqa: BLE001
+            view._build()
             view.python.value = error_html(str(exc))
 
     button.observe(toggle, names="value")

@@ -673,7 +673,10 @@ def test_duration_bracket_tightens_and_follows_changes():
     assert (est.lower, est.upper) == (2.0, 2.1)
     est.observe(0.5, 0.7)  # done before it: faster
     assert (est.lower, est.upper) == (0.5, 0.7)
-    est.observe(0.0, 0.6)  # done at its first look: the bracket widens downwards
+    est.observe(0.0, 0.6)  # done at its first look: a narrower bracket
+    assert (est.lower, est.upper) == (0.5, 0.6)
+    est.observe(0.58, 0.6)  # too narrow for a poll in its middle
+    est.observe(0.0, 0.6)  # done at its first look again: it reopens downwards
     assert est.upper == 0.6 and est.lower < 0.5
 
 

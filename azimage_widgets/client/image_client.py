@@ -99,6 +99,9 @@ class ImageClient:
         self._max_image_bytes = max_image_bytes
         self._schedule = poll_schedule or PollSchedule()
         self._policy = retry_policy or RetryPolicy(max_retries=conn.max_retries)
+        # how long jobs take, per (api version, size, n) of the request: a 1024x1024 n=5 job
+        # is not a 256x256 one; the last one observed answers expected_duration
+        self._estimates: dict[tuple[Any, ...], DurationEstimate] = {}
         self._estimate = DurationEstimate()
         self._polling = 0  # download_image calls polling now (they get staggered phases)
         #: How retries wait; a seam for tests that must not sleep a server's full Retry-After.
@@ -125,7 +128,7 @@ class ImageClient:
 
     @property
     def expected_duration(self) -> float | None:
-        """Seconds a job has been taking (learned from polls), or None before the first."""
+        """Seconds jobs like the last one seen done have been taking (learned from polls), or None."""
         return self._estimate.value
 
     async def __aenter__(self) -> "ImageClient":
@@ -541,19 +544,27 @@ class ImageClient:
             raise ValidationError("timeout", "must be a positive number of seconds", timeout)
         deadline = time.monotonic() + timeout
         # operations polled at once are staggered, so together they sample finely (poll.py)
+        asked = self._requests.get(op_id) or {}
+        key = (asked.get("api_version"), asked.get("size"), asked.get("n"))
+        estimate = self._estimates.get(key)
+        if estimate is None:
+            estimate = self._estimates[key] = DurationEstimate()
+            while len(self._estimates) > 64:
+                del self._estimates[next(iter(self._estimates))]
         schedule = replace(self._schedule, phase=phase_of(self._polling))
         self._polling += 1
         try:
             outcome = await poll_until_terminal(
                 lambda: self._poll_once(op_id, url, deadline),
                 operation_id=op_id, timeout=timeout, schedule=schedule,
-                submitted_at=submitted_at, on_status=on_status, estimate=self._estimate,
+                submitted_at=submitted_at, on_status=on_status, estimate=estimate,
             )
         finally:
             self._polling -= 1
         result = outcome.result
         if result.succeeded and submitted_at is not None:
-            self._estimate.observe(outcome.last_pending, outcome.first_done)
+            estimate.observe(outcome.last_pending, outcome.first_done)
+            self._estimate = estimate
         return check_terminal(result)
 
     async def delete_operation(self, op: "str | ImageOperation") -> None:

@@ -88,7 +88,7 @@ class PollSchedule:
             if elapsed < up - MIN_STEP / 2:
                 return up - elapsed  # then its upper end: done by then, as far as is known
             # still running past it: a small gap, then doubling ones back to the cap
-            return min(self.cap, max(MIN_STEP, elapsed - up))
+            return min(self.cap, max(MIN_STEP, elapsed - up + MIN_STEP))
         gap = self._gap(attempt)
         if self.phase:
             gap = (1 - self.phase) * gap + self.phase * self._gap(attempt + 1)
@@ -115,8 +115,9 @@ class DurationEstimate:
     ``lower``/``upper``: the tightest bracket seen (still running at ``lower`` s
     after submit, done by ``upper`` s); an observation outside it (a job done
     before ``lower``, or running past ``upper``) replaces it, so it follows jobs
-    that got faster or slower, and a job already done at its first poll widens it
-    downwards (faster jobs would not show otherwise). Poll loops sleeping in
+    that got faster or slower; a job done at its first poll when the bracket is
+    too narrow for a middle poll reopens it downwards (faster jobs would not show
+    otherwise). Poll loops sleeping in
     ``wait`` wake on every change.
     """
 
@@ -136,16 +137,17 @@ class DurationEstimate:
         lo = lower if lower > 0 else None
         if self.upper is None or (lo is not None and lo >= self.upper) \
                 or (self.lower is not None and upper <= self.lower):
-            self.lower, self.upper = lo, upper  # first, or outside the bracket: start again
+            # first, or outside the bracket: start again (never seen running: from 0)
+            self.lower, self.upper = (lo if lo is not None else 0.0), upper
         else:
             self.upper = min(self.upper, upper)
             if lo is not None:
-                self.lower = lo if self.lower is None else max(self.lower, lo)
-            elif self.lower is not None:
-                # done at its first look: jobs may have got faster, which polls at the bracket
-                # would never show; widen it downwards (doubling), so the next ones look earlier
-                width = max(self.upper - self.lower, 2 * MIN_STEP)
-                self.lower = max(0.0, self.lower - 2 * width)
+                self.lower = max(self.lower or 0.0, lo)
+            elif self.upper - self.lower <= 2 * MIN_STEP:
+                # done at its first look at a bracket too narrow for a middle poll: jobs may
+                # have got faster, which polls at the upper end would never show; reopen it
+                # downwards by a quarter, so the next one looks in between
+                self.lower = max(0.0, self.upper - max(4 * MIN_STEP, self.upper / 4))
         for fut in self._waiters:
             if not fut.done():
                 fut.set_result(True)

@@ -56,6 +56,7 @@ from .contract import DEFAULT_API_VERSION
 from .emulator import app as emu_app
 from .emulator.config import EmulatorConfig
 from .serverinfo import INFO_ENV, INFO_FILE
+from .store.thumbnails import THUMBNAIL_MIME
 
 EMULATOR_PATH = "azimage/emulator"
 IMAGES_PATH = "azimage/emulator/images"
@@ -196,7 +197,7 @@ class GalleryFileHandler(_GalleryBase):
             if rec is None or not rec.path.exists():
                 return None
             if kind == "thumbs":
-                return store.thumbnail(rec), "image/jpeg"
+                return store.thumbnail(rec), THUMBNAIL_MIME
             ext = rec.path.suffix.lstrip(".").lower()
             return rec.read_bytes(), _MIME.get(ext, "application/octet-stream")
 

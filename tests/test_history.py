@@ -79,7 +79,7 @@ async def test_previews_survive_the_service_and_a_restart(conn, emu):
     assert [r.prompt for r in gallery.records] == ["a red fox at dawn", "a blue whale"]
     thumbs = with_class(gallery, "azimage-history-thumb")
     assert len(thumbs) == 2
-    assert all(Image.open(io.BytesIO(t.value)).format == "JPEG" for t in thumbs)
+    assert all(Image.open(io.BytesIO(t.value)).format == "WEBP" for t in thumbs)
     assert max(Image.open(io.BytesIO(thumbs[0].value)).size) <= 256
     captions = [c.value for c in with_class(gallery, "azimage-history-caption")]
     assert "a red fox at dawn" in captions[0] and "UTC" in captions[0]

@@ -3,7 +3,7 @@
 - quickstart is executed under nbclient (widget state stored), exported with
   ``jupyter nbconvert --to html`` pointed at a renderer packed with npm
   (scripts/fetch_widget_renderer.sh, staged next to the HTML), and checked:
-  (a) the HTML embeds the widget state with the thumbnails' JPEG bytes;
+  (a) the HTML embeds the widget state with the thumbnails' WebP bytes;
   (b) in Debian's chromium (Playwright; every non-loopback request refused),
   the ``img.widget-image`` thumbnails render with a natural width > 0.
   A screenshot goes to test-artifacts/.
@@ -38,7 +38,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ON_CI = os.environ.get("CI", "").lower() == "true"
-JPEG_MAGIC = b"\xff\xd8\xff"
+def is_webp(data: bytes) -> bool:
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -91,7 +92,7 @@ def test_quickstart_html_export_renders_previews_offline(kernel_env, renderer, t
     assert len(thumbs) >= 4
     for m in thumbs:
         data = base64.b64decode(m["buffers"][0]["data"])
-        assert data.startswith(JPEG_MAGIC) and m["state"]["format"] == "jpeg"
+        assert is_webp(data) and m["state"]["format"] == "webp"
     views = re.findall(r'<script type="application/vnd\.jupyter\.widget-view\+json">', page)
     assert len(views) >= 2
 
@@ -214,7 +215,7 @@ def _images_in_state(models: dict) -> list[tuple[str, tuple[int, int], int]]:
     for m in models.values():
         for buf in m.get("buffers", []):
             data = base64.b64decode(buf["data"])
-            if data[:3] == JPEG_MAGIC or data[:8] == b"\x89PNG\r\n\x1a\n":
+            if is_webp(data) or data[:8] == b"\x89PNG\r\n\x1a\n":
                 with Image.open(io.BytesIO(data)) as img:
                     found.append((" ".join(m["state"].get("_dom_classes", [])), img.size,
                                   len(buf["data"])))
@@ -235,7 +236,7 @@ def test_saved_widget_state_holds_thumbnails_not_pngs(kernel_env, tmp_path):
     print(f"\n[widget state, photo-like PNGs] 5 x 1024x1024: PNGs {sum(pngs) / 1024:.0f} KiB "
           f"(avg {png_avg / 1024:.0f} KiB); saved notebook {file5 / 1024:.0f} KiB "
           f"(with 1 image: {file1 / 1024:.0f} KiB); saved widget state per image "
-          f"{per_image / 1024:.1f} KiB (thumbnail {thumb_avg / 1024:.1f} KiB as base64 JPEG, the "
+          f"{per_image / 1024:.1f} KiB (thumbnail {thumb_avg / 1024:.1f} KiB as base64 WebP, the "
           f"rest its tile's widgets); per image / PNG = {ratio:.3f}; "
           f"notebook / sum of PNGs = {file5 / sum(pngs):.2f}")
     assert png_avg > 1_000_000        # the stand-in really is photo-sized

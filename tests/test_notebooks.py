@@ -109,7 +109,7 @@ def _check_quickstart(nb, state, roots) -> None:
     # run's tiles were replaced (nbclient keeps closed models in the state, unreachable)
     assert len(thumbs) == 4
     for m in thumbs:
-        assert m["state"]["format"] == "jpeg"
+        assert m["state"]["format"] == "webp"
         assert m.get("buffers") or m["state"].get("value"), "thumbnail has no bytes"
     ids = [state[m] for m in shown if "azimage-ids" in state[m]["state"].get("_dom_classes", [])]
     assert ids and "<code" in ids[0]["state"]["value"]

@@ -69,10 +69,10 @@ def test_teaching(kernel_env):
     assert "images: 1 - refused: [('contentFilter', 'Generated image was filtered" in text
     placeholders = _with_class(state, shown, "azimage-filtered")
     assert placeholders and "filtered" in placeholders[0]["state"]["value"]
-    # thumbnails are JPEG, not the PNGs
+    # thumbnails are WebP, not the PNGs
     thumbs = _with_class(state, shown, "azimage-thumb")
     assert len(thumbs) == 5  # Request Image (last run) 2 + Download Image 2 + partial 1
-    assert {m["state"]["format"] for m in thumbs} == {"jpeg"}
+    assert {m["state"]["format"] for m in thumbs} == {"webp"}
 
 
 def test_prompt_iteration(kernel_env):
@@ -101,7 +101,7 @@ def test_prompt_iteration(kernel_env):
     assert len(grid_thumbs) == 6  # one per cell as shown now (the rerun replaced its cell's)
     history_thumbs = _with_class(state, shown, "azimage-history-thumb")
     assert len(history_thumbs) == 3 + 1
-    assert {m["state"]["format"] for m in grid_thumbs + history_thumbs} == {"jpeg"}
+    assert {m["state"]["format"] for m in grid_thumbs + history_thumbs} == {"webp"}
     pins = _with_class(state, shown, "azimage-compare-pin")
     assert sum(1 for p in pins if p["state"].get("value")) == 1
 

@@ -270,9 +270,9 @@ def test_gallery_lists_the_store_read_only(server, info):
     # search
     r = httpx.get(server.url + "azimage/gallery", params={"q": "owl"}, headers=server.auth())
     assert "a green owl" in r.text and "bold" not in r.text and "1 image matching" in r.text
-    # thumbnails are small JPEGs, files are the stored PNG
+    # thumbnails are small WebPs, files are the stored PNG
     r = httpx.get(server.url + f"azimage/gallery/thumbs/{rec.id}", headers=server.auth())
-    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
     assert max(Image.open(io.BytesIO(r.content)).size) <= 256
     r = httpx.get(server.url + f"azimage/gallery/files/{rec.id}", headers=server.auth())
     assert r.status_code == 200 and r.content.startswith(PNG_MAGIC)

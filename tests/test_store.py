@@ -126,7 +126,7 @@ def test_shared_bytes_stored_once_and_removed_with_last_record(tmp_path):
     assert store.delete(a.id) is True
     assert b.path.exists()
     thumb = store.thumbnail(b)
-    assert Image.open(io.BytesIO(thumb)).format == "JPEG"
+    assert Image.open(io.BytesIO(thumb)).format == "WEBP"
     assert store.delete(b.id) is True
     assert not b.path.exists()
     assert not (tmp_path / "thumbs" / f"{b.sha256}.jpg").exists()

@@ -290,9 +290,9 @@ def test_preview_tiles_thumbnails_placeholder_fullsize_and_save(tmp_path):
     thumbs = with_class(grid, "azimage-thumb")
     assert len(thumbs) == 2
     for t in thumbs:
-        assert isinstance(t, Image) and t.format == "jpeg"
+        assert isinstance(t, Image) and t.format == "webp"
         im = PILImage.open(io.BytesIO(t.value))
-        assert im.format == "JPEG" and max(im.size) <= 256
+        assert im.format == "WEBP" and max(im.size) <= 256
     placeholder = one(grid, "azimage-filtered")
     assert "contentFilter" in placeholder.value and "safety system" in placeholder.value
     full = one(grid, "azimage-full")

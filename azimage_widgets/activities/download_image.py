@@ -36,10 +36,10 @@ from ..contract import (
 )
 from ..contract.schemas import DOWNLOAD_IMAGE
 from ..store import store_download
+from ..store.thumbnails import THUMBNAIL_PX, make_thumbnail
 from .activity import Activity, error_info
 from .variables import VariableError, bind, is_reference, parse_reference
 
-THUMBNAIL_PX = 256
 #: How often a waiting operation's elapsed seconds are refreshed.
 TICK_SECONDS = 0.5
 
@@ -52,7 +52,7 @@ class ImageSlot:
     url: str | None = None
     data: bytes | None = None
     image: Any = None  # PIL.Image.Image
-    thumbnail: bytes | None = None  # JPEG, at most THUMBNAIL_PX on each side
+    thumbnail: bytes | None = None  # WebP, at most THUMBNAIL_PX on each side
     error_code: str | None = None
     error_message: str | None = None
     record: Any = None  # the image store's StoreRecord, once stored
@@ -115,16 +115,12 @@ def _utc(ts: int | None) -> datetime | None:
 
 
 def decode_image(data: bytes, max_px: int = THUMBNAIL_PX) -> tuple[Any, bytes]:
-    """(Pillow image, JPEG thumbnail bytes) from encoded image bytes; Pillow's bomb guard stays on."""
+    """(Pillow image, thumbnail bytes) from encoded image bytes; Pillow's bomb guard stays on."""
     from PIL import Image
 
     img = Image.open(io.BytesIO(data))
     img.load()
-    thumb = img.convert("RGB")
-    thumb.thumbnail((max_px, max_px))
-    buf = io.BytesIO()
-    thumb.save(buf, format="JPEG", quality=85, optimize=True)  # optimize: same pixels, ~9% fewer bytes
-    return img, buf.getvalue()
+    return img, make_thumbnail(img, max_px)
 
 
 def raise_for_result(res: ImageResult) -> None:

@@ -46,11 +46,11 @@ from typing import Any, Iterator, Mapping
 
 from ..contract.errors import strip_query
 from .pngmeta import NotPNG, is_png, with_text
+from .thumbnails import THUMBNAIL_PX, THUMBNAIL_SUFFIX, make_thumbnail
 
 ENV_STORE_DIR = "AZIMAGE_STORE_DIR"
 APP_DIR_NAME = "azimage-widgets"
 INDEX_NAME = "index.sqlite3"
-THUMBNAIL_PX = 256
 _SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -188,7 +188,7 @@ class ImageStore:
         return self._root / "images" / sha[:2] / f"{sha}.{ext}"
 
     def _thumb(self, sha: str) -> Path:
-        return self._root / "thumbs" / f"{sha}.jpg"
+        return self._root / "thumbs" / f"{sha}{THUMBNAIL_SUFFIX}"
 
     # -- the index ------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -414,7 +414,7 @@ class ImageStore:
         return iter(self.records())
 
     def thumbnail(self, record: StoreRecord | int, max_px: int = THUMBNAIL_PX) -> bytes:
-        """JPEG thumbnail bytes of a record's image (cached in ``thumbs/``)."""
+        """Thumbnail bytes (``thumbnails.THUMBNAIL_FORMAT``) of a record's image, cached in ``thumbs/``."""
         rec = record if isinstance(record, StoreRecord) else self[record]
         cached = self._thumb(rec.sha256)
         if max_px == THUMBNAIL_PX and cached.exists():
@@ -422,11 +422,7 @@ class ImageStore:
         from PIL import Image
 
         with Image.open(rec.path) as img:
-            thumb = img.convert("RGB")
-        thumb.thumbnail((max_px, max_px))
-        buf = io.BytesIO()
-        thumb.save(buf, format="JPEG", quality=85, optimize=True)  # same pixels, fewer bytes
-        out = buf.getvalue()
+            out = make_thumbnail(img, max_px)
         if max_px == THUMBNAIL_PX:
             _atomic_write(cached, out)
         return out

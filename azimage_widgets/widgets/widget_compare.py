@@ -27,6 +27,7 @@ from ipywidgets import HTML, Button, GridBox, HBox, Image, Layout, ToggleButton,
 from ..activities.compare import Compare, CompareCell
 from .widget_fields import error_html
 from .widget_tree import close_tree
+from ..store.thumbnails import THUMBNAIL_FORMAT
 
 _STATUS_COLOURS = {"succeeded": "#1b5e20", "failed": "#b00020", "canceled": "#8a6d00"}
 
@@ -124,7 +125,7 @@ class CompareGrid(VBox):
                 out.append(HTML(error_html(f"image {slot.index + 1}: {slot.error_code}: "
                                            f"{slot.error_message or ''}")))
                 continue
-            thumb = Image(value=slot.thumbnail or b"", format="jpeg")
+            thumb = Image(value=slot.thumbnail or b"", format=THUMBNAIL_FORMAT)
             thumb.add_class("azimage-compare-thumb")
             pinned = slot.index in cell.pinned
             pin = ToggleButton(value=pinned, description="Pinned" if pinned else "Pin", icon="star",

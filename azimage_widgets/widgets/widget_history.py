@@ -27,6 +27,7 @@ from ipywidgets import HTML, Button, Checkbox, GridBox, HBox, Image, Layout, Tex
 from ..store import ImageStore, StoreRecord, resolve_store
 from .widget_fields import error_html
 from .widget_tree import close_tree
+from ..store.thumbnails import THUMBNAIL_FORMAT
 
 DEFAULT_LIMIT = 50
 
@@ -108,7 +109,7 @@ class HistoryGallery(VBox):
 
     def _tile(self, rec: StoreRecord) -> VBox:
         try:
-            thumb: Any = Image(value=self.store.thumbnail(rec), format="jpeg")
+            thumb: Any = Image(value=self.store.thumbnail(rec), format=THUMBNAIL_FORMAT)
             thumb.add_class("azimage-history-thumb")
         except Exception as exc:  # noqa: BLE001 - a missing or broken file shows as such
             thumb = HTML(error_html(f"image unreadable: {exc}"))

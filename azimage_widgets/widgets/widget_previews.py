@@ -25,6 +25,7 @@ from ..activities.download_image import DownloadResult, ImageSlot
 from .widget_fields import error_html
 from .widget_look import Look
 from .widget_tree import close_tree, show
+from ..store.thumbnails import THUMBNAIL_FORMAT
 
 DEFAULT_FOLDER = "azimage_downloads"
 # A tile is one small grid: the thumbnail on the first row, "Full size" and "Save" side by
@@ -128,7 +129,7 @@ class PreviewGrid(VBox):
             return tile
         index = len(self.entries)
         self.entries.append((op_id, slot))
-        thumb = Image(value=slot.thumbnail or b"", format="jpeg", **look(Image, grid_column=SPAN))
+        thumb = Image(value=slot.thumbnail or b"", format=THUMBNAIL_FORMAT, **look(Image, grid_column=SPAN))
         thumb.add_class("azimage-thumb")
         self.thumbs.append(thumb)
         full = Button(description="Full size", icon="expand",

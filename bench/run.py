@@ -491,7 +491,7 @@ def bench_preview(cfg: BenchConfig) -> list[Row]:
     thumb_mean = sum(thumbs) / k
     share = state / png_mean
     return [
-        Row("4", f"thumbnail of a {cfg.preview_size} PNG (decode + JPEG)", "ms", ms, None, "", None, "", INFO,
+        Row("4", f"thumbnail of a {cfg.preview_size} PNG (decode + thumbnail)", "ms", ms, None, "", None, "", INFO,
             "ms", {"png_bytes": len(png), "thumbnail_bytes": len(thumb), "grid_show_ms": show_ms}),
         Row("4b", f"  widget state per image vs the PNG ({k}-image result)", "state bytes", state, png_mean,
             "PNG bytes", share, "ratio <= 0.10", _verdict(share, 0.10), "B",

@@ -31,7 +31,10 @@ DEFAULT_FOLDER = "azimage_downloads"
 # A tile is one small grid: the thumbnail on the first row, "Full size" and "Save" side by
 # side on the second, the caption on the third (no HBox per tile: one model fewer per image).
 TILE = {"grid_template_columns": "max-content max-content 1fr"}
-SPAN = "1 / -1"  # thumbnail, placeholder and caption take the whole row
+# Thumbnail, placeholder and caption take the whole row. As grid_area, not grid_column:
+# ipywidgets 8's front end sets grid-area after grid-column, and its unset default then
+# erases grid-column (seen in Chromium: the buttons ended up hidden beside the thumbnail).
+SPAN = "auto / 1 / auto / -1"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -113,7 +116,7 @@ class PreviewGrid(VBox):
         # every model of a tile shares the grid's layouts and styles: a tile costs only its
         # own widgets' JSON (plus the thumbnail), not a Layout and a Style per widget
         look = self.look
-        whole_row = look(HTML, grid_column=SPAN)
+        whole_row = look(HTML, grid_area=SPAN)
         caption = HTML(f'<span style="font-size:85%">image {slot.index + 1} &middot; '
                        f'<code>{html.escape(op_id[:8])}</code></span>', **whole_row)
         if not slot.ok:
@@ -129,7 +132,7 @@ class PreviewGrid(VBox):
             return tile
         index = len(self.entries)
         self.entries.append((op_id, slot))
-        thumb = Image(value=slot.thumbnail or b"", format=THUMBNAIL_FORMAT, **look(Image, grid_column=SPAN))
+        thumb = Image(value=slot.thumbnail or b"", format=THUMBNAIL_FORMAT, **look(Image, grid_area=SPAN))
         thumb.add_class("azimage-thumb")
         self.thumbs.append(thumb)
         full = Button(description="Full size", icon="expand",

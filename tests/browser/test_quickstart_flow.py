@@ -167,6 +167,14 @@ def _wait_thumbs(page, panel, n: int) -> None:
     assert len(sizes) == n
     for w, h in sizes:
         assert 0 < w <= 256 and 0 < h <= 256, sizes
+    # each tile's Full size and Save buttons sit below its thumbnail, not squeezed beside it
+    layout = panel.locator(".azimage-tile").evaluate_all("""tiles => tiles.map(t => {
+        const box = e => t.querySelector(e).getBoundingClientRect();
+        const img = box('img.azimage-thumb'), full = box('.azimage-fullsize'),
+              save = box('.azimage-save');
+        return [full.top >= img.bottom - 1, save.top >= img.bottom - 1];
+    })""")
+    assert layout and all(all(checks) for checks in layout), layout
 
 
 def _download_same_images(page, op_id: str) -> tuple[list[str], list[str]]:

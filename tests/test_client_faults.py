@@ -258,3 +258,51 @@ async def test_request_timeout_on_poll_is_retried(emu):
         assert sum(1 for m, _, _ in rec.requests if m == "GET") == 4
         emu.config.latency = 0.0
         assert (await client.download_image(op.id)).succeeded
+
+
+async def test_poll_cut_off_by_the_poll_deadline_is_operation_timeout():
+    """The last poll's body may only take what the poll deadline leaves: running out of that is
+    the operation's timeout (OperationTimeout with its id and last status), not ApiError("timeout").
+
+    A loopback server answers the first poll at once ("running") and every later one with the
+    headers and half the body, then the rest after longer than the whole poll timeout.
+    """
+    delay = 1.0
+    polls: list[float] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"GET "):
+                    return
+                polls.append(time.monotonic())
+                body = json.dumps({"id": "slow-op", "status": "running", "created": 1}).encode()
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                             b"content-length: %d\r\n\r\n" % len(body) + body[:10])
+                await writer.drain()
+                if len(polls) > 1:
+                    await asyncio.sleep(delay)
+                writer.write(body[10:])
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    conn = Connection(f"http://127.0.0.1:{port}", api_key="fake-key-slow-polls", timeout=30.0)
+    try:
+        async with ImageClient(conn) as client:
+            started = time.monotonic()
+            with pytest.raises(aw.OperationTimeout) as ei:
+                await client.download_image("slow-op", timeout=0.5)
+            elapsed = time.monotonic() - started
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert ei.value.operation_id == "slow-op" and ei.value.last_status == "running"
+    assert ei.value.seconds == 0.5
+    assert isinstance(ei.value.__cause__.__cause__, httpx.ReadTimeout)
+    assert len(polls) >= 2 and elapsed < delay + 0.5 + 5  # the slow poll was the last one

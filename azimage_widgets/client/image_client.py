@@ -43,7 +43,8 @@ from .answer_caps import (MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES,
 from .batch import ProgressCallback, run_batch
 from .connection import Connection
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
-from .poll import DurationEstimate, PollSchedule, StatusCallback, phase_of, poll_until_terminal
+from .poll import (DeadlinePassed, DurationEstimate, PollSchedule, StatusCallback, phase_of,
+                   poll_until_terminal)
 from .retry import RequestKind, RetryPolicy, is_retryable, parse_retry_after
 from .sync_flow import SyncRecords, edit_sync, generate_sync, report
 
@@ -301,6 +302,8 @@ class ImageClient:
         the client's for this request (the synchronous flow waits longer).
         The answer is streamed and read whole (``resp.content`` is set) up to
         ``max_bytes``; a longer one is ApiError("responseTooLarge") at once.
+        ``deadline`` (polls): no retry past it, the body may only take what it
+        leaves, and a transport timeout once it passed is DeadlinePassed.
         """
         extra: dict[str, Any] = {}
         if data is not None or files is not None:
@@ -329,6 +332,10 @@ class ImageClient:
                         attempt += 1
                         await self._sleep(delay)
                         continue
+                if isinstance(exc, httpx.TimeoutException) and _passed(deadline):
+                    # the answer's time was cut to what the deadline left: the operation's
+                    # timeout, not the request's (poll_until_terminal makes it OperationTimeout)
+                    raise DeadlinePassed(f"{method} {shown}: {type(exc).__name__}") from exc
                 raise self._transport_error(method, url, kind, exc, operation_id) from exc
             log.debug("%s %s -> %s", method, shown, resp.status_code)
             if resp.is_success:
@@ -726,6 +733,10 @@ def _budget(deadline: float | None, read_timeout: float | None) -> float | None:
     budgets = [b for b in (read_timeout, None if deadline is None else deadline - time.monotonic())
                if b is not None]
     return max(min(budgets), 0.001) if budgets else None
+
+
+def _passed(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def _fits(deadline: float | None, delay: float) -> bool:

@@ -44,6 +44,15 @@ MIN_STEP = 0.03
 _GOLDEN = 0.6180339887498949
 
 
+class DeadlinePassed(Exception):
+    """A poll cut off by the poll deadline, not by the per-request timeout.
+
+    The poll function raises it (from the transport's timeout) when the time
+    the deadline left ran out mid-answer; ``poll_until_terminal`` ends it as
+    OperationTimeout with the operation id and the last status seen.
+    """
+
+
 def phase_of(index: int) -> float:
     """The stagger of the ``index``-th operation being polled at once (0 for the first)."""
     return (index * _GOLDEN) % 1.0
@@ -212,6 +221,9 @@ async def poll_until_terminal(
 ) -> PollOutcome:
     """Poll until a terminal status; OperationTimeout after ``timeout`` seconds.
 
+    A poll that ``poll`` ends with DeadlinePassed (the deadline ran out while it
+    was answered) is an OperationTimeout too.
+
     ``submitted_at`` (a ``clock()`` time) counts the submit as the first look,
     so the first poll waits one gap instead of asking at once.
     ``estimate``: what this client learned of job durations, read afresh before
@@ -241,8 +253,13 @@ async def poll_until_terminal(
     polls = 0
     attempt = 1 if submitted_at is not None else 0
     last_pending = 0.0
+    last_status: str | None = None
     while True:
-        result, retry_after = await poll()
+        try:
+            result, retry_after = await poll()
+        except DeadlinePassed as exc:
+            raise OperationTimeout(operation_id, timeout, last_status) from exc
+        last_status = result.status
         polls += 1
         await call_back(on_status, result)
         now = clock()

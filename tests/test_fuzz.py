@@ -429,7 +429,11 @@ def reset(panel) -> None:
         classes = set(getattr(w, "_dom_classes", ()))
         if classes & FIELD_CSS:
             if "azimage-n" in classes:
-                w.min, w.max = 1, N_MAX
+                # widen first: the browser may have left max below 1 or min above N_MAX, and a
+                # min over max is a TraitError whichever bound is set first
+                w.max = max(w.max, N_MAX)
+                w.min = 1
+                w.max = N_MAX
             if hasattr(w, "disabled"):
                 w.disabled = False
     panel._discard()

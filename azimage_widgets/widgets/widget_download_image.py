@@ -18,7 +18,7 @@ import asyncio
 import html
 from typing import Any
 
-from ipywidgets import HTML, Button, HBox, Text, VBox
+from ipywidgets import HTML, HBox, Text, VBox
 from traitlets import Any as AnyTrait
 from traitlets import Unicode, observe
 
@@ -68,21 +68,9 @@ class DownloadImagePanel(ActivityPanel):
         step1 = VBox([name_field, id_field, self.optional, self._continue_field()], **look(VBox))
         frame = self._frame(step1)
 
-        self.download_button = Button(description="Download", button_style="success",
-                                      icon="download", tooltip="Wait for the operation and fetch its images",
-                                      **look(Button))
-        self.download_button.add_class("azimage-download")
-        self.download_button.on_click(lambda _b: self._click(self.submit))
-        self.cancel_button = Button(description="Cancel", icon="stop",
-                                    tooltip="Stop waiting; the service may still finish the job",
-                                    **look(Button))
-        self.cancel_button.add_class("azimage-cancel")
-        self.cancel_button.on_click(lambda _b: self.cancel())
-        self.delete_button = Button(description="Delete", icon="trash",
-                                    tooltip="Delete the finished operation and its images at the service",
-                                    **look(Button))
-        self.delete_button.add_class("azimage-delete")
-        self.delete_button.on_click(lambda _b: self._click(self.delete))
+        self.download_button = self._run_buttons(
+            "Download", "download", "Wait for the operation and fetch its images", "azimage-download",
+            delete_tooltip="Delete the finished operation and its images at the service")
 
         status = self._status_line()
         self.urls_html = HTML(**look(HTML))
@@ -130,25 +118,14 @@ class DownloadImagePanel(ActivityPanel):
         self._update_buttons()
         return self._task
 
-    def _click(self, action: Any) -> None:
-        try:
-            action()
-        except Exception as exc:  # noqa: BLE001 - a click must show, never raise into the void
-            self._show_exception(exc)
-
     def _on_result(self, change: Any) -> None:
         res = change["new"]
         self.result = res
         self.urls_html.value = urls_html(res) if res is not None else ""
         self.previews.show([res] if res is not None else [])
 
-    def _update_buttons(self) -> None:
-        if not hasattr(self, "delete_button"):
-            return
-        running = self._task is not None and not self._task.done()
-        self.download_button.disabled = running
-        self.cancel_button.disabled = not running
-        self.delete_button.disabled = running or self.activity.result is None
+    def _deletable(self) -> bool:
+        return self.activity.result is not None
 
 
 __all__ = ["DownloadImagePanel", "urls_html"]

@@ -12,7 +12,7 @@ import asyncio
 import html
 from typing import Any, Callable, Coroutine
 
-from ipywidgets import HTML, Accordion, Checkbox, Dropdown, Text, VBox, Widget
+from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, Text, VBox, Widget
 from traitlets import Unicode
 
 from ..activities import Activity, error_info, format_error
@@ -96,6 +96,27 @@ class ActivityPanel(VBox):
         self.schema_tools = attach_schema_tools(self)  # Refresh / Edit (operations issue)
         return self.frame
 
+    def _run_buttons(self, label: str, icon: str, tooltip: str, css: str, *,
+                     delete_tooltip: str) -> Button:
+        """The run button (returned; ``css`` its class), Cancel and Delete, wired to
+        submit / cancel / delete and enabled by ``_update_buttons``."""
+        look = self.look
+        run = Button(description=label, button_style="success", icon=icon, tooltip=tooltip,
+                     **look(Button))
+        run.add_class(css)
+        run.on_click(lambda _b: self._click(self.submit))
+        self.cancel_button = Button(description="Cancel", icon="stop",
+                                    tooltip="Stop waiting; the service may still finish the job",
+                                    **look(Button))
+        self.cancel_button.add_class("azimage-cancel")
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.delete_button = Button(description="Delete", icon="trash", tooltip=delete_tooltip,
+                                    **look(Button))
+        self.delete_button.add_class("azimage-delete")
+        self.delete_button.on_click(lambda _b: self._click(self.delete))
+        self._run_button = run
+        return run
+
     def _status_line(self) -> HTML:
         self.status_html = HTML(**self.look(HTML))
         self.status_html.add_class("azimage-status")
@@ -164,7 +185,27 @@ class ActivityPanel(VBox):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        """Subclasses enable/disable their run buttons."""
+        """Run while nothing runs, Cancel while it does, Delete once a run left something."""
+        if not hasattr(self, "delete_button"):
+            return
+        running = self._task is not None and not self._task.done()
+        self._run_button.disabled = running
+        self.cancel_button.disabled = not running
+        self.delete_button.disabled = running or not self._deletable()
+
+    def _click(self, action: Any) -> None:
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - a click must show, never raise into the void
+            self._show_exception(exc)
+
+    def submit(self) -> asyncio.Task[Any]:
+        """The run button's action (Generate / Download), as a task: subclasses define it."""
+        raise NotImplementedError
+
+    def _deletable(self) -> bool:
+        """Whether the last run left operations to delete at the service (subclasses say)."""
+        return False
 
     def _show_exception(self, exc: BaseException) -> None:
         """For failures the activity did not record (it records its own)."""

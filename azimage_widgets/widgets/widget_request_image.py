@@ -19,7 +19,7 @@ import asyncio
 import html
 from typing import Any
 
-from ipywidgets import HTML, Button, Checkbox, Dropdown, HBox, IntSlider, VBox
+from ipywidgets import HTML, Checkbox, Dropdown, HBox, IntSlider, VBox
 from traitlets import List, Unicode
 
 from ..activities import RequestImage
@@ -73,21 +73,9 @@ class RequestImagePanel(ActivityPanel):
         step1 = VBox([name_field, prompt_field, self.optional, continue_field], **look(VBox))
         frame = self._frame(step1)
 
-        self.generate_button = Button(description="Generate", button_style="success", icon="magic",
-                                      tooltip="Submit the prompt and make the images",
-                                      **look(Button))
-        self.generate_button.add_class("azimage-generate")
-        self.generate_button.on_click(lambda _b: self._click(self.submit))
-        self.cancel_button = Button(description="Cancel", icon="stop",
-                                    tooltip="Stop waiting; the service may still finish the job",
-                                    **look(Button))
-        self.cancel_button.add_class("azimage-cancel")
-        self.cancel_button.on_click(lambda _b: self.cancel())
-        self.delete_button = Button(description="Delete", icon="trash",
-                                    tooltip="Delete the finished operations and their images at the service",
-                                    **look(Button))
-        self.delete_button.add_class("azimage-delete")
-        self.delete_button.on_click(lambda _b: self._click(self.delete))
+        self.generate_button = self._run_buttons(
+            "Generate", "magic", "Submit the prompt and make the images", "azimage-generate",
+            delete_tooltip="Delete the finished operations and their images at the service")
         self.follow_input = Checkbox(value=follow, description="Download and preview", indent=False,
                                      **look(Checkbox))
         self.follow_input.add_class("azimage-follow")
@@ -139,12 +127,6 @@ class RequestImagePanel(ActivityPanel):
         self._update_buttons()
         return self._task
 
-    def _click(self, action: Any) -> None:
-        try:
-            action()
-        except Exception as exc:  # noqa: BLE001 - a click must show, never raise into the void
-            self._show_exception(exc)
-
     def _on_ids(self, _change: Any = None) -> None:
         ids = list(self.activity.ids)
         self.ids = ids
@@ -159,13 +141,8 @@ class RequestImagePanel(ActivityPanel):
         self.results = list(change["new"])
         self.previews.show(self.results)
 
-    def _update_buttons(self) -> None:
-        if not hasattr(self, "delete_button"):
-            return
-        running = self._task is not None and not self._task.done()
-        self.generate_button.disabled = running
-        self.cancel_button.disabled = not running
-        self.delete_button.disabled = running or not self.activity.ids
+    def _deletable(self) -> bool:
+        return bool(self.activity.ids)
 
 
 __all__ = ["RequestImagePanel"]

@@ -17,7 +17,6 @@ from typing import Any
 
 from .errors import ValidationError
 from .limits import GPT_IMAGE_API_VERSION, VersionSpec, version_spec
-from .text import check_text
 
 IMAGE_MAX_BYTES = 25 * 1024 * 1024
 MASK_MAX_BYTES = 4 * 1024 * 1024
@@ -79,7 +78,7 @@ def as_images(image: Any) -> tuple[bytes, ...]:
 
 def validate_edit(req: ImageEditRequest) -> None:
     """Raise ValidationError naming the first field that breaks a limit."""
-    from .models import check_option
+    from .models import check_option, check_prompt, check_size_and_user
 
     spec: VersionSpec = version_spec(req.api_version)
     if not spec.edits:
@@ -108,23 +107,11 @@ def validate_edit(req: ImageEditRequest) -> None:
         if image_kind(req.mask) != "png":
             raise ValidationError("mask", "must be a PNG file (its transparent pixels mark "
                                           "where to edit)")
-    p = req.prompt
-    if not isinstance(p, str):
-        raise ValidationError("prompt", "must be a string", type(p).__name__)
-    if not p.strip():
-        raise ValidationError("prompt", "must not be empty or blank")
-    check_text("prompt", p)
-    if len(p) > spec.prompt_max:
-        raise ValidationError("prompt", f"at most {spec.prompt_max} characters, got {len(p)}")
+    check_prompt(spec, req.prompt)
     n = req.n
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= spec.n_max:
         raise ValidationError("n", f"must be a whole number from 1 to {spec.n_max}", n)
-    if req.size is not None and req.size not in spec.sizes:
-        raise ValidationError("size", f"must be one of {', '.join(spec.sizes)}", req.size)
-    if req.user is not None and not isinstance(req.user, str):
-        raise ValidationError("user", "must be a string", type(req.user).__name__)
-    if req.user is not None:
-        check_text("user", req.user)
+    check_size_and_user(spec, req.size, req.user)
     for name in EDIT_OPTIONS:
         check_option(spec, name, getattr(req, name))
 

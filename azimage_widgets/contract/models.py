@@ -60,16 +60,7 @@ class ImageRequest:
 def validate_request(req: ImageRequest) -> None:
     """Raise ValidationError naming the first field that breaks a limit."""
     spec = version_spec(req.api_version)
-    p = req.prompt
-    if not isinstance(p, str):
-        raise ValidationError("prompt", "must be a string", type(p).__name__)
-    if not p.strip():
-        raise ValidationError("prompt", "must not be empty or blank")
-    check_text("prompt", p)
-    if len(p) > spec.prompt_max:
-        raise ValidationError(
-            "prompt", f"at most {spec.prompt_max} characters, got {len(p)}"
-        )
+    check_prompt(spec, req.prompt)
     n = req.n
     if isinstance(n, bool) or not isinstance(n, int):
         raise ValidationError("n", f"must be a whole number from 1 to {spec.n_max}", n)
@@ -77,14 +68,30 @@ def validate_request(req: ImageRequest) -> None:
         if spec.n_max == 1:
             raise ValidationError("n", f"must be 1 ({spec.model} makes one image per request)", n)
         raise ValidationError("n", f"must be from 1 to {spec.n_max}", n)
-    if req.size is not None and req.size not in spec.sizes:
-        raise ValidationError("size", f"must be one of {', '.join(spec.sizes)}", req.size)
-    if req.user is not None and not isinstance(req.user, str):
-        raise ValidationError("user", "must be a string", type(req.user).__name__)
-    if req.user is not None:
-        check_text("user", req.user)
+    check_size_and_user(spec, req.size, req.user)
     for name in OPTION_NAMES:
         check_option(spec, name, getattr(req, name))
+
+
+def check_prompt(spec: VersionSpec, p: Any) -> None:
+    """ValidationError("prompt") unless ``p`` is a non-blank string within the version's cap."""
+    if not isinstance(p, str):
+        raise ValidationError("prompt", "must be a string", type(p).__name__)
+    if not p.strip():
+        raise ValidationError("prompt", "must not be empty or blank")
+    check_text("prompt", p)
+    if len(p) > spec.prompt_max:
+        raise ValidationError("prompt", f"at most {spec.prompt_max} characters, got {len(p)}")
+
+
+def check_size_and_user(spec: VersionSpec, size: Any, user: Any) -> None:
+    """ValidationError naming size or user: a size the version lists (or None), a user string."""
+    if size is not None and size not in spec.sizes:
+        raise ValidationError("size", f"must be one of {', '.join(spec.sizes)}", size)
+    if user is not None and not isinstance(user, str):
+        raise ValidationError("user", "must be a string", type(user).__name__)
+    if user is not None:
+        check_text("user", user)
 
 
 def check_option(spec: VersionSpec, name: str, value: Any) -> None:

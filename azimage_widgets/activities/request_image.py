@@ -13,6 +13,18 @@ before anything is sent.
 One ``submit`` makes one operation of ``n`` images: ``ids`` and
 ``operations`` are lists so that a batch ``run(data)`` (one operation per
 dataset row, a later issue) fills them the same way.
+
+Image edits (versions with ``VersionSpec.edits``: 2025-04-01-preview,
+gpt-image-1): set ``edit_image`` (the bytes of a PNG or JPEG) and optionally
+``edit_mask`` (a PNG whose transparent pixels mark where to edit); ``submit``
+then sends an edit (``ImageClient.edit_image``) instead of a generation, with
+the prompt, n, size, user and the options an edit takes (quality,
+response_format; the others are left out). The answer is recorded under an id
+like any synchronous result, so ``follow``, previews and binding are the same.
+Both are checked against the contract when assigned (ValidationError naming
+``edit_image`` / ``edit_mask``), are not part of the configuration (bytes are
+neither saved nor exported) and are cleared when the version changes to one
+without edits.
 """
 from __future__ import annotations
 
@@ -29,6 +41,7 @@ from ..contract import (
     ValidationError,
     version_spec,
 )
+from ..contract.edits import EDIT_OPTIONS, PNG_MAGIC, ImageEditRequest
 from ..contract.limits import OPTION_NAMES
 from ..contract.models import check_option
 from ..contract.schemas import REQUEST_IMAGE
@@ -43,6 +56,7 @@ class Operations(list):
     def __init__(self, ops: Iterable[ImageOperation] = ()) -> None:
         super().__init__(ops)
         self.results: list[DownloadResult | None] = []
+        self.edit = False  # an image edit's operations (RequestImage.edit_image was set)
 
     @property
     def ids(self) -> list[str]:
@@ -72,6 +86,11 @@ class RequestImage(Activity):
     output_format = Unicode(None, allow_none=True, help="2025-04-01-preview: png|jpeg.")
     background = Unicode(None, allow_none=True, help="2025-04-01-preview: transparent|opaque|auto.")
     output_compression = Int(None, allow_none=True, help="2025-04-01-preview: 0..100.")
+
+    edit_image = AnyTrait(None, allow_none=True,
+                          help="Bytes of a PNG or JPEG to edit (versions with edits); None: generate.")
+    edit_mask = AnyTrait(None, allow_none=True,
+                         help="Optional PNG mask for edit_image: transparent pixels mark where to edit.")
 
     ids = List(Unicode(), help="Operation ids of the last run.")
     operations = List(help="ImageOperation objects of the last run.")
@@ -109,6 +128,30 @@ class RequestImage(Activity):
         check_option(version_spec(self.api_version), proposal["trait"].name, value)
         return value
 
+    @validate("edit_image", "edit_mask")
+    def _check_edit_file(self, proposal: Any) -> bytes | None:
+        value = proposal["value"]
+        if value is None:
+            return None
+        name = proposal["trait"].name
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise ValidationError(name, "must be the bytes of an image file", type(value).__name__)
+        data = bytes(value)
+        spec = version_spec(self.api_version)
+        if not spec.edits:
+            raise ValidationError(name, f"{spec.version} ({spec.model}) has no image edits")
+        # the contract's own checks (type, size): a request with a stand-in for the other file
+        stand_in = PNG_MAGIC + b"\0"
+        try:
+            if name == "edit_image":
+                ImageEditRequest(images=(data,), prompt="x", api_version=spec.version)
+            else:
+                ImageEditRequest(images=(stand_in,), mask=data, prompt="x",
+                                 api_version=spec.version)
+        except ValidationError as exc:
+            raise _renamed(exc) from None
+        return data
+
     @observe("api_version")
     def _follow_version(self, change: Any) -> None:
         """Settings follow the version: a size, n or option it lacks goes back to its default.
@@ -128,6 +171,9 @@ class RequestImage(Activity):
                 check_option(spec, name, value)
             except ValidationError:
                 setattr(self, name, None)
+        if not spec.edits:
+            self.edit_image = None
+            self.edit_mask = None
 
     def options(self) -> dict[str, Any]:
         """The version-specific settings that are set."""
@@ -138,12 +184,33 @@ class RequestImage(Activity):
         return ImageRequest(prompt=self.prompt, size=self.size, n=self.n, user=self.user,
                             api_version=self.api_version, **self.options())
 
+    @property
+    def editing(self) -> bool:
+        """Whether ``submit`` sends an edit (an ``edit_image`` is set)."""
+        return self.edit_image is not None
+
+    def edit_request(self) -> ImageEditRequest:
+        """The edit this activity would send; ValidationError (edit_image, edit_mask, ...)."""
+        if self.edit_image is None:
+            raise ValidationError("edit_image", "no image to edit: set edit_image")
+        options = {k: getattr(self, k) for k in EDIT_OPTIONS}
+        try:
+            return ImageEditRequest(images=(self.edit_image,), prompt=self.prompt,
+                                    mask=self.edit_mask, n=self.n, size=self.size, user=self.user,
+                                    api_version=self.api_version, **options)
+        except ValidationError as exc:
+            raise _renamed(exc) from None
+
     # -- running ---------------------------------------------------------------
     async def submit(self, namespace: Any = None) -> Operations:
-        """Send the request; returns the operations (ids in ``.ids``); binds ``output``."""
+        """Send the request (an edit when ``edit_image`` is set); returns the operations
+        (ids in ``.ids``); binds ``output``."""
         self._begin()
+        editing = self.editing
         try:
-            req = self.request()
+            if self.edit_mask is not None and not editing:
+                raise ValidationError("edit_mask", "a mask needs an image to edit (edit_image)")
+            req: Any = self.edit_request() if editing else self.request()
         except ValidationError as exc:
             self._fail(exc)
             raise
@@ -151,9 +218,15 @@ class RequestImage(Activity):
         self.results = []
         started = self._clock()
         try:
-            op = await self.client().request_image(
-                req.prompt, size=req.size, n=req.n, user=req.user, api_version=req.api_version,
-                **req.options)
+            if editing:
+                op = await self.client().edit_image(
+                    req.images[0], req.prompt, mask=req.mask, n=req.n, size=req.size,
+                    user=req.user, api_version=req.api_version,
+                    **{k: getattr(req, k) for k in EDIT_OPTIONS})
+            else:
+                op = await self.client().request_image(
+                    req.prompt, size=req.size, n=req.n, user=req.user,
+                    api_version=req.api_version, **req.options)
         except asyncio.CancelledError:
             self._finish("canceled", "Submit stopped; the service may still have accepted the "
                                      "request and make the images.")
@@ -162,6 +235,7 @@ class RequestImage(Activity):
             self._fail(exc)
             raise
         ops = Operations([op])
+        ops.edit = editing
         self._started = started
         self.operations = list(ops)
         self.ids = ops.ids
@@ -171,7 +245,8 @@ class RequestImage(Activity):
                                elapsed=round(self._clock() - started, 1))
         if self.output:
             bind(self.output, ops, namespace if namespace is not None else self.namespace)
-        self._finish("submitted", f"Submitted {len(ops)} operation{'s' if len(ops) != 1 else ''}: "
+        what = "edit operation" if editing else "operation"
+        self._finish("submitted", f"Submitted {len(ops)} {what}{'s' if len(ops) != 1 else ''}: "
                                   f"{', '.join(ops.ids)}")
         return ops
 
@@ -217,7 +292,8 @@ class RequestImage(Activity):
         n_ok = sum(len(r.images) for r in results if r is not None)
         refused = sum(len(r.errors) for r in results if r is not None)
         extra = f", {refused} refused" if refused else ""
-        self._finish("succeeded", f"{n_ok} image{'s' if n_ok != 1 else ''} ready{extra}.")
+        verb = "edited" if getattr(self.last_run, "edit", False) else "ready"
+        self._finish("succeeded", f"{n_ok} image{'s' if n_ok != 1 else ''} {verb}{extra}.")
         return results
 
     async def generate(self, follow: bool = True, namespace: Any = None) -> Operations:
@@ -226,6 +302,15 @@ class RequestImage(Activity):
         if follow:
             await self.follow(ops)
         return ops
+
+
+def _renamed(exc: ValidationError) -> ValidationError:
+    """A contract error about ``image``/``mask`` as one about the activity's trait."""
+    field = exc.field.split("[", 1)[0]
+    trait = {"image": "edit_image", "mask": "edit_mask"}.get(field)
+    if trait is None:
+        return exc
+    return ValidationError(trait, exc.limit, exc.value)
 
 
 __all__ = ["Operations", "RequestImage", "error_info", "format_error"]

@@ -49,6 +49,14 @@ Fields (step 1)
                                  ``azimage-output-compression-error``
     ``azimage-continue-on-error`` Continue on error Checkbox
     ``azimage-output``           "Bind result to" variable name Text (in Optional settings)
+    ``azimage-edit-section``     box of the image-edit section (widget_edit_image); hidden, and
+                                 empty, unless the selected version takes edits (gpt-image-1)
+    ``azimage-edit``             the "Edit an image" Accordion (collapsed)
+    ``azimage-edit-image``       the image FileUpload (PNG/JPEG); ``azimage-edit-image-error``
+    ``azimage-edit-mask``        the optional mask FileUpload (PNG); ``azimage-edit-mask-error``
+    ``azimage-edit-preview``     the small preview ``<img>`` of the image to edit
+    ``azimage-edit-info``        what Generate will do (edit which image, with or without mask)
+    ``azimage-edit-clear``       Clear: forget image and mask, Generate makes new images again
 
 Schemas (step 2)
     ``azimage-schema``           the schema box; ``azimage-schema-table`` each table (HTML)

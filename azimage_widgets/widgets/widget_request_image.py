@@ -24,6 +24,7 @@ from traitlets import List, Unicode
 
 from ..activities import RequestImage
 from ..contract import N_MAX, N_MIN, SIZES
+from .widget_edit_image import EditImageSection
 from .widget_fields import CappedTextarea, counter_text
 from .widget_panel import FIELD_WIDTH, INITIAL, ActivityPanel
 from .widget_previews import PreviewGrid
@@ -70,12 +71,16 @@ class RequestImagePanel(ActivityPanel):
         self.optional = self._optional([size_field, n_field, version_field,
                                         *self.version_fields.fields, output_field])
         continue_field = self._continue_field()
-        step1 = VBox([name_field, prompt_field, self.optional, continue_field], **look(VBox))
+        # "Edit an image" (versions with edits only): uploads go to a.edit_image / a.edit_mask
+        self.edit_section = EditImageSection(self)
+        step1 = VBox([name_field, prompt_field, self.optional, self.edit_section.root,
+                      continue_field], **look(VBox))
         frame = self._frame(step1)
 
         self.generate_button = self._run_buttons(
             "Generate", "magic", "Submit the prompt and make the images", "azimage-generate",
             delete_tooltip="Delete the finished operations and their images at the service")
+        self.edit_section.refresh()  # "Generate edit" while an image is set
         self.follow_input = Checkbox(value=follow, description="Download and preview", indent=False,
                                      **look(Checkbox))
         self.follow_input.add_class("azimage-follow")

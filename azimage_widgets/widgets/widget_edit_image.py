@@ -1,0 +1,206 @@
+"""The "Edit an image" section of a RequestImagePanel (versions with image edits).
+
+Shown only while the selected api-version takes edits (2025-04-01-preview,
+gpt-image-1), collapsed by default: a FileUpload for the image (PNG or JPEG,
+the contract's ``IMAGE_MAX_BYTES``), an optional FileUpload for the mask (PNG,
+``MASK_MAX_BYTES``), a small preview of the image, what Generate will do, and
+Clear. While an image is set the run button reads "Generate edit" and runs
+an edit (``RequestImage.edit_image``); the rules live in the activity and the
+contract, the section only forwards uploads and shows refusals next to the
+field.
+
+Uploads never stay in widget state: a FileUpload's ``value`` carries the
+file's bytes in synced state (and a saved notebook), so each upload is read
+into the activity and the FileUpload's value is cleared at once; the preview
+is a thumbnail of at most ``PREVIEW_PX`` pixels, not the upload.
+
+For a version without edits the section is one hidden, empty box; its
+widgets are made the first time a version with edits is selected, so the
+panels of the other versions carry no upload widgets at all.
+"""
+from __future__ import annotations
+
+import html
+import io
+from typing import Any
+
+from ipywidgets import HTML, Accordion, Button, FileUpload, HBox, Image, VBox
+from traitlets import Bunch
+
+from ..contract import ValidationError, version_spec
+from ..contract.edits import IMAGE_MAX_BYTES, MASK_MAX_BYTES
+from ..store.thumbnails import THUMBNAIL_FORMAT, make_thumbnail
+from .widget_fields import Field
+from .widget_tree import show
+
+#: Longest side of the preview of the image to edit, in pixels.
+PREVIEW_PX = 128
+IMAGE_ACCEPT = ".png,.jpg,.jpeg,image/png,image/jpeg"
+MASK_ACCEPT = ".png,image/png"
+RUN_LABEL = "Generate"
+EDIT_LABEL = "Generate edit"
+EDIT_TOOLTIP = "Edit the uploaded image as the prompt says (gpt-image-1 images/edits)"
+
+_TRAITS = {"image": "edit_image", "mask": "edit_mask"}
+
+
+def _mb(n: int) -> str:
+    return f"{n // (1024 * 1024)} MB"
+
+
+def upload_content(entry: Any) -> tuple[str, bytes]:
+    """(name, bytes) of one entry of an ipywidgets 8 ``FileUpload.value``."""
+    get = entry.get if isinstance(entry, (dict, Bunch)) else lambda k, d=None: getattr(entry, k, d)
+    content = get("content", b"")
+    if isinstance(content, memoryview):
+        content = content.tobytes()
+    return str(get("name", "") or ""), bytes(content or b"")
+
+
+class EditImageSection:
+    """The edit section of one RequestImagePanel; ``root`` goes into its step 1."""
+
+    def __init__(self, panel: Any) -> None:
+        self.panel = panel
+        self.activity = panel.activity
+        self.look = panel.look
+        self.root = VBox([], **self.look(VBox))
+        self.root.add_class("azimage-edit-section")
+        self.accordion: Accordion | None = None
+        self.uploads: dict[str, FileUpload] = {}
+        self.names: dict[str, str] = {}
+        self.activity.observe(self._on_version, names="api_version")
+        self.activity.observe(self._on_file, names=["edit_image", "edit_mask"])
+        self._on_version()
+
+    # -- building ----------------------------------------------------------------
+    def _build(self) -> None:
+        look = self.look
+        p = self.panel
+        image_up = FileUpload(accept=IMAGE_ACCEPT, multiple=False, description="Image",
+                              tooltip=f"PNG or JPEG, at most {_mb(IMAGE_MAX_BYTES)}",
+                              **look(FileUpload))
+        mask_up = FileUpload(accept=MASK_ACCEPT, multiple=False, description="Mask (optional)",
+                             tooltip=(f"PNG of the image's size, at most {_mb(MASK_MAX_BYTES)}: "
+                                      f"its transparent pixels mark where to edit"),
+                             **look(FileUpload, width="auto"))
+        self.uploads = {"image": image_up, "mask": mask_up}
+        self.image_field = p._field(image_up, "azimage-edit-image")
+        self.mask_field = p._field(mask_up, "azimage-edit-mask")
+        p.fields["edit_image"] = self.image_field
+        p.fields["edit_mask"] = self.mask_field
+        for which, up in self.uploads.items():
+            up.observe(lambda c, w=which: self._uploaded(w, c), names="value")
+        self.preview = Image(value=b"", format=THUMBNAIL_FORMAT, **look(Image, max_width=f"{PREVIEW_PX}px"))
+        self.preview.add_class("azimage-edit-preview")
+        self.info = HTML(**look(HTML))
+        self.info.add_class("azimage-edit-info")
+        self.clear_button = Button(description="Clear", icon="times",
+                                   tooltip="Forget the image and mask: Generate makes new images",
+                                   **look(Button))
+        self.clear_button.add_class("azimage-edit-clear")
+        self.clear_button.on_click(lambda _b: self.clear())
+        body = VBox([HBox([self.image_field, self.mask_field], **look(HBox)),
+                     HBox([self.preview, VBox([self.info, self.clear_button], **look(VBox))],
+                          **look(HBox))], **look(VBox))
+        self.accordion = Accordion(children=[body], titles=("Edit an image",),
+                                   selected_index=None, **look(Accordion))
+        self.accordion.add_class("azimage-edit")
+        self.root.children = (self.accordion,)
+        self._on_file()
+
+    # -- events --------------------------------------------------------------------
+    def _on_version(self, _change: Any = None) -> None:
+        edits = version_spec(self.activity.api_version).edits
+        if edits and self.accordion is None:
+            self._build()
+        show(self.root, edits)
+        self._label()
+
+    def _uploaded(self, which: str, change: Any) -> None:
+        files = change["new"]
+        if not files:
+            return
+        name, data = upload_content(files[0])
+        # the bytes must not stay in synced widget state: read, then clear at once
+        self.uploads[which].value = ()
+        trait = _TRAITS[which]
+        field = self.image_field if which == "image" else self.mask_field
+        previous, previous_name = getattr(self.activity, trait), self.names.get(which)
+        self.names[which] = name
+        try:
+            setattr(self.activity, trait, data)  # the contract's checks: type, size, version
+            if which == "image" and not self.preview.value:
+                raise ValidationError("edit_image", "could not be read as an image")
+        except ValidationError as exc:
+            if previous_name is None:
+                self.names.pop(which, None)
+            else:
+                self.names[which] = previous_name
+            if getattr(self.activity, trait) is not previous:
+                setattr(self.activity, trait, previous)
+            field.set_error(f"{name or 'upload'} refused: {exc.limit}")
+            return
+        field.set_error("")
+
+    @staticmethod
+    def _thumbnail(data: bytes) -> bytes:
+        """A small preview; b"" when the bytes are no readable image."""
+        from PIL import Image as PILImage
+
+        try:
+            with PILImage.open(io.BytesIO(data)) as img:
+                img.load()
+                return make_thumbnail(img, PREVIEW_PX)
+        except Exception:  # noqa: BLE001 - any decoding failure is the user's file
+            return b""
+
+    def _on_file(self, change: Any = None) -> None:
+        if change is not None and change["new"] is None:
+            self.names.pop("image" if change["name"] == "edit_image" else "mask", None)
+        if self.accordion is None:
+            self._label()
+            return
+        a = self.activity
+        if change is None or change["name"] == "edit_image":
+            self.preview.value = b"" if a.edit_image is None else self._thumbnail(a.edit_image)
+        show(self.preview, bool(self.preview.value))
+        if a.edit_image is None:
+            self.info.value = (f"No image: Generate makes new images. Upload a PNG or JPEG "
+                               f"(at most {_mb(IMAGE_MAX_BYTES)}) to edit it instead; an "
+                               f"optional PNG mask (at most {_mb(MASK_MAX_BYTES)}, the image's "
+                               f"size) marks where with its transparent pixels.")
+        else:
+            what = html.escape(self.names.get("image") or "the image")
+            where = ("where the mask is transparent" if a.edit_mask is not None
+                     else "as a whole (no mask)")
+            self.info.value = (f"<b>{EDIT_LABEL}</b> edits {what} "
+                               f"({max(1, len(a.edit_image) // 1024)} kB) {where}.")
+        show(self.clear_button, a.edit_image is not None or a.edit_mask is not None)
+        self._label()
+
+    def _label(self) -> None:
+        button = getattr(self.panel, "_run_button", None)
+        if button is None:
+            return
+        editing = self.activity.edit_image is not None
+        button.description = EDIT_LABEL if editing else RUN_LABEL
+        button.icon = "paint-brush" if editing else "magic"
+        button.tooltip = EDIT_TOOLTIP if editing else "Submit the prompt and make the images"
+
+    # -- actions --------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget the image and the mask: Generate makes new images again."""
+        self.activity.edit_mask = None
+        self.activity.edit_image = None
+        self.names.clear()
+        if self.accordion is not None:
+            self.image_field.set_error("")
+            self.mask_field.set_error("")
+
+    def refresh(self) -> None:
+        """Bring the run button's label up to date (once the panel has made it)."""
+        self._on_version()
+
+
+__all__ = ["EDIT_LABEL", "EditImageSection", "PREVIEW_PX", "upload_content"]

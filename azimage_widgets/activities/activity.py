@@ -86,7 +86,28 @@ def format_error(info: Mapping[str, Any] | None) -> str:
     return f"{code}: {msg}" if code and not msg.startswith(f"{code}:") else msg
 
 
-class Activity(HasTraits):
+class UsesConnection:
+    """``self.conn`` (or the environment's) and its shared client: Activity and Compare."""
+
+    conn: Any
+
+    @property
+    def connection(self) -> Any:
+        """The connection; ``Connection.from_env()`` (the emulator when nothing is set) if none was given."""
+        if self.conn is None:
+            from ..client import Connection
+
+            self.conn = Connection.from_env()
+        return self.conn
+
+    def client(self) -> Any:
+        """The shared pooled client of this connection on the running loop."""
+        from ..client import ImageClient
+
+        return ImageClient.shared(self.connection)
+
+
+class Activity(UsesConnection, HasTraits):
     """Base of RequestImage and DownloadImage."""
 
     #: Registry key and schema kind, e.g. "request_image".
@@ -261,22 +282,6 @@ class Activity(HasTraits):
     @observe("saved")
     def _on_saved(self, change: Any) -> None:
         self._update_dirty()
-
-    # -- connection and client -----------------------------------------------------
-    @property
-    def connection(self) -> Any:
-        """The connection; ``Connection.from_env()`` (the emulator when nothing is set) if none was given."""
-        if self.conn is None:
-            from ..client import Connection
-
-            self.conn = Connection.from_env()
-        return self.conn
-
-    def client(self) -> Any:
-        """The shared pooled client of this connection on the running loop."""
-        from ..client import ImageClient
-
-        return ImageClient.shared(self.connection)
 
     # -- run state -----------------------------------------------------------
     def _begin(self) -> None:

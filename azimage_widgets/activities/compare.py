@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..contract import DEFAULT_API_VERSION, ImageRequest, ValidationError
 from ..contract.limits import OPTION_NAMES
-from .activity import error_info, format_error
+from .activity import UsesConnection, error_info, format_error
 from .download_image import DownloadResult, fetch_slots, raise_for_result
 
 _CONTRACT = ("prompt", "size", "n", "user")
@@ -70,7 +70,7 @@ def _check_fields(fields: Mapping[str, Any], where: str) -> dict[str, Any]:
     return dict(fields)
 
 
-class Compare:
+class Compare(UsesConnection):
     """A grid of requests (rows: prompts, columns: variants) run concurrently."""
 
     def __init__(
@@ -156,20 +156,6 @@ class Compare:
                          **{k: v for k, v in request.items() if k in OPTION_NAMES})
         except ValidationError as exc:
             raise ValidationError(f"{where}.{exc.field}", exc.limit, exc.value) from None
-
-    # -- connection and client -------------------------------------------------------
-    @property
-    def connection(self) -> Any:
-        if self.conn is None:
-            from ..client import Connection
-
-            self.conn = Connection.from_env()
-        return self.conn
-
-    def client(self) -> Any:
-        from ..client import ImageClient
-
-        return ImageClient.shared(self.connection)
 
     # -- events ----------------------------------------------------------------------
     def on_cell(self, callback: Callable[[CompareCell], None]) -> None:

@@ -288,6 +288,20 @@ def test_pooled_request_image_has_image_clients_signature():
         assert name in mine.parameters, name
 
 
+def test_pooled_client_takes_image_clients_options():
+    import inspect
+
+    mine = list(inspect.signature(PooledImageClient).parameters.values())
+    theirs = list(inspect.signature(aw.ImageClient.__init__).parameters.values())[1:]  # no self
+    assert mine[0].name == "pool" and mine[1:] == theirs[1:]
+    pool = aw.Connection.pool([aw.Connection("http://127.0.0.1:1", api_key="k"),
+                               aw.Connection("http://127.0.0.1:2", api_key="k")])
+    client = aw.ImageClient(pool, max_image_bytes=1234)
+    assert [m.client._max_image_bytes for m in client._members] == [1234, 1234]
+    with pytest.raises(TypeError, match="max_bytes"):
+        aw.ImageClient(pool, max_bytes=1)
+
+
 async def test_an_unknown_argument_is_a_type_error_before_any_endpoint(emus):
     pool = aw.Connection.pool(conns(emus[:2], api_version="2024-10-21", deployment="d3"))
     async with aw.ImageClient(pool) as client:

@@ -143,13 +143,17 @@ class ImageClient:
     async def aclose(self) -> None:
         """Close the connection pool; the client cannot be used afterwards."""
         self._closed = True
+        self._forget_shared()
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
+
+    def _forget_shared(self) -> None:
+        """No longer the shared client of its connection on its loop (it is closing)."""
         if self._is_shared and self._loop is not None:
             key = (self._loop, self._conn)
             if self._shared_clients.get(key) is self:
                 del self._shared_clients[key]
-        http, self._http = self._http, None
-        if http is not None:
-            await http.aclose()
 
     def _client(self) -> httpx.AsyncClient:
         if self._closed:

@@ -38,16 +38,14 @@ import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import httpx
 
 from ..contract import ApiError, ImageOperation, ImageRequest, ImageResult, ValidationError, check_operation_id
 from ..contract.limits import OPTION_NAMES
 from .connection import Connection
-from .fetch import DEFAULT_MAX_IMAGE_BYTES
 from .image_client import ImageClient
-from .poll import PollSchedule
 from .retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, parse_retry_after
 
 DEFAULT_FAILOVER_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
@@ -241,19 +239,19 @@ class _Member:
 class PooledImageClient(ImageClient):
     """An ImageClient over a ConnectionPool (what ``ImageClient(pool)`` gives)."""
 
-    def __init__(
-        self,
-        pool: ConnectionPool,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
-        max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
-        poll_schedule: PollSchedule | None = None,
-        retry_policy: RetryPolicy | None = None,
-    ) -> None:
+    def __init__(self, pool: ConnectionPool, **options: Any) -> None:
+        """Takes what ImageClient takes after the connection (transport, event_hooks,
+        max_image_bytes, poll_schedule, retry_policy) and gives it to every member's client:
+        its signature is ImageClient's (``inspect.signature`` shows it), so they cannot drift apart.
+        """
         if not isinstance(pool, ConnectionPool):
             raise ValidationError("pool", "must be an azimage_widgets ConnectionPool",
                                   type(pool).__name__)
+        bound = _CLIENT_INIT.bind(self, pool, **options)  # TypeError like ImageClient's
+        bound.apply_defaults()
+        member_options = {k: v for k, v in bound.arguments.items() if k not in ("self", "conn")}
+        retry_policy = member_options.pop("retry_policy")
+        event_hooks = member_options.pop("event_hooks")
         self._pool = pool
         self._conn = pool  # type: ignore[assignment] - the shared-client key and .connection
         self._closed = False
@@ -272,9 +270,7 @@ class PooledImageClient(ImageClient):
             hooks: dict[str, list[Callable[..., Any]]] = {
                 k: list(v) for k, v in (event_hooks or {}).items()}
             hooks.setdefault("response", []).append(self._watch(i))
-            client = ImageClient(conn, transport=transport, event_hooks=hooks,
-                                 max_image_bytes=max_image_bytes, poll_schedule=poll_schedule,
-                                 retry_policy=policy)
+            client = ImageClient(conn, event_hooks=hooks, retry_policy=policy, **member_options)
             self._members.append(_Member(i, conn, client))
 
     # -- lifecycle ----------------------------------------------------------------
@@ -295,10 +291,7 @@ class PooledImageClient(ImageClient):
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._is_shared and self._loop is not None:
-            key = (self._loop, self._conn)
-            if self._shared_clients.get(key) is self:  # type: ignore[comparison-overlap]
-                del self._shared_clients[key]  # type: ignore[arg-type]
+        self._forget_shared()
         await asyncio.gather(*(m.client.aclose() for m in self._members))
 
     def _check_open(self) -> None:
@@ -478,12 +471,13 @@ class PooledImageClient(ImageClient):
         member = next((m for m in self._members if m.conn is conn), self._members[0])
         return await member.client.fetch_image(url)
 
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else ("shared" if self._is_shared else "open")
-        return f"ImageClient({self._pool!r}, {state})"
 
+#: ImageClient's constructor and request_image: the pool's take (and show) exactly the same.
+_CLIENT_INIT = inspect.signature(ImageClient.__init__)
+PooledImageClient.__init__.__signature__ = _CLIENT_INIT.replace(  # type: ignore[attr-defined]
+    parameters=[p.replace(name="pool", annotation="ConnectionPool") if p.name == "conn" else p
+                for p in _CLIENT_INIT.parameters.values()])
 
-#: ImageClient.request_image's signature: the pool's takes (and shows) exactly the same.
 _REQUEST_IMAGE = inspect.signature(ImageClient.request_image)
 PooledImageClient.request_image.__signature__ = _REQUEST_IMAGE  # type: ignore[attr-defined]
 

@@ -6,7 +6,12 @@ notebook (with its widget state, thumbnails included) is written to build/.
 """
 from __future__ import annotations
 
+import atexit
+import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +21,25 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _pin_kernel_to_this_python() -> None:
+    """Make the "python3" kernelspec run this interpreter (the venv's).
+
+    A developer's own ~/.local/share/jupyter/kernels/python3 would otherwise
+    win over the venv's and start some other Python without the package.
+    """
+    base = tempfile.mkdtemp(prefix="azimage-demo-kernels-")
+    atexit.register(shutil.rmtree, base, True)
+    kdir = Path(base) / "kernels" / "python3"
+    kdir.mkdir(parents=True)
+    (kdir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel)", "language": "python"}))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(kdir.parents[1]) + (os.pathsep + old if old else "")
+
+
 def main(argv: list[str]) -> int:
+    _pin_kernel_to_this_python()
     source = (Path(argv[1]) if len(argv) > 1 else ROOT / "notebooks" / "quickstart.ipynb").resolve()
     out = ROOT / "build" / f"{source.stem}.executed.ipynb"
     nb = nbformat.read(source, as_version=4)
@@ -37,7 +60,8 @@ def main(argv: list[str]) -> int:
                  if m.get("model_name") == "ImageModel"
                  and any(b.get("path") == ["value"] and b.get("data") for b in m.get("buffers", [])))
     print(f"executed notebook: {out.relative_to(ROOT)} ({images} image previews in its widget state)")
-    print("open it with `make lab` (JupyterLab on notebooks/ and build/)")
+    print(f"look at it in JupyterLab: {Path(sys.executable).parent.relative_to(ROOT) if sys.executable.startswith(str(ROOT)) else Path(sys.executable).parent}/jupyter lab {out.relative_to(ROOT)}"
+          "   (`make lab` opens notebooks/)")
     return 0
 
 

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,20 +14,13 @@ import pytest
 
 from azimage_widgets.activities import DownloadImage, DownloadResult, Operations, RequestImage
 from azimage_widgets.contract import ApiError, ContentFilterError
+from helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def uniq(prefix: str = "e") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-async def wait_for(pred, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_submit_returns_operations_and_binds(conn):

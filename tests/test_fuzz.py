@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import azimage_widgets as aw
 from azimage_widgets.client import Connection, ImageClient
 from azimage_widgets.contract import API_VERSIONS, N_MAX, PROMPT_MAX_CHARS, SIZES, ImageRequest
+from helpers import front_end_update
 
 KEY = "fuzz-fake-key-5d1e77"
 ENDPOINT = "https://res.openai.azure.com"
@@ -369,19 +370,6 @@ def counting_server():
     yield srv
     srv.shutdown()
     srv.server_close()
-
-
-def front_end_update(widget, state: dict) -> None:
-    """A front end's comm ``update`` message, delivered as the kernel delivers it."""
-    comm = widget.comm
-    original = comm.send
-    comm.send = lambda *a, **k: None
-    try:
-        comm.handle_msg({"content": {"comm_id": comm.comm_id,
-                                     "data": {"method": "update", "state": state, "buffer_paths": []}},
-                         "buffers": []})
-    finally:
-        comm.send = original
 
 
 browser_values = st.one_of(

@@ -17,6 +17,8 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
+from helpers import isolate_jupyter
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -27,14 +29,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 def kernel_env(tmp_path, monkeypatch):
     for var in [v for v in os.environ if v.startswith("AZURE_OPENAI_")]:
         monkeypatch.delenv(var)
-    for var, sub in [("JUPYTER_CONFIG_DIR", "jcfg"), ("JUPYTER_RUNTIME_DIR", "jrun"),
-                     ("IPYTHONDIR", "ipython"), ("XDG_CACHE_HOME", "cache")]:
-        (tmp_path / sub).mkdir()
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    work = tmp_path / "work"
-    work.mkdir()
-    return work
+    return isolate_jupyter(tmp_path, monkeypatch)
 
 
 def test_there_are_notebooks():

@@ -178,18 +178,13 @@ def test_saved_executed_quickstart_has_no_key(tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
     from azimage_widgets import emulator
+    from helpers import isolate_jupyter
 
     handle = emulator.start(api_key=SECRET, processing_time=0.1, retry_after=None)
     try:
         monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", handle.endpoint)
         monkeypatch.setenv("AZURE_OPENAI_API_KEY", SECRET)
-        for var, sub in [("JUPYTER_CONFIG_DIR", "jcfg"), ("JUPYTER_RUNTIME_DIR", "jrun"),
-                         ("IPYTHONDIR", "ipython"), ("XDG_CACHE_HOME", "cache")]:
-            (tmp_path / sub).mkdir()
-            monkeypatch.setenv(var, str(tmp_path / sub))
-        monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        work = tmp_path / "work"
-        work.mkdir()
+        work = isolate_jupyter(tmp_path, monkeypatch)
         nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
         client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False,
                                 store_widget_state=True, resources={"metadata": {"path": str(work)}})

@@ -22,6 +22,8 @@ from azimage_widgets.widgets import CappedTextarea, PreviewGrid, walk
 from azimage_widgets.widgets.widget_schema import LATER
 from azimage_widgets.widgets.widget_tree import visible
 
+import helpers
+
 
 def uniq(prefix: str = "w") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -29,17 +31,7 @@ def uniq(prefix: str = "w") -> str:
 
 def front_end_update(widget: Widget, **state) -> list[dict]:
     """Deliver a front-end ``update`` comm message; returns what the kernel sent back."""
-    sent: list[dict] = []
-    comm = widget.comm
-    original = comm.send
-    comm.send = lambda data=None, metadata=None, buffers=None: sent.append(data)
-    try:
-        comm.handle_msg({"content": {"comm_id": comm.comm_id,
-                                     "data": {"method": "update", "state": state, "buffer_paths": []}},
-                         "buffers": []})
-    finally:
-        comm.send = original
-    return sent
+    return helpers.front_end_update(widget, state)
 
 
 def with_class(root: Widget, css: str) -> list[Widget]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import time
 import uuid
 
 import pytest
@@ -17,6 +16,7 @@ import azimage_widgets as aw
 from azimage_widgets.contract import ContentFilterError
 from azimage_widgets.widgets import walk
 from azimage_widgets.widgets.widget_tree import visible
+from helpers import wait_for
 
 
 
@@ -33,14 +33,6 @@ def one(root, css):
     found = with_class(root, css)
     assert len(found) == 1, (css, found)
     return found[0]
-
-
-async def wait_for(pred, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def thumbnails(root):

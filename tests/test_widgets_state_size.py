@@ -76,20 +76,19 @@ def test_a_preview_tile_costs_five_small_models():
 def test_opening_and_closing_parts_makes_no_new_models_each_time():
     p = aw.RequestImagePanel(name=uniq(), prompt="a fox", namespace={})
     f = p.frame
-    f.next(), f.back(), f.ask_discard(), f.cancel_discard()
-    p.view_code_button.value = True
-    p.view_code_button.value = False
-    p.schema_tools.open_editor()
-    p.schema_tools.close_editor()
-    f.save_and_exit(), f.reopen()
-    once = len(_instances)
-    for _ in range(3):
+
+    def open_and_close_parts() -> None:
         f.next(), f.back(), f.ask_discard(), f.cancel_discard()
         p.view_code_button.value = True
         p.view_code_button.value = False
         p.schema_tools.open_editor()
         p.schema_tools.close_editor()
         f.save_and_exit(), f.reopen()
+
+    open_and_close_parts()
+    once = len(_instances)
+    for _ in range(3):
+        open_and_close_parts()
     assert len(_instances) == once
     p.close()
 

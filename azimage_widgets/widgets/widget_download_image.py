@@ -25,7 +25,6 @@ from traitlets import Unicode, observe
 from ..activities import DownloadImage, DownloadResult
 from ..contract import ValidationError
 from .widget_panel import FIELD_WIDTH, ActivityPanel
-from .widget_previews import PreviewGrid
 from .widget_view_code import attach_view_code
 
 
@@ -75,8 +74,7 @@ class DownloadImagePanel(ActivityPanel):
         status = self._status_line()
         self.urls_html = HTML(**look(HTML))
         self.urls_html.add_class("azimage-urls")
-        self.previews = PreviewGrid(prefix=a.name, look=look)
-        a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
+        self._preview_grid()
         a.observe(self._on_result, names="result")
         a.observe(self._on_activity_id, names="image_id")
         self.image_id = a.image_id

@@ -19,6 +19,7 @@ from ..activities import Activity, error_info, format_error
 from ..contract import API_VERSIONS, ValidationError
 from .widget_fields import Field, FieldBinding, error_html
 from .widget_look import Look
+from .widget_previews import PreviewGrid
 from .widget_progress import ProgressView
 from .widget_schema import SchemaView
 from .widget_steps import StepFrame
@@ -116,6 +117,12 @@ class ActivityPanel(VBox):
         self.delete_button.on_click(lambda _b: self._click(self.delete))
         self._run_button = run
         return run
+
+    def _preview_grid(self) -> PreviewGrid:
+        """``self.previews``: the run's images, their file names following the activity's name."""
+        self.previews = PreviewGrid(prefix=self.activity.name, look=self.look)
+        self.activity.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
+        return self.previews
 
     def _status_line(self) -> HTML:
         self.status_html = HTML(**self.look(HTML))

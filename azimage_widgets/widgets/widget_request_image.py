@@ -27,7 +27,6 @@ from ..contract import N_MAX, N_MIN, SIZES
 from .widget_edit_image import EditImageSection
 from .widget_fields import CappedTextarea, counter_text
 from .widget_panel import FIELD_WIDTH, INITIAL, ActivityPanel
-from .widget_previews import PreviewGrid
 from .widget_version_fields import VersionFields
 from .widget_view_code import attach_view_code
 
@@ -88,8 +87,7 @@ class RequestImagePanel(ActivityPanel):
         status = self._status_line()
         self.ids_html = HTML(**look(HTML))
         self.ids_html.add_class("azimage-ids")
-        self.previews = PreviewGrid(prefix=a.name, look=look)
-        a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
+        self._preview_grid()
         a.observe(self._on_ids, names="ids")
         a.observe(self._on_results, names="results")
 

@@ -253,11 +253,15 @@ async def _run_with_pause(conn, prompts, case, waits, mode):
 
 
 async def test_same_seed_same_faults():
-    """``seed`` makes a fault sequence repeatable: two emulators, same seed, same outcomes."""
+    """``seed`` makes a fault sequence repeatable: two emulators, same seed, same outcomes.
+
+    The dice are drawn per API request, so the client must make the same requests both times:
+    with ``processing_time=0`` every poll sees a finished job, whatever the poll loop's timing.
+    """
     from azimage_widgets import emulator
 
     async def once() -> list[str]:
-        handle = await asyncio.to_thread(emulator.start, api_key=KEY, processing_time=0.05, retry_after=None,
+        handle = await asyncio.to_thread(emulator.start, api_key=KEY, processing_time=0.0, retry_after=None,
                                          failure_rate=0.4, seed=1234)
         try:
             conn = Connection(handle.endpoint, api_key=KEY, max_retries=1)

@@ -116,27 +116,9 @@ def _verdict(value: float | None, limit: float, *, below: bool = True) -> str:
 
 # -- emulators ------------------------------------------------------------------------------------
 
-def request_count(handle: Any) -> int:
-    """Requests the emulator has seen (``handle.requests`` is a list or a count)."""
-    reqs = handle.requests
-    if callable(reqs):
-        reqs = reqs()
-    return reqs if isinstance(reqs, int) else len(reqs)
-
-
 def api_request_count(handle: Any) -> int:
-    """Requests to the API listener only, when the handle tells them apart from image GETs."""
-    reqs = handle.requests
-    if callable(reqs):
-        reqs = reqs()
-    if isinstance(reqs, int):
-        return reqs
-    n = 0
-    for r in list(reqs):
-        path = r[1] if isinstance(r, tuple) and len(r) > 1 else getattr(r, "path", str(r))
-        if "/openai/" in str(path):
-            n += 1
-    return n
+    """Requests the emulator's API listener answered (image downloads are not counted)."""
+    return sum(1 for r in handle.requests if r.listener == "api")
 
 
 _EMU_PROC_CODE = """

@@ -10,6 +10,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def api_requests(handle: Any, method: str | None = None, path_part: str = "") -> list:
+    """The emulator's records of API requests (not image downloads), optionally filtered."""
+    return [r for r in handle.requests if r.listener == "api"
+            and (method is None or r.method == method) and path_part in r.path]
+
+
+def submits(handle: Any, status: int | None = None) -> list:
+    """The submit requests an emulator answered, optionally only those answered ``status``."""
+    return [r for r in api_requests(handle, "POST", ":submit") if status is None or r.status == status]
+
+
 async def wait_for(pred, timeout: float = 10.0) -> None:
     end = time.monotonic() + timeout
     while not pred():

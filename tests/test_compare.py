@@ -10,14 +10,11 @@ from PIL import Image
 import azimage_widgets as aw
 from azimage_widgets.store import default_store
 from azimage_widgets.widgets import walk
+from helpers import submits
 
 
 def with_class(root, css):
     return [w for w in walk(root) if css in getattr(w, "_dom_classes", ())]
-
-
-def submits(emu):
-    return [r for r in emu.requests if r.method == "POST" and ":submit" in r.path]
 
 
 async def settled(emu) -> None:

@@ -10,6 +10,7 @@ import azimage_widgets as aw
 from azimage_widgets import emulator
 from azimage_widgets.client import ConnectionPool, PooledImageClient
 from azimage_widgets.contract import ApiError, ThrottledError
+from helpers import api_requests, submits
 
 FAKE_KEY = "fake-key-0123456789abcdef"  # as tests/conftest.py
 
@@ -27,15 +28,6 @@ def emus():
 
 def conns(handles, **kw):
     return [aw.Connection(h.endpoint, api_key=FAKE_KEY, **kw) for h in handles]
-
-
-def api_requests(handle, method=None, path_part=""):
-    return [r for r in handle.requests if r.listener == "api"
-            and (method is None or r.method == method) and path_part in r.path]
-
-
-def submits(handle, status=None):
-    return [r for r in api_requests(handle, "POST", ":submit") if status is None or r.status == status]
 
 
 async def settled(handles) -> None:

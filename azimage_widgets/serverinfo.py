@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 #: Environment variable naming the info file of the server's shared emulator.
 INFO_ENV = "AZIMAGE_EMULATOR_INFO"

@@ -29,7 +29,7 @@ at one moment. Scenarios (issue 7):
 
 Rows 2v/3v need the synchronous flow (2024-10-21, issue 5) and openai v1; without them
 they say "not built yet (issue 5)" or "skipped: ..." instead of a number.
-Benchmarks are never asserted in tests; tests/test_bench_smoke.py only runs a
+Benchmarks are never asserted in tests; tests/bench/test_bench_smoke.py only runs a
 tiny configuration to check the JSON's shape.
 """
 from __future__ import annotations
@@ -45,9 +45,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ``python bench/run.py`` from anywhere
@@ -137,7 +138,7 @@ class EmulatorProcess:
     def __init__(self, **knobs: Any) -> None:
         self.knobs = knobs
 
-    def __enter__(self) -> "EmulatorProcess":
+    def __enter__(self) -> EmulatorProcess:
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen([sys.executable, "-c", _EMU_PROC_CODE, json.dumps(self.knobs)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)

@@ -6,10 +6,9 @@ test process (``azimage_widgets.emulator.start``) and speaks real HTTP.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
-
 from fakes import FAKE_KEY  # noqa: E402,F401 - re-exported for fixtures
 
 
@@ -20,7 +19,7 @@ def _image_store_in_tmp(tmp_path_factory, monkeypatch) -> None:
 
 
 @pytest.fixture
-def emu() -> Iterator["object"]:
+def emu() -> Iterator[object]:
     """A fresh emulator with fast jobs; tests change knobs through ``emu.config``."""
     from azimage_widgets import emulator
 

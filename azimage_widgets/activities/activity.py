@@ -29,7 +29,8 @@ import gc
 import itertools
 import time
 import weakref
-from typing import Any, Callable, ClassVar, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, HasTraits, List, Unicode, observe, validate
@@ -38,7 +39,6 @@ from ..contract import (
     DEFAULT_API_VERSION,
     TERMINAL_STATUSES,
     ApiError,
-    ContentFilterError,
     ImageFetchError,
     OperationTimeout,
     ValidationError,
@@ -47,14 +47,14 @@ from ..contract import (
 from .variables import check_output_name
 
 #: kind -> {name: activity}; weak so a dropped activity frees its name.
-_REGISTRY: dict[str, "weakref.WeakValueDictionary[str, Activity]"] = {}
+_REGISTRY: dict[str, weakref.WeakValueDictionary[str, Activity]] = {}
 _COUNTERS: dict[str, Iterable[int]] = {}
 
 CANCEL_MESSAGE = ("Stopped waiting for operation {id}; the service may still finish the job. "
                   "Download it later with this id.")
 
 
-def registered(kind: str) -> dict[str, "Activity"]:
+def registered(kind: str) -> dict[str, Activity]:
     """The live activities of a kind, by name (a copy)."""
     return dict(_REGISTRY.get(kind, {}))
 
@@ -201,7 +201,7 @@ class Activity(UsesConnection, HasTraits):
                 "name", f"must be unique: another {self.label} activity is named {value!r}")
         return value
 
-    def _holder(self, value: str) -> "Activity | None":
+    def _holder(self, value: str) -> Activity | None:
         reg = _REGISTRY.setdefault(self.kind, weakref.WeakValueDictionary())
         holder = reg.get(value)
         if holder is not None and holder is not self:
@@ -350,7 +350,7 @@ class Activity(UsesConnection, HasTraits):
         return True
 
     @property
-    def task(self) -> "asyncio.Task[Any] | None":
+    def task(self) -> asyncio.Task[Any] | None:
         """The task of the current or last run, when it ran as a task."""
         return self._task
 
@@ -391,7 +391,7 @@ class Activity(UsesConnection, HasTraits):
         return [r["id"] for r in self.progress if r.get("id")]
 
     # -- lifecycle ----------------------------------------------------------
-    def on_close(self, callback: Callable[["Activity"], None]) -> None:
+    def on_close(self, callback: Callable[[Activity], None]) -> None:
         """Call ``callback(activity)`` when the activity is closed (e.g. replaced)."""
         self._on_close.append(callback)
 

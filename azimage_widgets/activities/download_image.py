@@ -247,7 +247,7 @@ class DownloadImage(Activity):
             return text
         ns = namespace if namespace is not None else self.namespace
         value = parse_reference(text, field="image_id").resolve(ns, field="image_id")
-        if hasattr(value, "id") and isinstance(getattr(value, "id"), str):
+        if hasattr(value, "id") and isinstance(value.id, str):
             value = value.id
         if not isinstance(value, str) or not value:
             raise VariableError("image_id", text,

@@ -39,8 +39,9 @@ import itertools
 import json
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from traitlets import Any as AnyTrait
 from traitlets import Bool, HasTraits, Unicode
@@ -136,7 +137,7 @@ class Operation(HasTraits):
 
     def __init__(self, *steps: Any, name: str | None = None,
                  write_to: str | Path | bool | None = None,
-                 on_success: "Operation | Iterable[Operation] | None" = None,
+                 on_success: Operation | Iterable[Operation] | None = None,
                  success_data: Any = None,
                  continue_on_error: bool | None = None,
                  concurrency: int | None = None,
@@ -335,7 +336,7 @@ class Operation(HasTraits):
     def _end(self, status: str, message: str) -> None:
         self.status, self.message, self.running = status, message, False
 
-    def start(self, data: Any = None) -> "asyncio.Task[RunResults]":
+    def start(self, data: Any = None) -> asyncio.Task[RunResults]:
         """Run as a task on the running loop (what the panel's Run button does)."""
         loop = asyncio.get_running_loop()
         self._task = loop.create_task(self.run(data))

@@ -23,10 +23,11 @@ import csv
 import io
 import json
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from traitlets import HasTraits, Int
 
@@ -139,7 +140,7 @@ class OperationLog(HasTraits):
 
     # -- export ----------------------------------------------------------------
     @staticmethod
-    def _select(entries: Iterable[LogEntry] | None, log: "OperationLog",
+    def _select(entries: Iterable[LogEntry] | None, log: OperationLog,
                 errors_only: bool) -> list[LogEntry]:
         chosen = list(entries) if entries is not None else log.entries
         return [e for e in chosen if e.is_error] if errors_only else chosen

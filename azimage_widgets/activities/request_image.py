@@ -29,10 +29,11 @@ without edits.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from traitlets import Int, List, Unicode, observe, validate
 from traitlets import Any as AnyTrait
+from traitlets import Int, List, Unicode, observe, validate
 
 from ..contract import (
     DEFAULT_SIZE,

@@ -28,8 +28,9 @@ when a run stops. Concurrency defaults to 8.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from traitlets import Bool, HasTraits, Int, List, Unicode
 
@@ -171,7 +172,7 @@ def download_id(activity: Any, dataset: Mapping[str, Any], namespace: Any) -> st
     if "id" not in dataset:
         return activity.resolve_id(namespace)
     value = dataset["id"]
-    if hasattr(value, "id") and isinstance(getattr(value, "id"), str):
+    if hasattr(value, "id") and isinstance(value.id, str):
         value = value.id
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("id", "must be an operation id string or a [variable]", value)
@@ -179,7 +180,7 @@ def download_id(activity: Any, dataset: Mapping[str, Any], namespace: Any) -> st
     if is_reference(value):
         ns = namespace if namespace is not None else activity.namespace
         value = parse_reference(value, field="id").resolve(ns, field="id")
-        if hasattr(value, "id") and isinstance(getattr(value, "id"), str):
+        if hasattr(value, "id") and isinstance(value.id, str):
             value = value.id
         if not isinstance(value, str) or not value:
             raise VariableError("id", dataset["id"], "must hold an operation id string")

@@ -41,9 +41,10 @@ gives it is refused, naming the field.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from traitlets import HasTraits, Int
 
@@ -326,7 +327,7 @@ class SchemaDraft:
             "response": [field_dict(f) for f in response]}
 
     @classmethod
-    def of(cls, activity: Any, reg: SchemaRegistry | None = None) -> "SchemaDraft":
+    def of(cls, activity: Any, reg: SchemaRegistry | None = None) -> SchemaDraft:
         doc = effective_schema(activity, reg)
         return cls(activity.kind, activity.api_version, doc.request, doc.response, reg)
 

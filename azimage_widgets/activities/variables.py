@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, MutableMapping
+from typing import Any
 
 from ..contract import ValidationError
 

@@ -21,13 +21,18 @@ from __future__ import annotations
 
 import json
 import shlex
-from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from ..contract import ValidationError, version_spec
-from ..contract.routes import (API_KEY_HEADER, DEPLOYMENTS_PREFIX, GENERATIONS_SUFFIX, SUBMIT_PATH,
-                               operation_path)
+from ..contract.routes import (
+    API_KEY_HEADER,
+    DEPLOYMENTS_PREFIX,
+    GENERATIONS_SUFFIX,
+    SUBMIT_PATH,
+    operation_path,
+)
 from .variables import is_reference, parse_reference
 
 ENV_KEY = "AZURE_OPENAI_API_KEY"

@@ -9,7 +9,8 @@ BatchError naming the failed index and carrying what finished.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from ..contract import AzimageError
 from .poll import call_back

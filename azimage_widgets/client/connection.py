@@ -11,7 +11,8 @@ import asyncio
 import inspect
 import ipaddress
 import os
-from typing import Any, Awaitable, Callable, Mapping, Union
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..contract import DEFAULT_API_VERSION, ValidationError, version_spec
@@ -22,7 +23,7 @@ TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 #: A callable returning a bearer token: sync (azure-identity's
 #: ``get_bearer_token_provider``) or async.
-TokenProvider = Callable[[], Union[str, Awaitable[str]]]
+TokenProvider = Callable[[], str | Awaitable[str]]
 
 ENV_ENDPOINT = "AZURE_OPENAI_ENDPOINT"
 ENV_API_KEY = "AZURE_OPENAI_API_KEY"
@@ -273,10 +274,10 @@ class Connection:
         self._api_key = None
         self._token_provider = None
 
-    def __copy__(self) -> "Connection":
+    def __copy__(self) -> Connection:
         return self  # immutable
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "Connection":
+    def __deepcopy__(self, memo: dict[int, Any]) -> Connection:
         return self
 
     # -- lifecycle ----------------------------------------------------------
@@ -300,7 +301,7 @@ class Connection:
 
     # -- from the environment -------------------------------------------------
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Connection":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Connection:
         """Build from AZURE_OPENAI_* variables; with no endpoint set, the emulator of the Jupyter
         server running this kernel (``serverinfo``), else the embedded emulator.
 

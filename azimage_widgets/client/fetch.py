@@ -12,7 +12,8 @@ import asyncio
 import io
 import logging
 import warnings
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 from PIL import Image, UnidentifiedImageError

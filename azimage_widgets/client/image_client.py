@@ -13,9 +13,9 @@ import inspect
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
-from collections.abc import Iterable
-from typing import Any, Awaitable, Callable, ClassVar, Mapping
+from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
@@ -36,15 +36,20 @@ from ..contract import (
     version_spec,
 )
 from ..contract.errors import strip_query
-from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
 from ..contract.limits import OPTION_NAMES
-from .answer_caps import (MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES,
-                          MAX_POLL_RESPONSE_BYTES, answer_cap)
+from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
+from .answer_caps import MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES, answer_cap
 from .batch import ProgressCallback, run_batch
 from .connection import Connection
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
-from .poll import (DeadlinePassed, DurationEstimate, PollSchedule, StatusCallback, phase_of,
-                   poll_until_terminal)
+from .poll import (
+    DeadlinePassed,
+    DurationEstimate,
+    PollSchedule,
+    StatusCallback,
+    phase_of,
+    poll_until_terminal,
+)
 from .retry import RequestKind, RetryPolicy, is_retryable, parse_retry_after
 from .sync_flow import SyncRecords, edit_sync, generate_sync, report
 
@@ -66,10 +71,10 @@ class ImageClient:
     ``transport`` and ``event_hooks`` are passed to httpx (tests, proxies).
     """
 
-    _shared_clients: ClassVar[dict[tuple[asyncio.AbstractEventLoop, Connection], "ImageClient"]] = {}
+    _shared_clients: ClassVar[dict[tuple[asyncio.AbstractEventLoop, Connection], ImageClient]] = {}
     _loop_closers: ClassVar[dict[asyncio.AbstractEventLoop, Any]] = {}
 
-    def __new__(cls, conn: Any = None, *args: Any, **kwargs: Any) -> "ImageClient":
+    def __new__(cls, conn: Any = None, *args: Any, **kwargs: Any) -> ImageClient:
         # ImageClient(pool) gives the pool's client (see pool.py)
         if cls is ImageClient and type(conn).__name__ == "ConnectionPool":
             from .pool import ConnectionPool, PooledImageClient
@@ -132,7 +137,7 @@ class ImageClient:
         """Seconds jobs like the last one seen done have been taking (learned from polls), or None."""
         return self._estimate.value
 
-    async def __aenter__(self) -> "ImageClient":
+    async def __aenter__(self) -> ImageClient:
         self._client()
         return self
 
@@ -176,7 +181,7 @@ class ImageClient:
         return self._http
 
     @classmethod
-    def shared(cls, conn: Connection) -> "ImageClient":
+    def shared(cls, conn: Connection) -> ImageClient:
         """The shared client of ``conn`` on the running loop (made on first call).
 
         For widgets and other long-lived callers. ``async with`` does not close
@@ -266,13 +271,13 @@ class ImageClient:
         while len(self._requests) > _MAX_REMEMBERED_OPS:
             self._requests.popitem(last=False)
 
-    def request_of(self, op: "str | ImageOperation") -> dict[str, Any] | None:
+    def request_of(self, op: str | ImageOperation) -> dict[str, Any] | None:
         """The fields this client sent for an operation it submitted (prompt, size, n, ...), or None."""
         op_id = op.id if isinstance(op, ImageOperation) else op
         got = self._requests.get(op_id) if isinstance(op_id, str) else None
         return dict(got) if got is not None else None
 
-    def _locate(self, op: "str | ImageOperation") -> tuple[str, str, float | None]:
+    def _locate(self, op: str | ImageOperation) -> tuple[str, str, float | None]:
         """(op id, poll URL, submit time or None) of an id or an ImageOperation."""
         if isinstance(op, ImageOperation):
             op_id, location = op.id, op.location
@@ -520,7 +525,7 @@ class ImageClient:
                            f"malformed operation answer: {exc}", operation_id=op_id) from None
         return result, parse_retry_after(resp.headers)
 
-    async def get_operation(self, op: "str | ImageOperation") -> ImageResult:
+    async def get_operation(self, op: str | ImageOperation) -> ImageResult:
         """One poll: the operation as it is now (terminal or not; no error for failed)."""
         recorded = self._sync.get(op.id if isinstance(op, ImageOperation) else op)
         if recorded is not None:
@@ -531,7 +536,7 @@ class ImageClient:
 
     async def download_image(
         self,
-        op: "str | ImageOperation",
+        op: str | ImageOperation,
         *,
         timeout: float | None = None,
         on_status: StatusCallback | None = None,
@@ -578,7 +583,7 @@ class ImageClient:
             self._estimate = estimate
         return check_terminal(result)
 
-    async def delete_operation(self, op: "str | ImageOperation") -> None:
+    async def delete_operation(self, op: str | ImageOperation) -> None:
         """Delete a terminal operation and its images (the service refuses a running one).
 
         A synchronous answer's id is only forgotten here: the service keeps no
@@ -591,7 +596,7 @@ class ImageClient:
 
     async def edit_image(
         self,
-        image: "bytes | list[bytes]",
+        image: bytes | list[bytes],
         prompt: str,
         *,
         mask: bytes | None = None,

@@ -27,8 +27,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from ..contract import ImageResult, OperationTimeout
 
@@ -181,7 +182,7 @@ class DurationEstimate:
             self._waiters.discard(fut)
 
 
-def _resolve(fut: "asyncio.Future[bool]") -> None:
+def _resolve(fut: asyncio.Future[bool]) -> None:
     if not fut.done():
         fut.set_result(False)
 

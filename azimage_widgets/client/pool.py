@@ -37,12 +37,19 @@ import inspect
 import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import httpx
 
-from ..contract import ApiError, ImageOperation, ImageRequest, ImageResult, ValidationError, check_operation_id
+from ..contract import (
+    ApiError,
+    ImageOperation,
+    ImageRequest,
+    ImageResult,
+    ValidationError,
+    check_operation_id,
+)
 from ..contract.limits import OPTION_NAMES
 from .connection import Connection
 from .image_client import ImageClient
@@ -203,10 +210,10 @@ class ConnectionPool:
 
     __str__ = __repr__
 
-    def __copy__(self) -> "ConnectionPool":
+    def __copy__(self) -> ConnectionPool:
         return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "ConnectionPool":
+    def __deepcopy__(self, memo: dict[int, Any]) -> ConnectionPool:
         return self
 
     async def aclose(self) -> None:
@@ -284,7 +291,7 @@ class PooledImageClient(ImageClient):
                   if m.client.expected_duration is not None]
         return max(values) if values else None
 
-    async def __aenter__(self) -> "PooledImageClient":
+    async def __aenter__(self) -> PooledImageClient:
         if self._closed:
             raise RuntimeError("this ImageClient is closed")
         return self
@@ -343,20 +350,20 @@ class PooledImageClient(ImageClient):
         while len(self._owners) > _MAX_OWNERS:
             self._owners.popitem(last=False)
 
-    def connection_for(self, op: "str | ImageOperation") -> Connection | None:
+    def connection_for(self, op: str | ImageOperation) -> Connection | None:
         """The member connection that accepted ``op``, when this client knows it."""
         op_id = op.id if isinstance(op, ImageOperation) else op
         idx = self._owners.get(op_id)
         return None if idx is None else self._members[idx].conn
 
-    def request_of(self, op: "str | ImageOperation") -> dict[str, Any] | None:
+    def request_of(self, op: str | ImageOperation) -> dict[str, Any] | None:
         owner = self.connection_for(op)
         if owner is None:
             return None
         return self._members[self._owners[op.id if isinstance(op, ImageOperation) else op]] \
             .client.request_of(op)
 
-    async def _owner(self, op: "str | ImageOperation") -> _Member:
+    async def _owner(self, op: str | ImageOperation) -> _Member:
         op_id = op.id if isinstance(op, ImageOperation) else op
         check_operation_id(op_id)
         idx = self._owners.get(op_id)
@@ -448,18 +455,18 @@ class PooledImageClient(ImageClient):
         cause = exc.__cause__
         return cause is not None and is_retryable("submit", error=cause)
 
-    async def get_operation(self, op: "str | ImageOperation") -> ImageResult:
+    async def get_operation(self, op: str | ImageOperation) -> ImageResult:
         self._check_open()
         member = await self._owner(op)
         return await member.client.get_operation(op)
 
-    async def download_image(self, op: "str | ImageOperation", *, timeout: float | None = None,
+    async def download_image(self, op: str | ImageOperation, *, timeout: float | None = None,
                              on_status: Any = None) -> ImageResult:
         self._check_open()
         member = await self._owner(op)
         return await member.client.download_image(op, timeout=timeout, on_status=on_status)
 
-    async def delete_operation(self, op: "str | ImageOperation") -> None:
+    async def delete_operation(self, op: str | ImageOperation) -> None:
         self._check_open()
         member = await self._owner(op)
         await member.client.delete_operation(op)

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -85,7 +86,7 @@ def new_id() -> str:
     return SYNC_ID_PREFIX + str(uuid.uuid4())
 
 
-def deployment_of(client: "ImageClient", deployment: str | None, api_version: str) -> str:
+def deployment_of(client: ImageClient, deployment: str | None, api_version: str) -> str:
     """The deployment to call: the argument, else the connection's; ValidationError if neither."""
     name = deployment if deployment is not None else client.connection.deployment
     if not isinstance(name, str) or not name.strip():
@@ -97,12 +98,12 @@ def deployment_of(client: "ImageClient", deployment: str | None, api_version: st
     return name.strip()
 
 
-def sync_timeout(client: "ImageClient") -> httpx.Timeout:
+def sync_timeout(client: ImageClient) -> httpx.Timeout:
     conn = client.connection
     return httpx.Timeout(conn.timeout, read=max(conn.timeout, SYNC_READ_TIMEOUT))
 
 
-def _record(client: "ImageClient", resp: httpx.Response, payload: Mapping[str, Any],
+def _record(client: ImageClient, resp: httpx.Response, payload: Mapping[str, Any],
             api_version: str, what: str) -> ImageOperation:
     body = client._json(resp, what)
     op_id = new_id()
@@ -116,7 +117,7 @@ def _record(client: "ImageClient", resp: httpx.Response, payload: Mapping[str, A
     return ImageOperation(id=op_id, status="succeeded", created=result.created, location=None)
 
 
-async def generate_sync(client: "ImageClient", req: ImageRequest, payload: dict[str, Any],
+async def generate_sync(client: ImageClient, req: ImageRequest, payload: dict[str, Any],
                         deployment: str | None) -> ImageOperation:
     """POST the generations call; the answer recorded under a new id."""
     name = deployment_of(client, deployment, req.api_version)
@@ -127,7 +128,7 @@ async def generate_sync(client: "ImageClient", req: ImageRequest, payload: dict[
     return _record(client, resp, {**payload, "deployment": name}, req.api_version, "generations")
 
 
-async def edit_sync(client: "ImageClient", image: Any, prompt: str, *, mask: bytes | None,
+async def edit_sync(client: ImageClient, image: Any, prompt: str, *, mask: bytes | None,
                     n: int, size: str | None, quality: str | None, response_format: str | None,
                     user: str | None, api_version: str, deployment: str | None) -> ImageOperation:
     """POST a multipart edit; the answer recorded under a new id."""

@@ -3,6 +3,7 @@
 Imports nothing from the rest of the package; the client, the emulator and
 the panels all build on it.
 """
+from .edits import ImageEditRequest
 from .errors import (
     ApiError,
     AzimageError,
@@ -18,9 +19,9 @@ from .limits import (
     API_VERSIONS,
     DALLE3_API_VERSION,
     DEFAULT_API_VERSION,
-    GPT_IMAGE_API_VERSION,
     DEFAULT_N,
     DEFAULT_SIZE,
+    GPT_IMAGE_API_VERSION,
     LEGACY_API_VERSION,
     N_MAX,
     N_MIN,
@@ -34,8 +35,6 @@ from .limits import (
     VersionSpec,
     version_spec,
 )
-from .edits import ImageEditRequest
-from .text import OPERATION_ID_MAX_CHARS, check_operation_id, check_text
 from .models import (
     ImageItem,
     ImageOperation,
@@ -47,5 +46,6 @@ from .models import (
     parse_operation,
     validate_request,
 )
+from .text import OPERATION_ID_MAX_CHARS, check_operation_id, check_text
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -5,8 +5,9 @@ builds the wire from them, and the panels display them.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ValidationError
 from .limits import (

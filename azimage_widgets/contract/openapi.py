@@ -15,7 +15,8 @@ become dotted names and list items ``[]``, as in ``contract.schemas``.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import ValidationError
 from .limits import version_spec

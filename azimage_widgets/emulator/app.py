@@ -44,10 +44,15 @@ from ..contract import (
     error_body,
     operation_json,
 )
-from ..contract.openapi import OPENAPI_PATH
-from ..contract.routes import (API_KEY_HEADER, OPERATION_LOCATION_HEADER, OPERATION_PREFIX, SUBMIT_PATH,
-                               operation_path)
 from ..contract.limits import VERSIONS
+from ..contract.openapi import OPENAPI_PATH
+from ..contract.routes import (
+    API_KEY_HEADER,
+    OPERATION_LOCATION_HEADER,
+    OPERATION_PREFIX,
+    SUBMIT_PATH,
+    operation_path,
+)
 from . import images, openapi
 from .config import EmulatorConfig
 from .operations import OperationStore

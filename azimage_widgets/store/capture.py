@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .image_store import ImageStore, StoreRecord, default_store_dir
 
@@ -46,7 +47,7 @@ def default_store() -> ImageStore | None:
     return store
 
 
-def set_default_store(store: "ImageStore | str | os.PathLike[str] | bool | None") -> None:
+def set_default_store(store: ImageStore | str | os.PathLike[str] | bool | None) -> None:
     """Change the default store for this process: an ImageStore or folder, False (off), None (back to the default)."""
     global _OFF, _override
     if store is False:

@@ -38,14 +38,15 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from ..contract.errors import strip_query
-from .pngmeta import NotPNG, is_png, with_text
+from .pngmeta import NotPNG, with_text
 from .thumbnails import THUMBNAIL_PX, THUMBNAIL_SUFFIX, make_thumbnail
 
 ENV_STORE_DIR = "AZIMAGE_STORE_DIR"

@@ -129,10 +129,12 @@ Previews
 from __future__ import annotations
 
 from .widget_batch import BatchProgressBar
+from .widget_compare import CompareGrid
 from .widget_download_image import DownloadImagePanel
-from .widget_oplog import OperationLogView
-from .widget_operation import OperationPanel
 from .widget_fields import CappedTextarea, Field, FieldBinding
+from .widget_history import HistoryGallery, history
+from .widget_operation import OperationPanel
+from .widget_oplog import OperationLogView
 from .widget_panel import ActivityPanel
 from .widget_previews import PreviewGrid
 from .widget_progress import ProgressView
@@ -142,8 +144,6 @@ from .widget_schema_editor import SchemaEditor, SchemaTools, attach_schema_tools
 from .widget_steps import StepFrame
 from .widget_tree import close_tree, walk
 from .widget_view_code import CodeView, attach_view_code
-from .widget_compare import CompareGrid
-from .widget_history import HistoryGallery, history
 
 __all__ = [
     "ActivityPanel", "BatchProgressBar", "CappedTextarea", "CodeView", "attach_view_code",

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import html
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ipywidgets import HTML, Button, GridBox, HBox, Image, Layout, ToggleButton, VBox
 
 from ..activities.compare import Compare, CompareCell
+from ..store.thumbnails import THUMBNAIL_FORMAT
 from .widget_fields import error_html
 from .widget_tree import close_tree
-from ..store.thumbnails import THUMBNAIL_FORMAT
 
 _STATUS_COLOURS = {"succeeded": "#1b5e20", "failed": "#b00020", "canceled": "#8a6d00"}
 

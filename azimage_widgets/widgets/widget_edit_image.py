@@ -30,7 +30,6 @@ from traitlets import Bunch
 from ..contract import ValidationError, version_spec
 from ..contract.edits import IMAGE_MAX_BYTES, MASK_MAX_BYTES
 from ..store.thumbnails import THUMBNAIL_FORMAT, make_thumbnail
-from .widget_fields import Field
 from .widget_tree import show
 
 #: Longest side of the preview of the image to edit, in pixels.

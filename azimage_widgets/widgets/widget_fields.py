@@ -15,7 +15,8 @@ keeps its last valid value.
 from __future__ import annotations
 
 import html
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ipywidgets import HTML, HBox, Textarea, VBox, Widget
 from traitlets import Int, Unicode, validate

@@ -25,9 +25,9 @@ from typing import Any
 from ipywidgets import HTML, Button, Checkbox, GridBox, HBox, Image, Layout, Text, ToggleButton, VBox
 
 from ..store import ImageStore, StoreRecord, resolve_store
+from ..store.thumbnails import THUMBNAIL_FORMAT
 from .widget_fields import error_html
 from .widget_tree import close_tree
-from ..store.thumbnails import THUMBNAIL_FORMAT
 
 DEFAULT_LIMIT = 50
 

@@ -46,7 +46,7 @@ def is_shared(widget: Widget) -> bool:
     return bool(getattr(widget, SHARED_MARK, False))
 
 
-def owned_look(widget: Widget) -> "Look | None":
+def owned_look(widget: Widget) -> Look | None:
     return getattr(widget, OWNER_MARK, None)
 
 
@@ -116,7 +116,7 @@ class Look:
             kw["style"] = shared_style
         return kw
 
-    def own(self, owner: Widget) -> "Look":
+    def own(self, owner: Widget) -> Look:
         """Tie this look's models to ``owner``: ``close_tree(owner)`` closes them."""
         setattr(owner, OWNER_MARK, self)
         return self

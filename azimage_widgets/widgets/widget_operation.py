@@ -18,8 +18,8 @@ from typing import Any
 
 from ipywidgets import HTML, Button, HBox, VBox
 
-from ..activities.oplog import default_log
 from ..activities.operation import Operation
+from ..activities.oplog import default_log
 from .widget_batch import BatchProgressBar
 from .widget_fields import error_html
 from .widget_oplog import OperationLogView
@@ -74,7 +74,7 @@ class OperationPanel(VBox):
             self.status_html.value = (f"<b>{html.escape(op.status)}</b>"
                                       + (f" &middot; {html.escape(op.message)}" if op.message else ""))
 
-    def submit(self, data: Any = None) -> "asyncio.Task[Any]":
+    def submit(self, data: Any = None) -> asyncio.Task[Any]:
         """Run (``data`` or the panel's ``data``) as a task on the running loop."""
         if self._task is not None and not self._task.done():
             return self._task
@@ -86,7 +86,7 @@ class OperationPanel(VBox):
         task.add_done_callback(self._done)
         return task
 
-    def _done(self, task: "asyncio.Task[Any]") -> None:
+    def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if task.cancelled():
             return

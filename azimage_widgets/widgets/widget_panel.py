@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import html
-from typing import Any, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, Text, VBox, Widget
 from traitlets import Unicode
@@ -272,7 +273,7 @@ class ActivityPanel(VBox):
         return to_config(self.activity, path, **options)
 
     @classmethod
-    def from_config(cls, source: Any, conn: Any = None, **overrides: Any) -> "ActivityPanel":
+    def from_config(cls, source: Any, conn: Any = None, **overrides: Any) -> ActivityPanel:
         """A new panel from ``to_config`` JSON (text, a path or a dict); ``overrides`` win."""
         from ..activities.config_io import panel_settings
         from ..activities.download_image import DownloadImage

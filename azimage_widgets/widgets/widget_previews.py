@@ -16,16 +16,17 @@ from __future__ import annotations
 import html
 import io
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ipywidgets import HTML, Button, GridBox, HBox, Image, Text, VBox
 
 from ..activities.download_image import DownloadResult, ImageSlot
+from ..store.thumbnails import THUMBNAIL_FORMAT
 from .widget_fields import error_html
 from .widget_look import Look
 from .widget_tree import close_tree, show
-from ..store.thumbnails import THUMBNAIL_FORMAT
 
 DEFAULT_FOLDER = "azimage_downloads"
 # A tile is one small grid: the thumbnail on the first row, "Full size" and "Save" side by

@@ -7,7 +7,8 @@ list.
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ipywidgets import HTML, VBox
 

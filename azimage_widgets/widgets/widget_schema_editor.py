@@ -253,7 +253,7 @@ class SchemaTools:
         v.response_table.value = schema_table(f"Response ({doc.api_version}, {where})", doc.response)
 
     # -- Refresh -------------------------------------------------------------------
-    def refresh(self) -> "asyncio.Task[Any] | None":
+    def refresh(self) -> asyncio.Task[Any] | None:
         """Regenerate the shared schema from the endpoint, as a task; drops this activity's edit."""
         try:
             loop = asyncio.get_running_loop()

@@ -12,7 +12,7 @@ whether Save & Exit / Finished and Discard Changes are enabled.
 from __future__ import annotations
 
 import html
-from typing import Any, Callable
+from collections.abc import Callable
 
 from ipywidgets import HTML, Box, Button, HBox, Layout, VBox, Widget
 from traitlets import Bool, Int

@@ -1,7 +1,7 @@
 """Walking and closing a tree of widgets (children, layout, style and any other widget trait)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ipywidgets import Widget
 

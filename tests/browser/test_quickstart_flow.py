@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from browser_helpers import run_all_cells, run_code_cell, write_notebook
 
 PROMPT = "a red fox in the snow, watercolour"

@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from browser_helpers import run_all_cells, run_code_cell, write_notebook
 
 SMOKE_CELLS = [

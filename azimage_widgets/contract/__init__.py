@@ -48,4 +48,14 @@ from .models import (
 )
 from .text import OPERATION_ID_MAX_CHARS, check_operation_id, check_text
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+# Static, so type checkers and readers see the same names; the submodules stay importable.
+__all__ = [
+    "API_VERSIONS", "ApiError", "AzimageError", "ContentFilterError", "DALLE3_API_VERSION",
+    "DEFAULT_API_VERSION", "DEFAULT_N", "DEFAULT_SIZE", "GPT_IMAGE_API_VERSION", "ImageEditRequest",
+    "ImageFetchError", "ImageItem", "ImageOperation", "ImageRequest", "ImageResult",
+    "LEGACY_API_VERSION", "N_MAX", "N_MIN", "OPERATION_ID_MAX_CHARS", "OperationTimeout",
+    "OptionSpec", "PROMPT_MAX_CHARS", "ParseError", "RESULT_TTL_SECONDS", "SIZES", "STATUSES",
+    "TERMINAL_STATUSES", "ThrottledError", "VERSIONS", "ValidationError", "VersionSpec",
+    "check_operation_id", "check_text", "error_body", "operation_json", "parse_error_body",
+    "parse_images_response", "parse_operation", "validate_request", "version_spec",
+]

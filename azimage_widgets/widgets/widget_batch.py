@@ -14,10 +14,10 @@ from ipywidgets import HTML, HBox, IntProgress
 
 from ..activities.runner import BatchProgress
 from .widget_look import Look
-from .widget_tree import show
+from .widget_tree import OwnsParts, show
 
 
-class BatchProgressBar(HBox):
+class BatchProgressBar(OwnsParts, HBox):
     """Follows a BatchProgress."""
 
     def __init__(self, progress: BatchProgress, look: Look | None = None) -> None:
@@ -35,6 +35,7 @@ class BatchProgressBar(HBox):
             look.own(self)
         progress.observe(self._update, names=["total", "done", "failed", "running", "text"])
         self._update()
+        self._built = True
 
     def _update(self, _change: Any = None) -> None:
         p = self.progress
@@ -46,13 +47,12 @@ class BatchProgressBar(HBox):
         self.text.value = f"{p.text} &middot; {state}" if p.total else ""
         show(self, p.total > 0)
 
-    def close(self) -> None:
+    def close_parts(self) -> None:
         try:
             self.progress.unobserve(self._update,
                                     names=["total", "done", "failed", "running", "text"])
         except ValueError:
             pass
-        super().close()
 
 
 __all__ = ["BatchProgressBar"]

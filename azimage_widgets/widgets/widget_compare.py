@@ -27,13 +27,13 @@ from ipywidgets import HTML, Button, GridBox, HBox, Image, Layout, ToggleButton,
 
 from ..activities.compare import Compare, CompareCell
 from ..store.thumbnails import THUMBNAIL_FORMAT
-from .widget_fields import error_html
-from .widget_tree import close_tree
+from .widget_html import error_html
+from .widget_tree import OwnsParts, close_tree
 
 _STATUS_COLOURS = {"succeeded": "#1b5e20", "failed": "#b00020", "canceled": "#8a6d00"}
 
 
-class CompareGrid(VBox):
+class CompareGrid(OwnsParts, VBox):
     """A widget over ``activities.Compare``; the constructor takes the same arguments."""
 
     def __init__(self, conn: Any = None, *, prompts: Sequence[str] | None = None,
@@ -56,7 +56,7 @@ class CompareGrid(VBox):
         self.cell_boxes: dict[tuple[int, int], VBox] = {}
         self.cell_bodies: dict[tuple[int, int], VBox] = {}
         children: list[Any] = [self._header("")]
-        for c, variant in enumerate(self.compare.variants):
+        for variant in self.compare.variants:
             label = ", ".join(f"{k}={v}" for k, v in variant.items()) or "as given"
             children.append(self._header(label))
         for r, text in enumerate(self.compare.prompts):
@@ -70,6 +70,7 @@ class CompareGrid(VBox):
         self.add_class("azimage-compare")
         self.compare.on_cell(self._render)
         self._summary()
+        self._built = True
 
     # -- building ---------------------------------------------------------------------
     @staticmethod
@@ -192,13 +193,12 @@ class CompareGrid(VBox):
     def cells(self) -> list[list[CompareCell]]:
         return self.compare.cells
 
-    def close(self) -> None:
+    def close_parts(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         self.compare.cancel()
         for child in list(self.children):
             close_tree(child)
-        super().close()
 
 
 __all__ = ["CompareGrid"]

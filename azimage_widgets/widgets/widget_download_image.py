@@ -24,6 +24,7 @@ from traitlets import Unicode, observe
 
 from ..activities import DownloadImage, DownloadResult
 from ..contract import ValidationError
+from .widget_html import link_html
 from .widget_panel import FIELD_WIDTH, ActivityPanel
 from .widget_view_code import attach_view_code
 
@@ -35,8 +36,7 @@ def urls_html(res: DownloadResult) -> str:
     items = []
     for slot in res.slots:
         if slot.url:
-            items.append(f'<li><a href="{html.escape(slot.url)}" target="_blank" '
-                         f'rel="noopener noreferrer">image {slot.index + 1}</a></li>')
+            items.append(f"<li>{link_html(slot.url, f'image {slot.index + 1}')}</li>")
         else:
             items.append(f"<li>image {slot.index + 1}: {html.escape(slot.error_code or '')}: "
                          f"{html.escape(slot.error_message or '')}</li>")

@@ -14,7 +14,6 @@ keeps its last valid value.
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from ipywidgets import HTML, HBox, Textarea, VBox, Widget
 from traitlets import Int, Unicode, validate
 
 from ..contract import PROMPT_MAX_CHARS, ValidationError
+from .widget_html import error_html
 from .widget_look import Look
 
 
@@ -54,12 +54,6 @@ def counter_text(n: int, limit: int) -> str:
     over = n > limit
     colour = "#b00020" if over else "#555"
     return f'<span style="color:{colour};font-size:90%">{n} / {limit}</span>'
-
-
-def error_html(message: str) -> str:
-    if not message:
-        return ""
-    return f'<span style="color:#b00020">{html.escape(message)}</span>'
 
 
 class Field(VBox):
@@ -140,4 +134,4 @@ class FieldBinding:
         self.activity.unobserve(self._activity_changed, names=self.trait)
 
 
-__all__ = ["CappedTextarea", "Field", "FieldBinding", "counter_text", "error_html"]
+__all__ = ["CappedTextarea", "Field", "FieldBinding", "counter_text"]

@@ -26,8 +26,8 @@ from ipywidgets import HTML, Button, Checkbox, GridBox, HBox, Image, Layout, Tex
 
 from ..store import ImageStore, StoreRecord, resolve_store
 from ..store.thumbnails import THUMBNAIL_FORMAT
-from .widget_fields import error_html
-from .widget_tree import close_tree
+from .widget_html import error_html
+from .widget_tree import OwnsParts, close_tree
 
 DEFAULT_LIMIT = 50
 
@@ -42,7 +42,7 @@ def _caption(rec: StoreRecord) -> str:
             f"{html.escape(when)}</span></div>")
 
 
-class HistoryGallery(VBox):
+class HistoryGallery(OwnsParts, VBox):
     """Thumbnails of stored images with prompt and date; search, pin and delete."""
 
     def __init__(self, store: Any = None, query: str | None = None, limit: int = DEFAULT_LIMIT,
@@ -73,6 +73,7 @@ class HistoryGallery(VBox):
                           self.status_html, self.grid])
         self.add_class("azimage-history")
         self.refresh()
+        self._built = True
 
     # -- content ----------------------------------------------------------------
     @property
@@ -150,11 +151,10 @@ class HistoryGallery(VBox):
             f"Record {record_id} was already gone."
         return done
 
-    def close(self) -> None:
+    def close_parts(self) -> None:
         for tile in self.tiles:
             close_tree(tile)
         self.tiles = []
-        super().close()
 
 
 def history(query: str | None = None, limit: int = DEFAULT_LIMIT, *, store: Any = None,

@@ -21,9 +21,9 @@ from ipywidgets import HTML, Button, HBox, VBox
 from ..activities.operation import Operation
 from ..activities.oplog import default_log
 from .widget_batch import BatchProgressBar
-from .widget_fields import error_html
+from .widget_html import error_html
 from .widget_oplog import OperationLogView
-from .widget_tree import close_tree
+from .widget_tree import OwnsParts, close_tree
 
 
 def chain_html(op: Operation) -> str:
@@ -32,7 +32,7 @@ def chain_html(op: Operation) -> str:
     return f"<b>Operation {html.escape(op.name)}</b>: {steps}"
 
 
-class OperationPanel(VBox):
+class OperationPanel(OwnsParts, VBox):
     """A view of one Operation; Run feeds it ``data``."""
 
     def __init__(self, operation: Operation, data: Any = None) -> None:
@@ -61,6 +61,7 @@ class OperationPanel(VBox):
         self.add_class("azimage-operation")
         operation.observe(self._on_status, names=["status", "message", "error", "running"])
         self._on_status()
+        self._built = True
 
     def _on_status(self, _change: Any = None) -> None:
         op = self.operation
@@ -105,7 +106,7 @@ class OperationPanel(VBox):
         """``await panel.run(data)``: the operation's run, shown in this panel."""
         return await self.submit(data)
 
-    def close(self) -> None:
+    def close_parts(self) -> None:
         for t in list(self._tasks):
             t.cancel()
         try:
@@ -114,7 +115,6 @@ class OperationPanel(VBox):
             pass
         for child in list(self.children):
             close_tree(child)
-        super().close()
 
 
 __all__ = ["OperationPanel", "chain_html"]

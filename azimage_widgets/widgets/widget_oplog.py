@@ -24,8 +24,8 @@ from typing import Any
 from ipywidgets import HTML, Button, Checkbox, HBox, Layout, Text, VBox
 
 from ..activities.oplog import LogEntry, OperationLog, default_log
-from .widget_fields import error_html
-from .widget_tree import close_tree
+from .widget_html import error_html
+from .widget_tree import OwnsParts, close_tree
 
 _STATUS_COLOURS = {"succeeded": "#1b5e20", "failed": "#b00020", "canceled": "#8a6d00"}
 
@@ -53,7 +53,7 @@ def entries_html(entries: list[LogEntry], total: int) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>{shown}")
 
 
-class OperationLogView(VBox):
+class OperationLogView(OwnsParts, VBox):
     """A table over an OperationLog that follows it as entries arrive."""
 
     def __init__(self, log: OperationLog | None = None, *, operation: str | None = None,
@@ -84,6 +84,7 @@ class OperationLogView(VBox):
         self.add_class("azimage-oplog")
         self.oplog.observe(self._on_log, names="version")
         self.refresh()
+        self._built = True
 
     def _on_log(self, _change: Any) -> None:
         self.refresh()
@@ -120,14 +121,13 @@ class OperationLogView(VBox):
         except Exception as exc:  # noqa: BLE001 - shown next to the buttons
             self.status.value = error_html(f"Export failed: {exc}")
 
-    def close(self) -> None:
+    def close_parts(self) -> None:
         try:
             self.oplog.unobserve(self._on_log, names="version")
         except ValueError:
             pass
         for child in list(self.children):
             close_tree(child)
-        super().close()
 
 
 __all__ = ["OperationLogView", "entries_html"]

@@ -18,19 +18,20 @@ from traitlets import Unicode
 
 from ..activities import Activity, error_info, format_error
 from ..contract import API_VERSIONS, ValidationError
-from .widget_fields import Field, FieldBinding, error_html
+from .widget_fields import Field, FieldBinding
+from .widget_html import error_html
 from .widget_look import Look
 from .widget_previews import PreviewGrid
 from .widget_progress import ProgressView
 from .widget_schema import SchemaView
 from .widget_steps import StepFrame
-from .widget_tree import close_tree
+from .widget_tree import OwnsParts, close_tree
 
 FIELD_WIDTH = "520px"
 INITIAL = {"description_width": "initial"}  # a style: the description takes the room it needs
 
 
-class ActivityPanel(VBox):
+class ActivityPanel(OwnsParts, VBox):
     """Base of RequestImagePanel and DownloadImagePanel."""
 
     status = Unicode("idle", help="The activity's status (not synced).")
@@ -46,6 +47,7 @@ class ActivityPanel(VBox):
         self.fields: dict[str, Field] = {}
         self.add_class("azimage-panel")
         activity.on_close(lambda _a: self.close())
+        self._built = True
 
     # -- building blocks -------------------------------------------------------
     def _bind(self, trait: str, field: Field, **kw: Any) -> Field:
@@ -283,11 +285,8 @@ class ActivityPanel(VBox):
         return cls(conn, **panel_settings(kind, source, **overrides))
 
     # -- lifecycle -------------------------------------------------------------
-    def close(self) -> None:
+    def close_parts(self) -> None:
         """Close every widget of the panel, stop its tasks and free the activity's name."""
-        if getattr(self, "_closing", False):
-            return
-        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         for b in self.bindings.values():

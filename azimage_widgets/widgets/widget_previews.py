@@ -24,7 +24,7 @@ from ipywidgets import HTML, Button, GridBox, HBox, Image, Text, VBox
 
 from ..activities.download_image import DownloadResult, ImageSlot
 from ..store.thumbnails import THUMBNAIL_FORMAT
-from .widget_fields import error_html
+from .widget_html import error_html
 from .widget_look import Look
 from .widget_tree import close_tree, show
 

@@ -39,7 +39,7 @@ from ..activities.schema_edit import (
 )
 from ..contract import ValidationError
 from ..contract.schemas import SchemaField
-from .widget_fields import error_html
+from .widget_html import error_html
 from .widget_look import Look
 from .widget_schema import schema_table
 from .widget_tree import close_tree, show

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from ipywidgets import HTML, Box, Button, HBox, Layout, VBox, Widget
 from traitlets import Bool, Int
 
-from .widget_fields import error_html
+from .widget_html import error_html
 from .widget_look import Look
 from .widget_tree import show
 

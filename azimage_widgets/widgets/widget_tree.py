@@ -55,3 +55,27 @@ def show(widget: Widget, visible: bool) -> None:
 
 def visible(widget: Widget) -> bool:
     return widget.layout.display != "none"
+
+
+class OwnsParts:
+    """Mixin (before the ipywidgets base) for a widget whose ``close()`` also ends what its
+    ``__init__`` started: tasks, observers on other objects, child widgets.
+
+    ipywidgets' ``Widget.__del__`` calls ``close()`` on every instance, including one whose
+    ``__init__`` raised (a refused name or setting): that widget has none of its parts, and
+    touching them printed "Exception ignored in Widget.__del__". A subclass puts its cleanup
+    in ``close_parts()`` and sets ``self._built = True`` once the parts exist; ``close()``
+    runs the cleanup once, and only for a built widget, then closes the widget itself.
+    """
+
+    _built = False
+    _parts_closed = False
+
+    def close_parts(self) -> None:
+        """End the parts made by ``__init__`` (runs at most once)."""
+
+    def close(self) -> None:
+        if self._built and not self._parts_closed:
+            self._parts_closed = True
+            self.close_parts()
+        super().close()  # type: ignore[misc]  # the ipywidgets base after this mixin

@@ -18,7 +18,7 @@ from typing import Any
 from ipywidgets import Box, Tab, Textarea, ToggleButton, VBox
 
 from ..activities.view_code import CodeSnippet, view_code
-from .widget_fields import error_html
+from .widget_html import error_html
 from .widget_look import Look
 from .widget_tree import show
 

@@ -268,8 +268,8 @@ def _result(n_ok: int, filtered: bool) -> DownloadResult:
         slots.append(ImageSlot(i, url=f"http://img/{i}.png", data=data, image=img, thumbnail=thumb))
         items.append(ImageItem(i, url=f"http://img/{i}.png"))
     if filtered:
-        slots.append(ImageSlot(n_ok, error_code="contentFilter",
-                               error_message="Generated image was filtered as a result of our safety system."))
+        message = "Generated image was filtered as a result of our safety system."
+        slots.append(ImageSlot(n_ok, error_code="contentFilter", error_message=message))
         items.append(ImageItem(n_ok, error_code="contentFilter", error_message="filtered"))
     return DownloadResult(ImageResult("op-abcdef123", "succeeded", tuple(items), 1, 2), slots)
 

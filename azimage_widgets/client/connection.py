@@ -119,7 +119,8 @@ class Connection:
     """
 
     __slots__ = ("_endpoint", "_origin", "_api_key", "_token_provider", "_api_version",
-                 "_deployment", "_timeout", "_poll_timeout", "_max_retries", "__weakref__")
+                 "_deployment", "_timeout", "_poll_timeout", "_max_retries",
+                 "_images_per_minute", "_requests_per_minute", "__weakref__")
 
     def __init__(
         self,
@@ -132,6 +133,8 @@ class Connection:
         timeout: float = 30.0,
         poll_timeout: float = 600.0,
         max_retries: int = 4,
+        images_per_minute: float | None = None,
+        requests_per_minute: float | None = None,
     ) -> None:
         self._endpoint = _check_endpoint(endpoint)
         origin = url_origin(self._endpoint)
@@ -158,6 +161,9 @@ class Connection:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or not 0 <= max_retries <= 20:
             raise ValidationError("max_retries", "must be a whole number from 0 to 20", max_retries)
         self._max_retries = max_retries
+        # the deployment's quota, when known: batches are paced by it (client/pacing.py)
+        self._images_per_minute = _per_minute("images_per_minute", images_per_minute)
+        self._requests_per_minute = _per_minute("requests_per_minute", requests_per_minute)
 
     # -- read-only attributes ------------------------------------------------
     @property
@@ -188,6 +194,16 @@ class Connection:
     @property
     def max_retries(self) -> int:
         return self._max_retries
+
+    @property
+    def images_per_minute(self) -> float | None:
+        """The deployment's quota in images per minute (None: learned from its answers)."""
+        return self._images_per_minute
+
+    @property
+    def requests_per_minute(self) -> float | None:
+        """The deployment's quota in requests per minute (None: learned from its answers)."""
+        return self._requests_per_minute
 
     @property
     def auth_kind(self) -> str | None:
@@ -248,6 +264,8 @@ class Connection:
             "timeout": self._timeout,
             "poll_timeout": self._poll_timeout,
             "max_retries": self._max_retries,
+            "images_per_minute": self._images_per_minute,
+            "requests_per_minute": self._requests_per_minute,
         }
 
     def __repr__(self) -> str:
@@ -347,4 +365,12 @@ def _positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
             or value != value or value == float("inf"):
         raise ValidationError(name, "must be a positive number of seconds", value)
+    return float(value)
+
+
+def _per_minute(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValidationError(name, "must be a positive number per minute, or None", value)
     return float(value)

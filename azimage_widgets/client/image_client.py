@@ -42,6 +42,7 @@ from .answer_caps import MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES, answer_
 from .batch import ProgressCallback, run_batch
 from .connection import Connection
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
+from .pacing import with_pacing
 from .poll import (
     DeadlinePassed,
     DurationEstimate,
@@ -168,7 +169,7 @@ class ImageClient:
             self._http = httpx.AsyncClient(
                 timeout=self._conn.timeout,
                 transport=self._transport,
-                event_hooks=self._event_hooks,
+                event_hooks=with_pacing(self._conn, self._event_hooks),  # quota pace
                 follow_redirects=False,  # a redirect must not carry the key elsewhere
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
                 headers={"User-Agent": "azimage-widgets"},

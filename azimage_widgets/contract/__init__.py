@@ -15,6 +15,16 @@ from .errors import (
     error_body,
     parse_error_body,
 )
+from .image_models import (
+    GPT_IMAGE_COMMON,
+    MODEL_NAMES,
+    MODELS,
+    ImageModel,
+    model_spec,
+    resolve_model,
+    retirement_label,
+    retirement_note,
+)
 from .limits import (
     API_VERSIONS,
     DALLE3_API_VERSION,
@@ -29,6 +39,7 @@ from .limits import (
     RESULT_TTL_SECONDS,
     SIZES,
     STATUSES,
+    V1_API_VERSION,
     TERMINAL_STATUSES,
     VERSIONS,
     OptionSpec,
@@ -46,6 +57,7 @@ from .models import (
     parse_operation,
     validate_request,
 )
+from .model_rules import validate_generation, validate_image_edit
 from .text import OPERATION_ID_MAX_CHARS, check_operation_id, check_text
 
 # Static, so type checkers and readers see the same names; the submodules stay importable.

@@ -6,6 +6,7 @@ so a limit changes in one line (CONTRACT.md section 1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 PROMPT_MAX_CHARS = 1000
 N_MIN = 1
@@ -30,6 +31,14 @@ RESULT_TTL_SECONDS = 24 * 60 * 60
 #: The synchronous deployments flow (CONTRACT.md section 2).
 DALLE3_API_VERSION = "2024-10-21"
 GPT_IMAGE_API_VERSION = "2025-04-01-preview"
+
+#: The v1 API (CONTRACT.md section 4): ``/openai/v1/images/...``, the deployment in the body.
+V1_API_VERSION = "v1"
+#: What a client sends as ``?api-version=`` on v1 (images are a preview feature of v1;
+#: Microsoft's samples send it). ``version_spec`` reads it as v1.
+V1_PREVIEW_QUERY = "preview"
+#: ``api-version`` values a v1 route accepts besides none at all.
+V1_QUERY_VALUES: tuple[str, ...] = (V1_API_VERSION, V1_PREVIEW_QUERY)
 
 
 @dataclass(frozen=True)
@@ -56,15 +65,21 @@ class OptionSpec:
 class VersionSpec:
     """What one api-version accepts: the panels, the client and the emulator read it.
 
-    ``flow`` is "async" (submit + poll, 2023-06-01-preview) or "sync" (one
+    ``flow`` is "async" (submit + poll, 2023-06-01-preview), "sync" (one
     ``POST /openai/deployments/{deployment}/images/generations`` answered with
-    the images). ``options`` are the fields beyond prompt, n, size and user
-    this version takes (quality, style, ...); ``model`` is the image model the
-    version is modelled on (the emulator answers as that model).
+    the images) or "v1" (one ``POST /openai/v1/images/generations`` with the
+    deployment as ``model`` in the body). ``options`` are the fields beyond
+    prompt, n, size and user this version takes (quality, style, ...);
+    ``model`` is the image model the version is modelled on: the emulator
+    answers as that model when a deployment's name names none (v1: "gpt-image",
+    the rules every GPT image model shares; see ``image_models``).
+
+    ``retires`` is the date Azure retired (or retires) what the version serves
+    for images, None when no date is announced; ``replacement`` what to use then.
     """
 
     version: str
-    flow: str  # "async" (submit + poll) or "sync" (deployments, one call)
+    flow: str  # "async" (submit + poll), "sync" (deployments, one call) or "v1"
     sizes: tuple[str, ...]
     default_size: str
     n_max: int
@@ -77,10 +92,24 @@ class VersionSpec:
     usage: bool = False
     #: The answer carries ``revised_prompt`` per image.
     revised_prompt: bool = False
+    #: The Azure retirement date of the version's image flow (None: none announced).
+    retires: date | None = None
+    #: The version to use instead once retired.
+    replacement: str | None = None
 
     @property
     def is_sync(self) -> bool:
-        return self.flow == "sync"
+        """One call answers with the images (no operation to poll): deployments path or v1."""
+        return self.flow in ("sync", "v1")
+
+    @property
+    def is_v1(self) -> bool:
+        """The v1 API: ``/openai/v1/...``, deployment in the body, api-version optional."""
+        return self.flow == "v1"
+
+    def is_retired(self, today: date | None = None) -> bool:
+        """True once ``retires`` has come (``today`` defaults to the real date)."""
+        return self.retires is not None and (today or date.today()) >= self.retires
 
     @property
     def option_names(self) -> tuple[str, ...]:
@@ -111,6 +140,9 @@ VERSIONS: dict[str, VersionSpec] = {
         n_max=N_MAX,
         prompt_max=PROMPT_MAX_CHARS,
         model="dall-e-2",
+        # the submit route only ever served dall-e-2 (CONTRACT.md section 0)
+        retires=date(2025, 1, 27),
+        replacement=V1_API_VERSION,
         # response_format (url | b64_json) is accepted too, but is no panel option (see models)
     ),
     DALLE3_API_VERSION: VersionSpec(
@@ -127,6 +159,9 @@ VERSIONS: dict[str, VersionSpec] = {
             OptionSpec("response_format", RESPONSE_FORMATS, "url", label="Response format"),
         ),
         revised_prompt=True,
+        # its image model, dall-e-3, is retired; the version itself serves no newer image model
+        retires=date(2026, 3, 4),
+        replacement=V1_API_VERSION,
     ),
     GPT_IMAGE_API_VERSION: VersionSpec(
         version=GPT_IMAGE_API_VERSION,
@@ -147,6 +182,27 @@ VERSIONS: dict[str, VersionSpec] = {
         ),
         edits=True,
         usage=True,
+        # gpt-image-1 is retired (2026-10-23), but the deployments path of this version still
+        # serves gpt-image-1-mini, 1.5 and 2: no date for the version itself
+    ),
+    V1_API_VERSION: VersionSpec(
+        version=V1_API_VERSION,
+        flow="v1",
+        sizes=("auto", "1024x1024", "1024x1536", "1536x1024"),
+        default_size="auto",
+        n_max=10,
+        prompt_max=32000,
+        model="gpt-image",
+        options=(
+            OptionSpec("quality", ("low", "medium", "high", "auto"), "auto", label="Quality"),
+            OptionSpec("output_format", ("png", "jpeg"), "png", label="Output format"),
+            OptionSpec("background", ("transparent", "opaque", "auto"), "auto", label="Background"),
+            OptionSpec("response_format", ("b64_json",), "b64_json", label="Response format"),
+            OptionSpec("output_compression", (), 100, minimum=0, maximum=100,
+                       label="Output compression"),
+        ),
+        edits=True,
+        usage=True,
     ),
 }
 API_VERSIONS: tuple[str, ...] = tuple(VERSIONS)
@@ -156,6 +212,8 @@ def version_spec(api_version: str) -> VersionSpec:
     """The spec of a known version; a ValidationError names the known ones."""
     from .errors import ValidationError
 
+    if api_version == V1_PREVIEW_QUERY:
+        return VERSIONS[V1_API_VERSION]
     try:
         return VERSIONS[api_version]
     except (KeyError, TypeError):

@@ -61,7 +61,7 @@ def recording(conn: Connection) -> tuple[ImageClient, list[httpx.Request]]:
 
 def test_versions_and_default():
     assert DEFAULT_API_VERSION == LEGACY_API_VERSION == API_VERSIONS[0]
-    assert set(API_VERSIONS) == {LEGACY_API_VERSION, D3, GI}
+    assert set(API_VERSIONS) == {LEGACY_API_VERSION, D3, GI, "v1"}
     d3, gi = version_spec(D3), version_spec(GI)
     assert (d3.flow, d3.model, d3.n_max, d3.prompt_max) == ("sync", "dall-e-3", 1, 4000)
     assert d3.sizes == ("1024x1024", "1792x1024", "1024x1792")

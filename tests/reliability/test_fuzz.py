@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import azimage_widgets as aw
 from azimage_widgets.client import Connection, ImageClient
-from azimage_widgets.contract import API_VERSIONS, N_MAX, PROMPT_MAX_CHARS, SIZES, ImageRequest
+from azimage_widgets.contract import API_VERSIONS, N_MAX, PROMPT_MAX_CHARS, SIZES, ImageRequest, version_spec
 
 KEY = "fuzz-fake-key-5d1e77"
 ENDPOINT = "https://res.openai.azure.com"
@@ -65,7 +65,7 @@ CONTRACT_LIMITS = {
     "2024-10-21": (("1024x1024", "1792x1024", "1024x1792"), 1, 1, 4000),
     "2025-04-01-preview": (("auto", "1024x1024", "1024x1536", "1536x1024"), 1, 10, 32000),
 }
-SYNC_VERSIONS = {"2024-10-21", "2025-04-01-preview"}
+SYNC_VERSIONS = {v for v in API_VERSIONS if version_spec(v).is_sync}  # deployments path and v1
 
 
 def limits(version):

@@ -15,25 +15,27 @@ kind holds raises ValidationError, unless ``replace=True`` (what the panels
 pass: re-running a notebook cell replaces the old panel, which is closed);
 renaming onto a taken name always raises. ``close()`` frees the name.
 
-Run state, for widgets and scripts to follow: ``status`` (idle, running,
-succeeded, failed, canceled, deleted), ``message``, ``error`` (code and
-message of the last failure, or None) and ``progress`` (one dict per
-operation: id, status, elapsed seconds, images, message). A later
-``run(data)`` (batch datasets, operation chaining) builds on the same
-state; it is not part of this layer yet.
+Run state, for widgets and scripts to follow: ``state``, a frozen RunState
+(status, message, error, the ids and results of the last run; ``running``
+and ``elapsed`` derived), replaced as a run moves on (see run_state), and
+``progress`` (one dict per operation: id, status, elapsed seconds, images,
+message). ``status``, ``message``, ``error`` and ``running`` read ``state``.
+The run steps (runner, operation, download_image) move the state through the
+public ``start_run`` / ``end_run`` / ``fail_run`` / ``cancel_run`` /
+``publish`` / ``update_operation``.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import itertools
-import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Dict, HasTraits, List, Unicode, observe, validate
+from traitlets import Bool, Dict, HasTraits, Instance, List, Unicode, observe, validate
 
 from ..contract import (
     DEFAULT_API_VERSION,
@@ -44,6 +46,8 @@ from ..contract import (
     ValidationError,
     version_spec,
 )
+from ..contract.text import check_display_name, is_blank
+from .run_state import RunState, RunStatus, now
 from .variables import check_output_name
 
 #: kind -> {name: activity}; weak so a dropped activity frees its name.
@@ -101,10 +105,27 @@ class UsesConnection:
         return self.conn
 
     def client(self) -> Any:
-        """The shared pooled client of this connection on the running loop."""
+        """The client requests go through: the one given, else the connection's shared client
+        on the running loop."""
+        given = getattr(self, "_client", None)
+        if given is not None:
+            return given
         from ..client import ImageClient
 
+        transport = getattr(self, "_transport", None)
+        if transport is not None:
+            self._client = ImageClient(self.connection, transport=transport)
+            return self._client
         return ImageClient.shared(self.connection)
+
+    def connection_version(self) -> str:
+        """The api-version of the connection (without making one: the environment's when unset)."""
+        version = getattr(self.conn, "api_version", None)
+        if isinstance(version, str):
+            return version
+        from ..client import env_api_version
+
+        return env_api_version()
 
 
 class Activity(UsesConnection, HasTraits):
@@ -130,17 +151,21 @@ class Activity(UsesConnection, HasTraits):
     saved = Dict(help="The last saved configuration.")
     dirty = Bool(False, help="True when the configuration differs from `saved`.")
 
-    status = Unicode("idle")
-    message = Unicode("")
-    error = AnyTrait(None, allow_none=True, help="code/message/field of the last failure, or None.")
+    state = Instance(RunState, args=(), help="The last run: status, message, error, ids, results.")
     progress = List(help="One dict per operation: id, status, elapsed, images, message.")
-    running = Bool(False)
     closed = Bool(False)
 
     def __init__(self, conn: Any = None, *, name: str | None = None,
                  namespace: Any = None, replace: bool = False, store: Any = None,
-                 **config: Any) -> None:
+                 client: Any = None, transport: Any = None, **config: Any) -> None:
+        """``client``: the ImageClient requests go through (default: the connection's shared
+        one); ``transport``: an httpx transport for a client of this activity's own (e.g.
+        httpx.MockTransport in a unit test)."""
+        if client is not None and conn is None:
+            conn = client.connection
         self.conn = conn
+        self._client = client
+        self._transport = transport
         self.namespace = namespace
         #: Where fetched images are kept: None the default image store, False off,
         #: a folder or an ImageStore (see azimage_widgets.store).
@@ -160,9 +185,10 @@ class Activity(UsesConnection, HasTraits):
         unknown = set(config) - set(self.all_config_names())
         if unknown:
             raise ValidationError(sorted(unknown)[0], f"is not a setting of {self.label}")
-        # api_version first: other settings are checked against it
-        if "api_version" in config:
-            self.api_version = config.pop("api_version")
+        # api_version first: other settings are checked against it. Not given: the
+        # connection's (or, with none yet, the version Connection.from_env will use).
+        version = config.pop("api_version", None)
+        self.api_version = version if version is not None else self.connection_version()
         for key, value in config.items():
             if value is not None:
                 setattr(self, key, value)
@@ -186,7 +212,8 @@ class Activity(UsesConnection, HasTraits):
         """``value`` if it can be this activity's name; ValidationError naming ``name`` if not."""
         if not isinstance(value, str):
             raise ValidationError("name", "must be a string", type(value).__name__)
-        if not value.strip():
+        check_display_name("name", value)
+        if is_blank(value):
             raise ValidationError("name", "must not be empty")
         if value != value.strip():
             raise ValidationError("name", "must not start or end with spaces", value)
@@ -283,46 +310,74 @@ class Activity(UsesConnection, HasTraits):
     def _on_saved(self, change: Any) -> None:
         self._update_dirty()
 
-    # -- run state -----------------------------------------------------------
-    def _begin(self) -> None:
+    # -- run state (public: the run steps of runner, operation, download_image use it) --
+    @property
+    def status(self) -> RunStatus:
+        """Where the last run is (``state.status``)."""
+        return self.state.status
+
+    @property
+    def message(self) -> str:
+        return self.state.message
+
+    @property
+    def error(self) -> Mapping[str, Any] | None:
+        """code/message/field of the last failure, or None."""
+        return self.state.error
+
+    @property
+    def running(self) -> bool:
+        return self.state.running
+
+    @property
+    def elapsed(self) -> float:
+        return self.state.elapsed
+
+    def start_run(self) -> None:
+        """Mark a run as started by the current task; ValidationError when closed or already running."""
         if self.closed:
             raise ValidationError("name", f"activity {self.name!r} is closed")
         task = asyncio.current_task()
         if self._task is not None and not self._task.done() and self._task is not task:
             raise ValidationError("run", f"{self.label} {self.name!r} is already running; cancel it first")
         self._task = task
-        self.error = None
-        self.running = True
-        self.status = "running"
-        self.message = ""
+        self.state = self.state.begin()
 
-    def _finish(self, status: str, message: str = "") -> None:
-        self.status = status
-        self.message = message
-        self.running = False
+    def end_run(self, status: RunStatus | str, message: str = "") -> None:
+        """Mark the run as ended with ``status``."""
+        self.state = self.state.end(RunStatus(status), message)
 
-    def _fail(self, exc: BaseException) -> None:
-        info = error_info(exc)
-        self.error = info
-        self._finish("failed", format_error(info))
+    def fail_run(self, exc: BaseException, **details: Any) -> None:
+        """Mark the run as failed by ``exc`` (``details``, e.g. the dataset, join its error info)."""
+        info = {**error_info(exc), **details}
+        message = format_error(info)
+        self.state = self.state.end(RunStatus.FAILED, message, info)
 
-    def _canceled(self, ids: Iterable[str]) -> None:
+    def cancel_run(self, ids: Iterable[str]) -> None:
+        """Mark the run as canceled; the operations still waiting are marked stopped."""
         ids = list(ids)
         for op_id in ids:
-            row = self._row(op_id)
+            row = self.operation_row(op_id)
             if row is not None and row.get("status") not in TERMINAL_STATUSES:
-                self._set_progress(op_id, status="stopped",
-                                   message="stopped polling; the service may still finish the job")
+                self.update_operation(op_id, status="stopped",
+                                      message="stopped polling; the service may still finish the job")
         shown = ", ".join(ids) if ids else "(not yet known)"
-        self._finish("canceled", CANCEL_MESSAGE.format(id=shown))
+        self.end_run(RunStatus.CANCELED, CANCEL_MESSAGE.format(id=shown))
 
-    def _row(self, op_id: str) -> dict[str, Any] | None:
+    def publish(self, *, ids: Iterable[str] | None = None, results: Iterable[Any] | None = None,
+                value: Any = None) -> None:
+        """Record what the run produced (given parts replace the last run's)."""
+        self.state = self.state.with_outputs(ids=ids, results=results, value=value)
+
+    def operation_row(self, op_id: str) -> dict[str, Any] | None:
+        """The progress row of one operation (a copy), or None."""
         for row in self.progress:
             if row.get("id") == op_id:
-                return row
+                return dict(row)
         return None
 
-    def _set_progress(self, op_id: str, **fields: Any) -> None:
+    def update_operation(self, op_id: str, **fields: Any) -> None:
+        """Update (or add) the progress row of one operation."""
         rows = [dict(r) for r in self.progress]
         for row in rows:
             if row.get("id") == op_id:
@@ -334,9 +389,14 @@ class Activity(UsesConnection, HasTraits):
             rows.append(row)
         self.progress = rows
 
+    def clear_operations(self) -> None:
+        """Forget the progress rows of the last run."""
+        self.progress = []
+
     @staticmethod
-    def _clock() -> float:
-        return time.monotonic()
+    def clock() -> float:
+        """The clock run times are measured with (monotonic seconds)."""
+        return now()
 
     def cancel(self) -> bool:
         """Stop the current run (polling stops; the service may still finish the job).
@@ -369,21 +429,19 @@ class Activity(UsesConnection, HasTraits):
         done: list[str] = []
         try:
             for op_id in ids:
-                row = self._row(op_id)
+                row = self.operation_row(op_id)
                 if row is not None and row.get("status") not in TERMINAL_STATUSES | {"stopped", ""}:
                     raise ValidationError(
                         "id", f"operation {op_id} is still {row.get('status')}; "
                               "the service deletes only finished operations")
-                await client.delete_operation(op_id)
-                self._set_progress(op_id, status="deleted", message="deleted at the service")
+                await client.delete_operation(op_id, api_version=self.api_version)
+                self.update_operation(op_id, status="deleted", message="deleted at the service")
                 done.append(op_id)
         except Exception as exc:
-            self.error = error_info(exc)
-            self.message = format_error(self.error)
+            info = error_info(exc)
+            self.state = dataclasses.replace(self.state, error=info, message=format_error(info))
             raise
-        self.error = None
-        self.status = "deleted"
-        self.message = f"Deleted {', '.join(done)}."
+        self.end_run(RunStatus.DELETED, f"Deleted {', '.join(done)}.")
         return done
 
     def operation_ids(self) -> list[str]:
@@ -405,13 +463,13 @@ class Activity(UsesConnection, HasTraits):
             del reg[self.name]
         self.closed = True
         if reason:
-            self.message = reason
+            self.state = dataclasses.replace(self.state, message=reason)
         for cb in list(self._on_close):
             cb(self)
         self._on_close.clear()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, status={self.status!r})"
+        return f"{type(self).__name__}(name={self.name!r}, status={self.status.value!r})"
 
 
 __all__ = ["Activity", "CANCEL_MESSAGE", "error_info", "format_error", "registered"]

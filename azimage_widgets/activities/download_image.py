@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from traitlets import Any as AnyTrait
 from traitlets import Unicode, validate
 
 from ..contract import (
@@ -38,11 +38,10 @@ from ..contract.schemas import DOWNLOAD_IMAGE
 from ..store import store_download
 from ..store.thumbnails import THUMBNAIL_PX, make_thumbnail
 from .activity import Activity, error_info
+from .run_state import RunStatus
 from .variables import VariableError, bind, is_reference, parse_reference
 
-#: How often a waiting operation's elapsed seconds are refreshed.
-TICK_SECONDS = 0.5
-
+log = logging.getLogger(__name__)
 
 @dataclass
 class ImageSlot:
@@ -111,7 +110,13 @@ class DownloadResult:
 
 
 def _utc(ts: int | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+    """``ts`` as an aware UTC datetime; None when absent or out of the calendar's range."""
+    if ts is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ts, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def decode_image(data: bytes, max_px: int = THUMBNAIL_PX) -> tuple[Any, bytes]:
@@ -172,42 +177,38 @@ async def fetch_slots(client: Any, res: ImageResult) -> list[ImageSlot]:
 async def poll_and_fetch(activity: Activity, client: Any, op_id: str, started: float) -> DownloadResult:
     """Wait for ``op_id`` with progress rows on ``activity``, raise its failure, fetch its images."""
 
-    def on_status(r: ImageResult) -> None:
-        activity._set_progress(op_id, status=r.status,
-                               elapsed=round(activity._clock() - started, 1))
+    def elapsed() -> float:
+        return round(activity.clock() - started, 1)
 
-    row = activity._row(op_id)
-    activity._set_progress(op_id, status=(row or {}).get("status") or "notRunning",
-                           elapsed=round(activity._clock() - started, 1))
-    async def tick() -> None:  # elapsed seconds keep moving between polls
-        while True:
-            await asyncio.sleep(TICK_SECONDS)
-            activity._set_progress(op_id, elapsed=round(activity._clock() - started, 1))
+    def on_status(r: ImageResult) -> None:  # every poll: status and elapsed seconds move on
+        activity.update_operation(op_id, status=r.status, elapsed=elapsed())
 
-    ticker = asyncio.get_running_loop().create_task(tick())
+    row = activity.operation_row(op_id)
+    activity.update_operation(op_id, status=(row or {}).get("status") or "notRunning",
+                              elapsed=elapsed())
     try:
-        res = await client.download_image(op_id, on_status=on_status)
-        activity._set_progress(op_id, status=res.status,
-                               elapsed=round(activity._clock() - started, 1))
+        res = await client.download_image(op_id, on_status=on_status,
+                                          api_version=activity.api_version)
+        activity.update_operation(op_id, status=res.status, elapsed=elapsed())
         raise_for_result(res)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
         info = error_info(exc)
-        row = activity._row(op_id) or {}
+        row = activity.operation_row(op_id) or {}
         status = row.get("status") if row.get("status") in ("failed", "canceled", "deleted") else "error"
-        activity._set_progress(op_id, status=status, message=f"{info['code']}: {info['message']}",
-                               elapsed=round(activity._clock() - started, 1))
+        activity.update_operation(op_id, status=status, message=f"{info['code']}: {info['message']}",
+                                  elapsed=elapsed())
         raise
-    finally:
-        ticker.cancel()
     slots = await fetch_slots(client, res)
-    await store_download(getattr(activity, "store", None), client, res, slots, activity)
+    try:
+        await store_download(getattr(activity, "store", None), client, res, slots, activity)
+    except Exception as exc:  # noqa: BLE001 - the images are fetched: keeping them comes first
+        log.warning("could not store the images of %s: %s", op_id, exc)
     ok = sum(1 for s in slots if s.ok)
     refused = [s for s in slots if s.error_code]
     note = "; ".join(f"image {s.index + 1}: {s.error_code}: {s.error_message}" for s in refused)
-    activity._set_progress(op_id, images=ok, message=note,
-                           elapsed=round(activity._clock() - started, 1))
+    activity.update_operation(op_id, images=ok, message=note, elapsed=elapsed())
     return DownloadResult(res, slots)
 
 
@@ -219,7 +220,6 @@ class DownloadImage(Activity):
     config_names = ("name", "image_id", "api_version", "continue_on_error", "output")
 
     image_id = Unicode("", help="An operation id, or a [variable] reference resolved at run time.")
-    result = AnyTrait(None, allow_none=True, help="The DownloadResult of the last run.")
 
     @validate("image_id")
     def _check_image_id(self, proposal: Any) -> str:
@@ -258,36 +258,45 @@ class DownloadImage(Activity):
             raise VariableError("image_id", text, exc.limit) from None
         return value
 
+    @property
+    def result(self) -> DownloadResult | None:
+        """The DownloadResult of the last run (the last one, for a batch), or None."""
+        found = [r for r in self.state.results if isinstance(r, DownloadResult)]
+        return found[-1] if found else None
+
     async def download(self, namespace: Any = None) -> DownloadResult:
-        """Wait for the operation to finish and fetch its images; binds ``output`` when set."""
-        self._begin()
+        """Wait for the operation to finish and fetch its images; binds ``output`` when set.
+
+        Once the images are fetched they are kept, bound and the run ends
+        succeeded, even when an observer of the state raises.
+        """
+        self.start_run()
         op_id = ""
         try:
             op_id = self.resolve_id(namespace)
-            self.progress = []
-            started = self._clock()
-            client = self.client()
-            res = await poll_and_fetch(self, client, op_id, started)
+            self.clear_operations()
+            res = await poll_and_fetch(self, self.client(), op_id, self.clock())
         except asyncio.CancelledError:
-            self._canceled([op_id] if op_id else [])
+            self.cancel_run([op_id] if op_id else [])
             raise
         except Exception as exc:
-            self._fail(exc)
+            self.fail_run(exc)
             raise
-        self.result = res
-        self._bind(res, namespace)
         n_ok = len(res.images)
         extra = f", {len(res.errors)} refused" if res.errors else ""
-        self._finish("succeeded", f"{n_ok} image{'s' if n_ok != 1 else ''} downloaded{extra}.")
+        message = f"{n_ok} image{'s' if n_ok != 1 else ''} downloaded{extra}."
+        try:
+            self.state = self.state.with_outputs(ids=[res.id], results=[res], value=res).end(
+                RunStatus.SUCCEEDED, message)
+        finally:  # an observer that raised must not cost the binding
+            if self.output:
+                bind(self.output, res, namespace if namespace is not None else self.namespace)
         return res
 
-    def _bind(self, value: Any, namespace: Any) -> None:
-        if self.output:
-            bind(self.output, value, namespace if namespace is not None else self.namespace)
-
     async def delete(self, ids: Any = None) -> list[str]:  # type: ignore[override]
-        if ids is None and not self.operation_ids() and self.result is not None:
-            ids = [self.result.id]
+        result = self.result
+        if ids is None and not self.operation_ids() and result is not None:
+            ids = [result.id]
         return await super().delete(ids)
 
 

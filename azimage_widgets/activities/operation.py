@@ -51,6 +51,7 @@ from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
 from .activity import Activity, error_info, format_error
 from .datasets import normalize
 from .oplog import OperationLog, default_log
+from .request_body import build_request
 from .runner import (
     DEFAULT_CONCURRENCY,
     DatasetError,
@@ -223,8 +224,8 @@ class Operation(HasTraits):
         ns = namespace if namespace is not None else self.namespace
         folder = self._folder()
         for a in self.steps:
-            a._begin()
-            a.progress = []
+            a.start_run()
+            a.clear_operations()
         follow_alone = self.download is None  # Request Image alone follows through itself
         ctxs = {a.kind: StepContext(a, log, self.name, ns,
                                     follow=follow_alone and a.kind == REQUEST_IMAGE)
@@ -241,10 +242,8 @@ class Operation(HasTraits):
                     out = await run_step(ctxs[REQUEST_IMAGE], index, dataset)
                     request = {"prompt": None, "size": None}
                     if self.download is not None:
-                        from .runner import request_values
-
-                        kwargs, _extra, _omit = request_values(self.request, dataset)
-                        request = {"prompt": kwargs["prompt"], "size": kwargs.get("size")}
+                        sent = build_request(self.request, dataset)
+                        request = {"prompt": sent.prompt, "size": sent.size}
                         step = self.download
                         op_ = out
                         out = await run_step(ctxs[DOWNLOAD_IMAGE], index, {"id": out.id})
@@ -274,7 +273,7 @@ class Operation(HasTraits):
                                          label=f"Operation {self.name!r}")
         except asyncio.CancelledError:
             for a in self.steps:
-                a._canceled(a.operation_ids())
+                a.cancel_run(a.operation_ids())
             self._end("canceled", "stopped; the service may still finish jobs already submitted")
             raise
         except DatasetError as exc:
@@ -283,7 +282,7 @@ class Operation(HasTraits):
             self.error = {**error_info(exc.error), "dataset": exc.index}
             for a in self.steps:
                 if a.running:
-                    a._fail(exc.error)
+                    a.fail_run(exc.error, dataset=exc.index)
             self._end("failed", str(exc))
             raise
         results.log = log
@@ -291,7 +290,7 @@ class Operation(HasTraits):
         self._publish(results)
         n_fail = len(results.errors)
         for a in self.steps:
-            a._finish("completed" if n_fail else "succeeded",
+            a.end_run("completed" if n_fail else "succeeded",
                       f"{len(results) - n_fail} of {len(results)} datasets succeeded in "
                       f"operation {self.name!r}")
         if n_fail:
@@ -309,29 +308,30 @@ class Operation(HasTraits):
 
     async def _write(self, log: OperationLog, folder: Path, index: int, result: Any,
                      request: dict[str, Any]) -> None:
-        t0 = self.steps[-1]._clock()
+        t0 = self.steps[-1].clock()
         name = (self.download or self.steps[-1]).name
         try:
             paths = await asyncio.to_thread(write_result, folder, name, index, result, request)
         except Exception as exc:
             log.add(activity="write", kind="write", dataset=index, status="failed",
                     operation_id=result.id, message=format_error(error_info(exc)),
-                    duration=self.steps[-1]._clock() - t0, operation=self.name, code="write")
+                    duration=self.steps[-1].clock() - t0, operation=self.name, code="write")
             raise
         result.files = paths
         log.add(activity="write", kind="write", dataset=index, status="succeeded",
                 operation_id=result.id, message=f"{len(paths) - 1} image file(s) and "
-                f"{paths[-1].name} in {folder}", duration=self.steps[-1]._clock() - t0,
+                f"{paths[-1].name} in {folder}", duration=self.steps[-1].clock() - t0,
                 operation=self.name)
 
     def _publish(self, results: RunResults) -> None:
         downloads = [r if hasattr(r, "slots") else None for r in results]
         if self.request is not None:
-            self.request.results = downloads
-            self.request.ids = [r.id for r in results
-                                if r is not None and not isinstance(r, BaseException)]
+            self.request.publish(ids=[r.id for r in results
+                                      if r is not None and not isinstance(r, BaseException)],
+                                 results=downloads, value=results)
         if self.download is not None and any(downloads):
-            self.download.result = next(d for d in reversed(downloads) if d is not None)
+            self.download.publish(ids=[d.id for d in downloads if d is not None],
+                                  results=downloads, value=results)
 
     def _end(self, status: str, message: str) -> None:
         self.status, self.message, self.running = status, message, False

@@ -29,7 +29,7 @@ without edits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from traitlets import Any as AnyTrait
@@ -38,21 +38,21 @@ from traitlets import Int, List, Unicode, observe, validate
 from ..contract import (
     DEFAULT_SIZE,
     ImageOperation,
-    ImageRequest,
     ValidationError,
     version_spec,
 )
 from ..contract.edits import EDIT_OPTIONS, PNG_MAGIC, ImageEditRequest
 from ..contract.limits import OPTION_NAMES
-from ..contract.models import check_option
+from ..contract.models import check_n, check_option, check_prompt, check_size
 from ..contract.schemas import REQUEST_IMAGE
 from .activity import Activity, error_info, format_error
 from .download_image import DownloadResult, poll_and_fetch
+from .request_body import PreparedRequest, build_request
 from .variables import bind
 
 
 class Operations(list):
-    """The operations of one run (a list of ImageOperation) with ``.ids`` and, after follow-through, ``.results``."""
+    """The operations of one run (a list of ImageOperation): ``.ids``; ``.results`` after follow-through."""
 
     def __init__(self, ops: Iterable[ImageOperation] = ()) -> None:
         super().__init__(ops)
@@ -81,7 +81,8 @@ class RequestImage(Activity):
     user = Unicode(None, allow_none=True, help="Optional end-user label sent to the service.")
 
     # Settings only some versions have (VersionSpec.options); None: left out, the service's default.
-    quality = Unicode(None, allow_none=True, help="2024-10-21: standard|hd; 2025-04-01-preview: low|medium|high|auto.")
+    quality = Unicode(None, allow_none=True,
+                      help="2024-10-21: standard|hd; 2025-04-01-preview: low|medium|high|auto.")
     style = Unicode(None, allow_none=True, help="2024-10-21: vivid|natural.")
     response_format = Unicode(None, allow_none=True, help="url|b64_json (2025-04-01-preview: b64_json).")
     output_format = Unicode(None, allow_none=True, help="2025-04-01-preview: png|jpeg.")
@@ -93,35 +94,37 @@ class RequestImage(Activity):
     edit_mask = AnyTrait(None, allow_none=True,
                          help="Optional PNG mask for edit_image: transparent pixels mark where to edit.")
 
-    ids = List(Unicode(), help="Operation ids of the last run.")
     operations = List(help="ImageOperation objects of the last run.")
-    results = List(help="DownloadResult (or None when it failed) per operation, after follow-through.")
     last_run = AnyTrait(None, allow_none=True, help="The Operations of the last run.")
+
+    @property
+    def ids(self) -> list[str]:
+        """Operation ids of the last run (``state.ids``)."""
+        return list(self.state.ids)
+
+    @property
+    def results(self) -> list[DownloadResult | None]:
+        """DownloadResult (or None when it failed) per operation, after follow-through (``state.results``)."""
+        return list(self.state.results)
 
     # -- validation on assignment -----------------------------------------------
     @validate("prompt")
     def _check_prompt(self, proposal: Any) -> str:
         value = proposal["value"]
-        limit = version_spec(self.api_version).prompt_max
-        if len(value) > limit:
-            raise ValidationError("prompt", f"at most {limit} characters, got {len(value)}")
-        return value
+        check_prompt(version_spec(self.api_version), value, allow_blank=True)  # blank: refused when run
+        return str(value)
 
     @validate("n")
     def _check_n(self, proposal: Any) -> int:
         value = proposal["value"]
-        n_max = version_spec(self.api_version).n_max
-        if not 1 <= value <= n_max:
-            raise ValidationError("n", f"must be from 1 to {n_max}", value)
-        return value
+        check_n(version_spec(self.api_version), value)
+        return int(value)
 
     @validate("size")
     def _check_size(self, proposal: Any) -> str:
         value = proposal["value"]
-        sizes = version_spec(self.api_version).sizes
-        if value not in sizes:
-            raise ValidationError("size", f"must be one of {', '.join(sizes)}", value)
-        return value
+        check_size(version_spec(self.api_version), value)
+        return str(value)
 
     @validate(*OPTION_NAMES)
     def _check_option(self, proposal: Any) -> Any:
@@ -180,10 +183,10 @@ class RequestImage(Activity):
         """The version-specific settings that are set."""
         return {k: getattr(self, k) for k in OPTION_NAMES if getattr(self, k) is not None}
 
-    def request(self) -> ImageRequest:
-        """The request this activity would send; ValidationError when it breaks a limit."""
-        return ImageRequest(prompt=self.prompt, size=self.size, n=self.n, user=self.user,
-                            api_version=self.api_version, **self.options())
+    def request(self, dataset: Mapping[str, Any] | None = None) -> PreparedRequest:
+        """The request this activity sends (for ``dataset``, as in ``run(data)``); ValidationError
+        naming the field when it breaks a limit. See request_body."""
+        return build_request(self, dataset)
 
     @property
     def editing(self) -> bool:
@@ -206,18 +209,18 @@ class RequestImage(Activity):
     async def submit(self, namespace: Any = None) -> Operations:
         """Send the request (an edit when ``edit_image`` is set); returns the operations
         (ids in ``.ids``); binds ``output``."""
-        self._begin()
+        self.start_run()
         editing = self.editing
         try:
             if self.edit_mask is not None and not editing:
                 raise ValidationError("edit_mask", "a mask needs an image to edit (edit_image)")
             req: Any = self.edit_request() if editing else self.request()
         except ValidationError as exc:
-            self._fail(exc)
+            self.fail_run(exc)
             raise
-        self.progress = []
-        self.results = []
-        started = self._clock()
+        self.clear_operations()
+        self.publish(results=())
+        started = self.clock()
         try:
             if editing:
                 op = await self.client().edit_image(
@@ -225,29 +228,27 @@ class RequestImage(Activity):
                     user=req.user, api_version=req.api_version,
                     **{k: getattr(req, k) for k in EDIT_OPTIONS})
             else:
-                op = await self.client().request_image(
-                    req.prompt, size=req.size, n=req.n, user=req.user,
-                    api_version=req.api_version, **req.options)
+                op = await self.client().request_image(**req.client_kwargs())
         except asyncio.CancelledError:
-            self._finish("canceled", "Submit stopped; the service may still have accepted the "
+            self.end_run("canceled", "Submit stopped; the service may still have accepted the "
                                      "request and make the images.")
             raise
         except Exception as exc:
-            self._fail(exc)
+            self.fail_run(exc)
             raise
         ops = Operations([op])
         ops.edit = editing
         self._started = started
         self.operations = list(ops)
-        self.ids = ops.ids
         self.last_run = ops
+        self.publish(ids=ops.ids, value=ops)
         for o in ops:
-            self._set_progress(o.id, status=o.status,
-                               elapsed=round(self._clock() - started, 1))
+            self.update_operation(o.id, status=o.status,
+                                  elapsed=round(self.clock() - started, 1))
         if self.output:
             bind(self.output, ops, namespace if namespace is not None else self.namespace)
         what = "edit operation" if editing else "operation"
-        self._finish("submitted", f"Submitted {len(ops)} {what}{'s' if len(ops) != 1 else ''}: "
+        self.end_run("submitted", f"Submitted {len(ops)} {what}{'s' if len(ops) != 1 else ''}: "
                                   f"{', '.join(ops.ids)}")
         return ops
 
@@ -261,32 +262,32 @@ class RequestImage(Activity):
         ops = list(self.last_run or []) if ops is None else list(ops)
         if not ops:
             raise ValidationError("ids", "nothing to follow: submit first")
-        self._begin()
-        started = getattr(self, "_started", None) or self._clock()
+        self.start_run()
+        started = getattr(self, "_started", None) or self.clock()
         client = self.client()
         try:
             outcome = await asyncio.gather(
                 *(poll_and_fetch(self, client, op.id, started) for op in ops),
                 return_exceptions=True)
         except asyncio.CancelledError:
-            self._canceled(op.id for op in ops)
+            self.cancel_run(op.id for op in ops)
             raise
         results: list[DownloadResult | None] = []
         first_exc: BaseException | None = None
         for item in outcome:
             if isinstance(item, asyncio.CancelledError):
-                self._canceled(op.id for op in ops)
+                self.cancel_run(op.id for op in ops)
                 raise item
             if isinstance(item, BaseException):
                 results.append(None)
                 first_exc = first_exc or item
             else:
                 results.append(item)
-        self.results = results
+        self.publish(results=results)
         if isinstance(self.last_run, Operations):
             self.last_run.results = results
         if first_exc is not None:
-            self._fail(first_exc)
+            self.fail_run(first_exc)
             if not self.continue_on_error:
                 raise first_exc
             return results
@@ -294,7 +295,7 @@ class RequestImage(Activity):
         refused = sum(len(r.errors) for r in results if r is not None)
         extra = f", {refused} refused" if refused else ""
         verb = "edited" if getattr(self.last_run, "edit", False) else "ready"
-        self._finish("succeeded", f"{n_ok} image{'s' if n_ok != 1 else ''} {verb}{extra}.")
+        self.end_run("succeeded", f"{n_ok} image{'s' if n_ok != 1 else ''} {verb}{extra}.")
         return results
 
     async def generate(self, follow: bool = True, namespace: Any = None) -> Operations:

@@ -35,12 +35,12 @@ from typing import Any
 from traitlets import Bool, HasTraits, Int, List, Unicode
 
 from ..client.batch import BatchError, run_batch
-from ..contract import ImageRequest, ValidationError
+from ..contract import ValidationError
 from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
 from .activity import Activity, error_info, format_error
 from .datasets import normalize
 from .oplog import OperationLog, default_log
-from .schema_edit import check_value, request_fields
+from .request_body import build_request
 from .variables import VariableError, bind, is_reference, parse_reference
 
 DEFAULT_CONCURRENCY = 8
@@ -125,45 +125,6 @@ class _Failure:
 
 
 # -- per-dataset values --------------------------------------------------------------
-def request_values(activity: Any, dataset: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """(client kwargs, extra body, omitted fields) for one Request Image dataset; ValidationError if bad.
-
-    The dataset wins over the configuration; only fields of the effective
-    request schema are accepted and sent.
-    """
-    fields = request_fields(activity)
-    for key in dataset:
-        if key not in fields:
-            raise ValidationError(key, "is not a field of the request schema "
-                                  f"({', '.join(fields)}); edit the schema to add it")
-    config = {"prompt": activity.prompt, "size": activity.size, "n": activity.n,
-              "user": getattr(activity, "user", None)}
-    options = getattr(activity, "options", None)  # the version's quality, style, ... when set
-    if callable(options):
-        config.update(options())
-    kwargs: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for name, f in fields.items():
-        if name in dataset:
-            value = dataset[name]
-        elif config.get(name) not in (None, ""):
-            value = config[name]
-        else:
-            continue
-        value = check_value(name, f.type, value)
-        (kwargs if name in _CONTRACT_FIELDS else extra)[name] = value
-    if "prompt" not in kwargs:
-        raise ValidationError("prompt", "is required: give it in the dataset or the configuration")
-    omit = [k for k in ("n", "size") if k not in fields]
-    kwargs.setdefault("n", 1)
-    if "size" not in fields:
-        kwargs["size"] = None
-    kwargs["api_version"] = activity.api_version
-    ImageRequest(prompt=kwargs["prompt"], size=kwargs.get("size"), n=kwargs["n"],
-                 user=kwargs.get("user"), api_version=activity.api_version)  # validate now
-    return kwargs, extra, omit
-
-
 def download_id(activity: Any, dataset: Mapping[str, Any], namespace: Any) -> str:
     """The operation id of one Download Image dataset (its ``id`` wins over the ID field)."""
     for key in dataset:
@@ -201,14 +162,14 @@ class StepContext:
         self.namespace = namespace
         self.follow = follow
         self.client = activity.client()
-        self.started = activity._clock()
+        self.started = activity.clock()
 
     def entry(self, index: int, status: str, t0: float, op_id: str | None = None,
               message: str = "", code: str | None = None) -> None:
         a = self.activity
         self.log.add(activity=a.name, kind=a.kind, dataset=index, status=status,
                      operation_id=op_id, message=message,
-                     duration=a._clock() - t0, operation=self.operation, code=code)
+                     duration=a.clock() - t0, operation=self.operation, code=code)
 
 
 async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> Any:
@@ -216,18 +177,16 @@ async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> 
     from .download_image import poll_and_fetch  # late: the module is being extended
 
     a = ctx.activity
-    t0 = a._clock()
+    t0 = a.clock()
     op_id: str | None = None
     try:
         if a.kind == REQUEST_IMAGE:
-            kwargs, extra, omit = request_values(a, dataset)
-            if extra or omit:
-                kwargs["extra_body"] = extra
-                kwargs["omit"] = omit
+            prepared = build_request(a, dataset)
+            kwargs = prepared.client_kwargs()
             op = await ctx.client.request_image(**kwargs)
             op_id = op.id
-            a._set_progress(op.id, status=op.status, dataset=index,
-                            elapsed=round(a._clock() - ctx.started, 1))
+            a.update_operation(op.id, status=op.status, dataset=index,
+                            elapsed=round(a.clock() - ctx.started, 1))
             if ctx.follow:
                 result: Any = await poll_and_fetch(a, ctx.client, op.id, ctx.started)
                 note = _images_note(result)
@@ -238,7 +197,7 @@ async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> 
             _remember_request(result, result_prompt, kwargs.get("size"), op)
         elif a.kind == DOWNLOAD_IMAGE:
             op_id = download_id(a, dataset, ctx.namespace)
-            a._set_progress(op_id, dataset=index)
+            a.update_operation(op_id, dataset=index)
             result = await poll_and_fetch(a, ctx.client, op_id, ctx.started)
             note = _images_note(result)
         else:  # pragma: no cover - only two kinds exist
@@ -352,8 +311,8 @@ async def run_activity(
     datasets = normalize(data, key_field=key)
     log = log if log is not None else default_log()
     coe = activity.continue_on_error if continue_on_error is None else bool(continue_on_error)
-    activity._begin()
-    activity.progress = []
+    activity.start_run()
+    activity.clear_operations()
     ctx = StepContext(activity, log, operation, namespace, follow)
     label = f"{activity.label} {activity.name!r}"
     try:
@@ -362,22 +321,21 @@ async def run_activity(
                                      concurrency=DEFAULT_CONCURRENCY if concurrency is None else concurrency,
                                      label=label)
     except asyncio.CancelledError:
-        activity._canceled(activity.operation_ids())
+        activity.cancel_run(activity.operation_ids())
         raise
     except DatasetError as exc:
         exc.results.log = log
         _publish(activity, exc.results, namespace)
-        activity.error = {**error_info(exc.error), "dataset": exc.index}
-        activity._finish("failed", str(exc))
+        activity.fail_run(exc.error, dataset=exc.index)
         raise
     results.log = log
     _publish(activity, results, namespace)
     n_fail = len(results.errors)
     if n_fail:
-        activity._finish("completed", f"{len(results) - n_fail} of {len(results)} datasets "
+        activity.end_run("completed", f"{len(results) - n_fail} of {len(results)} datasets "
                                       f"succeeded; {n_fail} failed (see the operation log).")
     else:
-        activity._finish("succeeded", f"{len(results)} dataset{'s' if len(results) != 1 else ''} "
+        activity.end_run("succeeded", f"{len(results)} dataset{'s' if len(results) != 1 else ''} "
                                       "succeeded.")
     return results
 
@@ -390,14 +348,18 @@ def _publish(activity: Any, results: RunResults, namespace: Any) -> None:
         ops = [o for o in ops if o is not None and not isinstance(o, BaseException)
                and hasattr(o, "id")]
         activity.operations = ops
-        activity.ids = [o.id for o in ops]
         downloads = [r if hasattr(r, "slots") else None for r in results]
-        if any(d is not None for d in downloads):
-            activity.results = downloads
+        activity.publish(ids=[o.id for o in ops],
+                         results=downloads if any(d is not None for d in downloads) else None,
+                         value=results)
+    else:
+        activity.publish(ids=[r.id for r in results if hasattr(r, "slots")],
+                         results=[r if hasattr(r, "slots") else None for r in results],
+                         value=results)
     if activity.output:
         bind(activity.output, results, namespace if namespace is not None else activity.namespace)
 
 
 __all__ = ["BatchProgress", "DEFAULT_CONCURRENCY", "DatasetError", "RunResults", "StepContext",
-           "batch_progress", "download_id", "request_values", "run_activity", "run_datasets",
+           "batch_progress", "download_id", "run_activity", "run_datasets",
            "run_step"]

@@ -182,24 +182,15 @@ def _curl_url(conn: Any, path: str, version: str) -> str:
 
 def request_body(activity: Any) -> tuple[dict[str, Any], str | None]:
     """(JSON body the activity would submit, a note when its configuration is not runnable yet)."""
-    from .runner import request_values
+    from .request_body import build_request
 
-    note = None
     try:
-        kwargs, extra, omit = request_values(activity, {})
+        return build_request(activity).to_json(), None
     except ValidationError as exc:
-        note = f"not runnable as configured: {exc}"
-        kwargs = {"prompt": activity.prompt, "size": activity.size, "n": activity.n}
-        extra, omit = {}, []
-    body: dict[str, Any] = {"prompt": kwargs["prompt"]}
-    if "n" not in omit:
-        body["n"] = kwargs.get("n", 1)
-    if "size" not in omit and kwargs.get("size"):
-        body["size"] = kwargs["size"]
-    if kwargs.get("user"):
-        body["user"] = kwargs["user"]
-    body.update(extra)
-    return body, note
+        body = {"prompt": activity.prompt, "n": activity.n}
+        if activity.size:
+            body["size"] = activity.size
+        return body, f"not runnable as configured: {exc}"
 
 
 def _request_code(activity: Any) -> CodeSnippet:
@@ -338,7 +329,8 @@ def _download_code(activity: Any) -> CodeSnippet:
     if literal:
         curl.append(f"OPERATION_ID={shlex.quote(activity.image_id)}")
     else:
-        curl.append(f"# set OPERATION_ID to the operation id{(' (the panel reads ' + activity.image_id + ')') if activity.image_id else ''}")
+        reads = f" (the panel reads {activity.image_id})" if activity.image_id else ""
+        curl.append(f"# set OPERATION_ID to the operation id{reads}")
     curl += [
         "# poll until \"status\" is \"succeeded\"; result.data[].url are the images (no key needed for them)",
         f"curl -sS {_curl_url(conn, operation_path(_PLACEHOLDER), version)} \\",

@@ -80,6 +80,12 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def env_api_version(environ: Mapping[str, str] | None = None) -> str:
+    """The api-version ``Connection.from_env`` uses: AZURE_OPENAI_API_VERSION, else the default."""
+    env = os.environ if environ is None else environ
+    return (env.get(ENV_API_VERSION) or "").strip() or DEFAULT_API_VERSION
+
+
 def _check_endpoint(endpoint: Any) -> str:
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise ValidationError("endpoint", "must be a non-empty URL such as https://<resource>.openai.azure.com")
@@ -328,7 +334,7 @@ class Connection:
         """
         env = os.environ if environ is None else environ
         endpoint = (env.get(ENV_ENDPOINT) or "").strip()
-        version = (env.get(ENV_API_VERSION) or "").strip() or DEFAULT_API_VERSION
+        version = env_api_version(env)
         deployment = (env.get(ENV_DEPLOYMENT) or "").strip() or None
         if not endpoint:
             from ..serverinfo import server_emulator

@@ -278,8 +278,13 @@ class ImageClient:
         got = self._requests.get(op_id) if isinstance(op_id, str) else None
         return dict(got) if got is not None else None
 
-    def _locate(self, op: str | ImageOperation) -> tuple[str, str, float | None]:
-        """(op id, poll URL, submit time or None) of an id or an ImageOperation."""
+    def _locate(self, op: str | ImageOperation,
+                api_version: str | None = None) -> tuple[str, str, float | None]:
+        """(op id, poll URL, submit time or None) of an id or an ImageOperation.
+
+        An operation this client submitted keeps the URL (and version) of its
+        submit; another is addressed with ``api_version`` (default: the connection's).
+        """
         if isinstance(op, ImageOperation):
             op_id, location = op.id, op.location
         else:
@@ -288,7 +293,7 @@ class ImageClient:
         known = self._ops.get(op_id)
         if known is not None:
             return op_id, known[0], known[1]
-        url = self._operation_url(op_id, location, self._conn.api_version)
+        url = self._operation_url(op_id, location, api_version or self._conn.api_version)
         return op_id, url, None
 
     # -- HTTP with retries ----------------------------------------------------
@@ -526,12 +531,13 @@ class ImageClient:
                            f"malformed operation answer: {exc}", operation_id=op_id) from None
         return result, parse_retry_after(resp.headers)
 
-    async def get_operation(self, op: str | ImageOperation) -> ImageResult:
+    async def get_operation(self, op: str | ImageOperation, *,
+                            api_version: str | None = None) -> ImageResult:
         """One poll: the operation as it is now (terminal or not; no error for failed)."""
         recorded = self._sync.get(op.id if isinstance(op, ImageOperation) else op)
         if recorded is not None:
             return recorded
-        op_id, url, _ = self._locate(op)
+        op_id, url, _ = self._locate(op, api_version)
         result, _ = await self._poll_once(op_id, url, None)
         return result
 
@@ -541,8 +547,12 @@ class ImageClient:
         *,
         timeout: float | None = None,
         on_status: StatusCallback | None = None,
+        api_version: str | None = None,
     ) -> ImageResult:
         """Poll until terminal and return the succeeded result.
+
+        ``api_version``: the version an operation this client did not submit is
+        polled with (default: the connection's).
 
         failed -> ContentFilterError (safety refusal) or ApiError; canceled or
         deleted -> ApiError with that code; every image filtered ->
@@ -554,7 +564,7 @@ class ImageClient:
         if recorded is not None:  # a synchronous answer: nothing to wait for
             await report(recorded, on_status)
             return check_terminal(recorded)
-        op_id, url, submitted_at = self._locate(op)
+        op_id, url, submitted_at = self._locate(op, api_version)
         if timeout is None:
             timeout = self._conn.poll_timeout
         elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
@@ -584,7 +594,8 @@ class ImageClient:
             self._estimate = estimate
         return check_terminal(result)
 
-    async def delete_operation(self, op: str | ImageOperation) -> None:
+    async def delete_operation(self, op: str | ImageOperation, *,
+                               api_version: str | None = None) -> None:
         """Delete a terminal operation and its images (the service refuses a running one).
 
         A synchronous answer's id is only forgotten here: the service keeps no
@@ -592,7 +603,7 @@ class ImageClient:
         """
         if self._sync.pop(op.id if isinstance(op, ImageOperation) else op) is not None:
             return
-        op_id, url, _ = self._locate(op)
+        op_id, url, _ = self._locate(op, api_version)
         await self._request("DELETE", url, kind="idempotent", operation_id=op_id)
 
     async def edit_image(

@@ -455,21 +455,24 @@ class PooledImageClient(ImageClient):
         cause = exc.__cause__
         return cause is not None and is_retryable("submit", error=cause)
 
-    async def get_operation(self, op: str | ImageOperation) -> ImageResult:
+    async def get_operation(self, op: str | ImageOperation, *,
+                            api_version: str | None = None) -> ImageResult:
         self._check_open()
         member = await self._owner(op)
-        return await member.client.get_operation(op)
+        return await member.client.get_operation(op, api_version=api_version)
 
     async def download_image(self, op: str | ImageOperation, *, timeout: float | None = None,
-                             on_status: Any = None) -> ImageResult:
+                             on_status: Any = None, api_version: str | None = None) -> ImageResult:
         self._check_open()
         member = await self._owner(op)
-        return await member.client.download_image(op, timeout=timeout, on_status=on_status)
+        return await member.client.download_image(op, timeout=timeout, on_status=on_status,
+                                                   api_version=api_version)
 
-    async def delete_operation(self, op: str | ImageOperation) -> None:
+    async def delete_operation(self, op: str | ImageOperation, *,
+                               api_version: str | None = None) -> None:
         self._check_open()
         member = await self._owner(op)
-        await member.client.delete_operation(op)
+        await member.client.delete_operation(op, api_version=api_version)
 
     async def fetch_image(self, url: str) -> bytes:
         """Fetched through the member on the URL's origin (else the first: no credentials go along)."""

@@ -20,7 +20,7 @@ from .limits import (
     VersionSpec,
     version_spec,
 )
-from .text import check_text
+from .text import check_text, is_blank
 
 
 @dataclass(frozen=True)
@@ -62,33 +62,46 @@ def validate_request(req: ImageRequest) -> None:
     """Raise ValidationError naming the first field that breaks a limit."""
     spec = version_spec(req.api_version)
     check_prompt(spec, req.prompt)
-    n = req.n
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise ValidationError("n", f"must be a whole number from 1 to {spec.n_max}", n)
-    if not 1 <= n <= spec.n_max:
-        if spec.n_max == 1:
-            raise ValidationError("n", f"must be 1 ({spec.model} makes one image per request)", n)
-        raise ValidationError("n", f"must be from 1 to {spec.n_max}", n)
+    check_n(spec, req.n)
     check_size_and_user(spec, req.size, req.user)
     for name in OPTION_NAMES:
         check_option(spec, name, getattr(req, name))
 
 
-def check_prompt(spec: VersionSpec, p: Any) -> None:
-    """ValidationError("prompt") unless ``p`` is a non-blank string within the version's cap."""
+def check_prompt(spec: VersionSpec, p: Any, *, allow_blank: bool = False) -> None:
+    """ValidationError("prompt") unless ``p`` is a non-blank string within the version's cap.
+
+    Blank includes text made only of invisible characters (zero-width, controls).
+    ``allow_blank``: a prompt being typed may still be empty; the rest holds.
+    """
     if not isinstance(p, str):
         raise ValidationError("prompt", "must be a string", type(p).__name__)
-    if not p.strip():
+    if not allow_blank and is_blank(p):
         raise ValidationError("prompt", "must not be empty or blank")
     check_text("prompt", p)
     if len(p) > spec.prompt_max:
         raise ValidationError("prompt", f"at most {spec.prompt_max} characters, got {len(p)}")
 
 
-def check_size_and_user(spec: VersionSpec, size: Any, user: Any) -> None:
-    """ValidationError naming size or user: a size the version lists (or None), a user string."""
+def check_n(spec: VersionSpec, n: Any) -> None:
+    """ValidationError("n") unless ``n`` is a whole number of images the version makes at once."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise ValidationError("n", f"must be a whole number from 1 to {spec.n_max}", n)
+    if not 1 <= n <= spec.n_max:
+        if spec.n_max == 1:
+            raise ValidationError("n", f"must be 1 ({spec.model} makes one image per request)", n)
+        raise ValidationError("n", f"must be from 1 to {spec.n_max}", n)
+
+
+def check_size(spec: VersionSpec, size: Any) -> None:
+    """ValidationError("size") unless ``size`` is one the version lists (or None: its default)."""
     if size is not None and size not in spec.sizes:
         raise ValidationError("size", f"must be one of {', '.join(spec.sizes)}", size)
+
+
+def check_size_and_user(spec: VersionSpec, size: Any, user: Any) -> None:
+    """ValidationError naming size or user: a size the version lists (or None), a user string."""
+    check_size(spec, size)
     if user is not None and not isinstance(user, str):
         raise ValidationError("user", "must be a string", type(user).__name__)
     if user is not None:

@@ -3,7 +3,10 @@
 A browser's JSON can carry a lone surrogate (``"\\ud800"``, half an emoji): Python
 decodes it into a ``str`` that cannot be encoded as UTF-8, so the HTTP layer would
 fail with UnicodeEncodeError long after validation. ``check_text`` refuses such
-text with a ValidationError naming the field.
+text with a ValidationError naming the field. Names (of activities, panels)
+are stricter: ``check_display_name`` also refuses characters that show
+nothing or reorder the text around them (controls, bidi overrides, zero-width
+characters), and ``is_blank`` counts such characters as blank.
 
 An operation id becomes one path segment (``operation_path``). Percent-encoding
 keeps ``.`` and ``..`` as they are, and URL normalization (httpx, any proxy)
@@ -14,6 +17,8 @@ may be: a non-empty string of printable characters, at most
 """
 from __future__ import annotations
 
+import math
+import unicodedata
 from typing import Any
 
 from .errors import ValidationError
@@ -39,6 +44,72 @@ def check_text(field: str, value: str) -> str:
     return value
 
 
+#: Unicode categories that draw nothing or steer other text: controls (NUL, newline, ESC),
+#: format characters (bidi overrides, zero-width space/joiners, BOM), surrogates, line and
+#: paragraph separators.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+#: Letters and marks that render as nothing (Hangul fillers, braille blank, grapheme joiner).
+_BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+NAME_LIMIT = ("must be visible text: no control, format (bidi, zero-width) or "
+              "separator characters and no lone surrogates")
+#: Deepest nesting accepted in a JSON value built from user data.
+JSON_MAX_DEPTH = 64
+
+
+def is_hidden_char(ch: str) -> bool:
+    """True for a character that shows nothing or reorders text around it."""
+    return unicodedata.category(ch) in _HIDDEN_CATEGORIES
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` shows nothing: only spaces, controls, zero-width or other invisible characters."""
+    return all(ch.isspace() or is_hidden_char(ch) or ch in _BLANK_LOOKALIKES
+               or unicodedata.category(ch) == "Zs" for ch in text)
+
+
+def check_display_name(field: str, value: str) -> str:
+    """``value`` unchanged when it can name something on screen and in a file; ValidationError(field).
+
+    Refused: lone surrogates, NUL and other control characters, bidi overrides,
+    zero-width and other format characters, line and paragraph separators. The
+    value is never echoed (it may carry such characters).
+    """
+    if any(is_hidden_char(ch) for ch in value):
+        raise ValidationError(field, NAME_LIMIT)
+    return value
+
+
+def check_json_value(field: str, value: Any, _depth: int = 0) -> Any:
+    """``value`` unchanged when it is plain JSON (finite numbers, valid text, str keys).
+
+    Refused: NaN and infinities, bytes, sets and other objects, text with lone
+    surrogates, nesting deeper than ``JSON_MAX_DEPTH``.
+    """
+    if _depth > JSON_MAX_DEPTH:
+        raise ValidationError(field, f"must be JSON nested at most {JSON_MAX_DEPTH} deep")
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(field, "must be JSON: a finite number (not NaN or infinity)", value)
+        return value
+    if isinstance(value, str):
+        return check_text(field, value)
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            check_json_value(field, item, _depth + 1)
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(field, "must be JSON: object keys are strings", type(key).__name__)
+            check_text(field, key)
+            check_json_value(field, item, _depth + 1)
+        return value
+    raise ValidationError(field, "must be JSON (text, number, true/false, null, list or object)",
+                          type(value).__name__)
+
+
 def check_operation_id(value: Any, field: str = "operation_id") -> str:
     """``value`` unchanged when it can be an operation id; ValidationError(field) otherwise."""
     if not isinstance(value, str) or not value.strip():
@@ -55,5 +126,6 @@ def check_operation_id(value: Any, field: str = "operation_id") -> str:
     return value
 
 
-__all__ = ["OPERATION_ID_MAX_CHARS", "UNICODE_LIMIT", "check_operation_id", "check_text",
-           "is_valid_unicode"]
+__all__ = ["JSON_MAX_DEPTH", "NAME_LIMIT", "OPERATION_ID_MAX_CHARS", "UNICODE_LIMIT",
+           "check_display_name", "check_json_value", "check_operation_id", "check_text", "is_blank",
+           "is_hidden_char", "is_valid_unicode"]

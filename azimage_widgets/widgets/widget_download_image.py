@@ -75,7 +75,7 @@ class DownloadImagePanel(ActivityPanel):
         self.urls_html = HTML(**look(HTML))
         self.urls_html.add_class("azimage-urls")
         self._preview_grid()
-        a.observe(self._on_result, names="result")
+        a.observe(self._on_state, names="state")
         a.observe(self._on_activity_id, names="image_id")
         self.image_id = a.image_id
 
@@ -116,8 +116,10 @@ class DownloadImagePanel(ActivityPanel):
         self._update_buttons()
         return self._task
 
-    def _on_result(self, change: Any) -> None:
-        res = change["new"]
+    def _on_state(self, change: Any) -> None:
+        if change["old"] is not None and change["old"].results == change["new"].results:
+            return
+        res = self.activity.result
         self.result = res
         self.urls_html.value = urls_html(res) if res is not None else ""
         self.previews.show([res] if res is not None else [])

@@ -131,7 +131,7 @@ class ActivityPanel(OwnsParts, VBox):
         self.status_html = HTML(**self.look(HTML))
         self.status_html.add_class("azimage-status")
         self.progress_view = ProgressView(look=self.look)
-        self.activity.observe(self._on_status, names=["status", "message", "error"])
+        self.activity.observe(self._on_status, names="state")
         self.activity.observe(lambda c: self.progress_view.update(c["new"]), names="progress")
         from ..activities.runner import batch_progress
         from .widget_batch import BatchProgressBar
@@ -177,10 +177,10 @@ class ActivityPanel(OwnsParts, VBox):
 
     # -- status --------------------------------------------------------------
     def _on_status(self, _change: Any = None) -> None:
-        a = self.activity
-        self.status = a.status
-        if a.error:
-            info = a.error
+        state = self.activity.state
+        self.status = state.status.value
+        if state.error:
+            info = state.error
             text = format_error(info)
             self.status_html.value = (f'<span style="color:#b00020"><b>Failed</b> &middot; '
                                       f"{html.escape(text)}</span>")
@@ -189,9 +189,10 @@ class ActivityPanel(OwnsParts, VBox):
                 self.fields[info["field"]].set_error(f"{info['field']}: {info['message'].split(': ', 1)[-1]}")
         else:
             self.status_html.remove_class("azimage-error")
-            shown = html.escape(a.message) if a.message else ""
-            self.status_html.value = (f"<b>{html.escape(a.status)}</b> &middot; {shown}"
-                                      if shown else f"<b>{html.escape(a.status)}</b>")
+            status = html.escape(state.status.value)
+            shown = html.escape(state.message) if state.message else ""
+            self.status_html.value = (f"<b>{status}</b> &middot; {shown}"
+                                      if shown else f"<b>{status}</b>")
         self._update_buttons()
 
     def _update_buttons(self) -> None:

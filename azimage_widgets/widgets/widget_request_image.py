@@ -88,8 +88,7 @@ class RequestImagePanel(ActivityPanel):
         self.ids_html = HTML(**look(HTML))
         self.ids_html.add_class("azimage-ids")
         self._preview_grid()
-        a.observe(self._on_ids, names="ids")
-        a.observe(self._on_results, names="results")
+        a.observe(self._on_state, names="state")
 
         self.children = (frame, HBox([self.generate_button, self.cancel_button, self.delete_button,
                                       self.follow_input], **look(HBox)),
@@ -130,8 +129,17 @@ class RequestImagePanel(ActivityPanel):
         self._update_buttons()
         return self._task
 
-    def _on_ids(self, _change: Any = None) -> None:
-        ids = list(self.activity.ids)
+    def _on_state(self, change: Any) -> None:
+        """The run's outputs changed: ids and previews follow the activity's state."""
+        old, new = change["old"], change["new"]
+        if old is None or old.ids != new.ids:
+            self._on_ids()
+        if old is None or old.results != new.results:
+            self.results = list(new.results)
+            self.previews.show(self.results)
+
+    def _on_ids(self) -> None:
+        ids = list(self.activity.state.ids)
         self.ids = ids
         if ids:
             shown = " ".join(f'<code style="user-select:all">{html.escape(i)}</code>' for i in ids)
@@ -139,10 +147,6 @@ class RequestImagePanel(ActivityPanel):
         else:
             self.ids_html.value = ""
         self._update_buttons()
-
-    def _on_results(self, change: Any) -> None:
-        self.results = list(change["new"])
-        self.previews.show(self.results)
 
     def _deletable(self) -> bool:
         return bool(self.activity.ids)

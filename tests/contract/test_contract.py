@@ -1,6 +1,8 @@
 """Layer 1: validation limits and tolerant parsing of operation answers."""
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -53,7 +55,10 @@ def test_prompt_of_exactly_1000_characters_is_accepted() -> None:
     size=st.sampled_from(["256x256", "512x512", "1024x1024", "1x1", "", "1024X1024"]),
 )
 def test_validation_agrees_with_the_limits(prompt: str, n: int, size: str) -> None:
-    valid = bool(prompt.strip()) and len(prompt) <= 1000 and 1 <= n <= 5 and size in c.SIZES
+    # blank: nothing visible (spaces, controls, zero-width and format characters, fillers)
+    visible = any(not (ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zs", "Zl", "Zp"}
+                       or ch in "\u115f\u1160\u3164\uffa0\u2800\u034f") for ch in prompt)
+    valid = visible and len(prompt) <= 1000 and 1 <= n <= 5 and size in c.SIZES
     try:
         c.ImageRequest(prompt, size=size, n=n)
     except c.ValidationError:

@@ -222,7 +222,7 @@ def test_dlink_chains_request_ids_into_download_image_id():
     req = aw.RequestImagePanel(name=uniq(), namespace={})
     dl = aw.DownloadImagePanel(name=uniq(), namespace={})
     traitlets.dlink((req, "ids"), (dl, "image_id"), lambda ids: ids[0] if ids else "")
-    req.activity.ids = ["op-123", "op-456"]
+    req.activity.publish(ids=["op-123", "op-456"])
     assert req.ids == ["op-123", "op-456"]
     assert dl.image_id == "op-123" and dl.activity.image_id == "op-123"
     assert one(dl, "azimage-image-id").value == "op-123"

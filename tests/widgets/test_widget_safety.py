@@ -127,8 +127,8 @@ def all_link_targets(root: Widget) -> list[str]:
 def test_download_panel_never_renders_a_script_url_as_link() -> None:
     panel = aw.DownloadImagePanel(name=f"links-{uuid.uuid4().hex[:8]}", namespace={})
     try:
-        panel.activity.result = _result(["javascript:alert(1)", "data:text/html,x",
-                                         GOOD_URLS[0]])
+        panel.activity.publish(results=[_result(["javascript:alert(1)", "data:text/html,x",
+                                                 GOOD_URLS[0]])])
         targets = all_link_targets(panel)
         assert targets == [GOOD_URLS[0]]
         assert all(_is_http(t) for t in targets)

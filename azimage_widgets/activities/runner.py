@@ -28,17 +28,20 @@ when a run stops. Concurrency defaults to 8.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from traitlets import Bool, HasTraits, Int, List, Unicode
+from traitlets import Bool, Float, HasTraits, Int, List, Unicode
 
 from ..client.batch import BatchError, run_batch
+from ..client.pacing import batch_eta, format_eta
 from ..contract import ValidationError
 from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
 from .activity import Activity, error_info, format_error
 from .datasets import normalize
+from .durable import DurableRun
 from .oplog import OperationLog, default_log
 from .request_body import build_request
 from .variables import VariableError, bind, is_reference, parse_reference
@@ -106,6 +109,8 @@ class BatchProgress(HasTraits):
     running = Bool(False)
     text = Unicode("")
     results = List(help="Per dataset: its DownloadResult (or None), for previews.")
+    eta = Float(None, allow_none=True, help="Seconds still needed, from the deployments' pace.")
+    note = Unicode("", help="Resumed from the batch journal, or why the batch is not durable.")
 
 
 def batch_progress(activity: Any) -> BatchProgress:
@@ -254,7 +259,9 @@ async def run_datasets(
     with bp.hold_trait_notifications():
         bp.total, bp.done, bp.failed, bp.running = total, 0, 0, True
         bp.results = [None] * total
-        bp.text = f"0 / {total}"
+        bp.eta = None
+        bp.text = _progress_text(bp, 0, total)
+    per_item = max(int(getattr(activity, "n", 1) or 1), 1)
 
     async def one(i: int) -> Any:
         try:
@@ -275,8 +282,15 @@ async def run_datasets(
             shown = list(bp.results)
             shown[index] = outcome if hasattr(outcome, "slots") else None
             bp.results = shown
-        bp.text = f"{done} / {total_}" + (f" ({bp.failed} failed)" if bp.failed else "")
+        try:
+            bp.eta = batch_eta(activity.connection, (total_ - done) * per_item, done=done,
+                               total=total_, elapsed=clock() - started)
+        except Exception:  # noqa: BLE001 - an estimate never fails a run
+            bp.eta = None
+        bp.text = _progress_text(bp, done, total_)
 
+    clock = getattr(activity, "clock", time.monotonic)  # an Operation runs datasets too
+    started = clock()
     jobs = [lambda i=i: one(i) for i in range(total)]
     try:
         raw = await run_batch(jobs, concurrency=concurrency, continue_on_error=False,
@@ -289,6 +303,16 @@ async def run_datasets(
     finally:
         bp.running = False
     return RunResults([_unwrap(r) for r in raw])
+
+
+def _progress_text(bp: BatchProgress, done: int, total: int) -> str:
+    """``7 / 20 (1 failed) · about 13 s left · <note>``."""
+    parts = [f"{done} / {total}" + (f" ({bp.failed} failed)" if bp.failed else "")]
+    if done < total and bp.eta is not None:
+        parts.append(format_eta(bp.eta))
+    if bp.note:
+        parts.append(bp.note)
+    return " · ".join(parts)
 
 
 def _unwrap(r: Any) -> Any:
@@ -305,8 +329,14 @@ async def run_activity(
     continue_on_error: bool | None = None,
     follow: bool = True,
     operation: str = "",
+    resume: bool = True,
 ) -> RunResults:
-    """What ``activity.run(data)`` does; see the module docstring."""
+    """What ``activity.run(data)`` does; see the module docstring.
+
+    A Request Image batch goes through the batch journal (``durable``):
+    ``resume=True`` finds the same batch run before (a restarted kernel) and
+    only does what was left; ``resume=False`` starts it over.
+    """
     key = "prompt" if activity.kind == REQUEST_IMAGE else "id"
     datasets = normalize(data, key_field=key)
     log = log if log is not None else default_log()
@@ -315,8 +345,14 @@ async def run_activity(
     activity.clear_operations()
     ctx = StepContext(activity, log, operation, namespace, follow)
     label = f"{activity.label} {activity.name!r}"
+    step = run_step
+    batch_progress(activity).note = ""
+    if activity.kind == REQUEST_IMAGE:
+        durable = DurableRun(activity, datasets, resume=resume, follow=follow)
+        step = durable.step
+        batch_progress(activity).note = durable.summary()
     try:
-        results = await run_datasets(activity, datasets, lambda i, ds: run_step(ctx, i, ds),
+        results = await run_datasets(activity, datasets, lambda i, ds: step(ctx, i, ds),
                                      continue_on_error=coe,
                                      concurrency=DEFAULT_CONCURRENCY if concurrency is None else concurrency,
                                      label=label)

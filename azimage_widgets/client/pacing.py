@@ -262,6 +262,38 @@ def pace_for(conn: Any, deployment: str | None = None) -> Pace:
     return pace
 
 
+def connection_paces(conn: Any) -> list[Pace]:
+    """The Paces of a connection or of every member of a pool (every deployment seen on them)."""
+    members = list(getattr(conn, "connections", None) or ([conn] if conn is not None else []))
+    endpoints = {str(m.endpoint) for m in members}
+    found = [p for (endpoint, _), p in _PACES.items() if endpoint in endpoints]
+    return found or [pace_for(m) for m in members]
+
+
+def batch_eta(conn: Any, images_left: int, *, elapsed: float = 0.0, done: int = 0,
+              total: int = 0) -> float | None:
+    """Seconds a batch still needs: from the pace of its connection (or pool) when known,
+    else from the rate it went at so far; None when neither is known yet."""
+    eta = combined_eta(connection_paces(conn), images_left)
+    if eta is None and done > 0 and elapsed > 0:
+        eta = elapsed / done * max(total - done, 0)
+    return eta
+
+
+def format_eta(seconds: float | None) -> str:
+    """``about 2 min 10 s left`` (empty when unknown)."""
+    if seconds is None:
+        return ""
+    s = max(int(round(seconds)), 0)
+    if s < 60:
+        return f"about {s} s left"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"about {m} min {s} s left" if s else f"about {m} min left"
+    h, m = divmod(m, 60)
+    return f"about {h} h {m} min left"
+
+
 def forget_paces() -> None:
     """Drop every learned Pace (tests; a new quota)."""
     _PACES.clear()
@@ -332,5 +364,6 @@ def with_pacing(conn: Any, hooks: Mapping[str, list[Callable[..., Any]]] | None
     return merged
 
 
-__all__ = ["Pace", "already_paced", "combined_eta", "forget_paces", "pace_for", "pacing_hooks",
+__all__ = ["Pace", "already_paced", "batch_eta", "combined_eta", "connection_paces",
+           "forget_paces", "format_eta", "pace_for", "pacing_hooks",
            "parse_duration", "request_deployment", "submit_images", "with_pacing"]

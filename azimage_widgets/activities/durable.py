@@ -1,0 +1,213 @@
+"""A Request Image run that survives a kernel restart: its steps go through the batch journal.
+
+``run_activity`` uses ``DurableRun`` for Request Image batches (``resume=True``
+by default). Per dataset the journal (``store.journal``, beside the image
+store) records ``sending`` before the request leaves, ``submitted`` with the
+operation id once accepted, ``done`` with the image store ids once the
+images are kept, ``failed`` with the error. Running the same activity on the
+same datasets again (the same cell after a restart) finds that batch and
+
+- a ``done`` dataset is not generated again: its result is rebuilt from the
+  image store;
+- a ``submitted`` one is polled by its operation id; if the service no
+  longer knows it (404: the operation is gone), it is submitted again;
+- an ``unknown`` one (its request was cut off with no answer) is sent again,
+  and its log entry says it was possibly billed twice;
+- ``pending`` and ``failed`` ones run as usual.
+
+``resume=False`` starts the batch over. With no image store, or when the
+journal cannot be written (disk full, read-only folder), the run goes on
+with a memory-only journal and ``not_durable`` says why.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..contract import TERMINAL_STATUSES, ApiError, ImageItem, ImageOperation, ImageResult
+from ..store import resolve_store
+from ..store.journal import BatchJournal, ItemState, batch_key, journal_for
+from .activity import error_info, format_error
+
+BILLED_TWICE = ("possibly billed twice: the request before the restart was cut off with no "
+                "answer, so the service may have made (and billed) it; sent again")
+#: How often one dataset is submitted again because the service lost its operation.
+MAX_RESUBMITS = 3
+_NOT_IN_KEY = frozenset({"output", "continue_on_error"})
+
+
+def _journal_folder(activity: Any) -> tuple[Any, str]:
+    """(image store folder or None, why there is none)."""
+    try:
+        store = resolve_store(getattr(activity, "store", None))
+    except Exception as exc:  # noqa: BLE001 - a bad store setting is the download's to report
+        return None, f"the image store setting was refused ({exc})"
+    if store is None:
+        return None, "the image store is off (store=False)"
+    folder = getattr(store, "path", None)
+    if folder is None:
+        return None, "the image store has no folder"
+    return folder, ""
+
+
+class DurableRun:
+    """The journal of one Request Image run; ``step`` runs one dataset through it."""
+
+    def __init__(self, activity: Any, datasets: Sequence[Mapping[str, Any]], *,
+                 resume: bool = True, follow: bool = True) -> None:
+        folder, why = _journal_folder(activity)
+        self.journal: BatchJournal = journal_for(folder)
+        config = {k: v for k, v in activity.config().items() if k not in _NOT_IN_KEY}
+        self.key = batch_key(f"{activity.kind}:{activity.name}", datasets, config=config,
+                             follow=follow)
+        self.follow = follow
+        self.batch = self.journal.open_batch(self.key, len(datasets), resume=resume,
+                                             label=f"{activity.label} {activity.name!r}")
+        self._why = why
+
+    @property
+    def durable(self) -> bool:
+        return self.journal.durable
+
+    @property
+    def not_durable(self) -> str:
+        """Why this run cannot resume after a restart ('' when it can)."""
+        if self.journal.durable:
+            return ""
+        return self._why or self.journal.reason
+
+    @property
+    def resumed(self) -> dict[str, int]:
+        """States found in the journal when the run started ({} for a new batch)."""
+        return dict(self.batch.found) if self.batch.resumed else {}
+
+    def summary(self) -> str:
+        """What the progress bar says about the journal: resumed counts, or not durable and why."""
+        if not self.journal.durable:
+            return f"not durable: {self.not_durable}; a restart would start it over"
+        found = self.resumed
+        if not found or set(found) == {"pending"}:
+            return ""
+        order = ("done", "submitted", "unknown", "failed", "pending")
+        counts = ", ".join(f"{found[s]} {s}" for s in order if found.get(s))
+        return f"resumed ({counts})"
+
+    def _mark(self, index: int, state: str, **kw: Any) -> ItemState:
+        return self.journal.mark(self.key, index, state, **kw)
+
+    async def step(self, ctx: Any, index: int, dataset: Mapping[str, Any]) -> Any:
+        """One dataset, as the journal says it stands; logged once, like ``run_step``."""
+        from .download_image import poll_and_fetch
+        from .request_body import build_request
+        from .runner import _images_note, _remember_request
+
+        a = ctx.activity
+        t0 = a.clock()
+        item = self.journal.item(self.key, index)
+        notes: list[str] = []
+        op_id: str | None = None
+        try:
+            kwargs = build_request(a, dataset).client_kwargs()
+            if item.state == "done":
+                rebuilt = await self._rebuild(item)
+                if rebuilt is not None:
+                    _remember_request(rebuilt, kwargs["prompt"], kwargs.get("size"),
+                                      getattr(rebuilt, "request", {}).get("operation"))
+                    ctx.entry(index, "succeeded", t0, item.operation_id,
+                              "done before: not generated again (batch journal); "
+                              + (_images_note(rebuilt) if self.follow else "submitted"))
+                    return rebuilt
+                notes.append("its stored images are gone; generated again")
+            result: Any = None
+            op: ImageOperation | None = None
+            if item.state == "submitted" and item.operation_id:
+                op_id = item.operation_id
+                op = ImageOperation(id=op_id, status="notRunning")
+                notes.append("polled by id after a restart")
+            gone = 0
+            while True:
+                if op is None:
+                    twice = item.state == "unknown" or item.possibly_billed_twice
+                    if item.state == "unknown" and BILLED_TWICE not in notes:
+                        notes.append(BILLED_TWICE)
+                    self._mark(index, "sending", possibly_billed_twice=twice)
+                    op = await ctx.client.request_image(**kwargs)
+                    op_id = op.id
+                    if op.status not in TERMINAL_STATUSES:  # a synchronous answer is complete
+                        self._mark(index, "submitted", operation_id=op.id)
+                    a.update_operation(op.id, status=op.status, dataset=index,
+                                    elapsed=round(a.clock() - ctx.started, 1))
+                if not self.follow:
+                    break
+                try:
+                    result = await poll_and_fetch(a, ctx.client, op.id, ctx.started)
+                    break
+                except ApiError as exc:
+                    # the service lost the operation (restarted): it was never made, send it again
+                    if exc.status_code != 404 or gone >= MAX_RESUBMITS:
+                        raise
+                    gone += 1
+                    notes.append(f"the service no longer knows operation {op.id}; submitted again")
+                    op = None
+            if not self.follow:
+                result = op
+            _remember_request(result, kwargs["prompt"], kwargs.get("size"), op)
+            ids = [s.record.id for s in getattr(result, "slots", [])
+                   if getattr(s, "record", None) is not None]
+            self._mark(index, "done", operation_id=op.id, image_ids=ids)
+        except asyncio.CancelledError:
+            ctx.entry(index, "canceled", t0, op_id,
+                      "stopped; the service may still finish the job" if op_id else
+                      "stopped before the service answered; it may still have accepted the request")
+            raise
+        except Exception as exc:
+            info = error_info(exc)
+            op_id = op_id or getattr(exc, "operation_id", None)
+            self._mark(index, "failed", operation_id=op_id, error=format_error(info))
+            ctx.entry(index, "failed", t0, op_id,
+                      "; ".join([*notes, format_error(info)]), info.get("code"))
+            raise
+        note = _images_note(result) if self.follow else "submitted"
+        ctx.entry(index, "succeeded", t0, op_id, "; ".join([*notes, note]))
+        return result
+
+    async def _rebuild(self, item: ItemState) -> Any:
+        """The result of a dataset finished before: its images read back from the image store."""
+        if not self.follow:
+            return ImageOperation(id=item.operation_id or "", status="succeeded")
+        from .download_image import DownloadResult, ImageSlot, decode_image
+
+        folder = self.journal.path.parent if self.journal.path is not None else None
+        store = resolve_store(folder) if folder is not None else None
+        if store is None or not item.image_ids:
+            return None
+
+        def load() -> list[ImageSlot] | None:
+            slots = []
+            for rid in item.image_ids:
+                rec = store.get(rid)
+                if rec is None:
+                    return None
+                data = rec.read_bytes()
+                img, thumb = decode_image(data)
+                slots.append(ImageSlot(rec.image_index or 0, url=rec.source_url, data=data,
+                                       image=img, thumbnail=thumb, record=rec))
+            return slots
+
+        try:
+            slots = await asyncio.to_thread(load)
+        except OSError:
+            return None
+        if not slots:
+            return None
+        first = slots[0].record
+        res = ImageResult(id=item.operation_id or first.operation_id or "", status="succeeded",
+                          items=tuple(ImageItem(s.index, url=s.url) for s in slots),
+                          created=first.created, expires=first.expires)
+        out = DownloadResult(res, slots)
+        out.request = {"operation": ImageOperation(id=res.id, status="succeeded")}  # type: ignore[attr-defined]
+        return out
+
+
+__all__ = ["BILLED_TWICE", "DurableRun"]

@@ -25,8 +25,10 @@ Panel and configuration frame
 
 Fields (step 1)
     ``azimage-name``             Name text field
-    ``azimage-prompt``           prompt Textarea (Request Image)
-    ``azimage-prompt-counter``   the live ``n / 1000`` counter
+    ``azimage-prompt``           the prompt area (widget_prompt_area, Request Image); inside it
+                                 ``azimage-prompt-text`` the ``<textarea>`` (maxlength),
+                                 ``azimage-prompt-counter`` the live ``n / 1000`` counter and
+                                 ``azimage-prompt-note`` the note about a cut paste
     ``azimage-image-id``         Image ID text field (Download Image)
     ``azimage-field-error``      an inline error under any field; each also has
                                  ``<field class>-error``: ``azimage-name-error``,
@@ -138,6 +140,7 @@ from .widget_oplog import OperationLogView
 from .widget_panel import ActivityPanel
 from .widget_previews import PreviewGrid
 from .widget_progress import ProgressView
+from .widget_prompt_area import PromptArea
 from .widget_request_image import RequestImagePanel
 from .widget_schema import SchemaView
 from .widget_schema_editor import SchemaEditor, SchemaTools, attach_schema_tools
@@ -148,7 +151,7 @@ from .widget_view_code import CodeView, attach_view_code
 __all__ = [
     "ActivityPanel", "BatchProgressBar", "CappedTextarea", "CodeView", "attach_view_code",
     "CompareGrid", "HistoryGallery", "history", "DownloadImagePanel", "Field", "FieldBinding",
-    "OperationLogView", "OperationPanel", "PreviewGrid", "ProgressView", "RequestImagePanel",
+    "OperationLogView", "OperationPanel", "PreviewGrid", "ProgressView", "PromptArea", "RequestImagePanel",
     "SchemaEditor", "SchemaTools", "SchemaView", "StepFrame", "attach_schema_tools",
     "close_tree", "walk",
 ]

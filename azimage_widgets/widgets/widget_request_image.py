@@ -4,7 +4,8 @@
     task = req.submit()      # what Generate does: an asyncio.Task on the running loop
     await task               # -> Operations (ids in .ids); previews follow by default
 
-Step 1: Name, Prompt (live ``n / 1000`` counter, cap enforced in Python),
+Step 1: Name, Prompt (widget_prompt_area: the browser's maxlength and a live
+``n / 1000`` counter; the cap enforced in Python too),
 Optional settings (Size, Number of images, Supported versions, Bind result
 to), Continue on error. Step 2: data schemas. Below the configuration:
 Generate, Cancel, Delete, "Download and preview", the status line, the ids
@@ -25,8 +26,8 @@ from traitlets import List, Unicode
 from ..activities import RequestImage
 from ..contract import N_MAX, N_MIN, SIZES
 from .widget_edit_image import EditImageSection
-from .widget_fields import CappedTextarea, counter_text
 from .widget_panel import FIELD_WIDTH, INITIAL, ActivityPanel
+from .widget_prompt_area import PromptArea
 from .widget_version_fields import VersionFields
 from .widget_view_code import attach_view_code
 
@@ -47,16 +48,11 @@ class RequestImagePanel(ActivityPanel):
 
         name_field = self._name_field()
         look = self.look
-        self.prompt_input = CappedTextarea(description="Prompt", rows=4,
-                                           placeholder="Describe the image to generate",
-                                           **look(CappedTextarea, width=FIELD_WIDTH))
-        self.prompt_counter = HTML(**look(HTML))
-        self.prompt_counter.add_class("azimage-prompt-counter")
-        prompt_field = self._bind("prompt", self._field(self.prompt_input, "azimage-prompt",
-                                                        beside=self.prompt_counter))
-        self.prompt_input.observe(self._prompt_refused, names="refused")
-        self.prompt_input.observe(self._count, names="value")
-        self._count()
+        # the cap is the browser's maxlength while typing and pasting, and Python's for the rest
+        self.prompt_input = PromptArea(description="Prompt", rows=4,
+                                       placeholder="Describe the image to generate",
+                                       **look(PromptArea, width=FIELD_WIDTH))
+        prompt_field = self._bind("prompt", self._field(self.prompt_input, "azimage-prompt"))
 
         self.size_input = Dropdown(options=list(SIZES), description="Size", **look(Dropdown))
         size_field = self._bind("size", self._field(self.size_input, "azimage-size"))
@@ -100,12 +96,12 @@ class RequestImagePanel(ActivityPanel):
 
     # -- fields ---------------------------------------------------------------
     def _count(self, _change: Any = None) -> None:
-        self.prompt_counter.value = counter_text(len(self.prompt_input.value),
-                                                 self.prompt_input.max_chars)
+        """Nothing to do: the prompt area draws its ``n / max`` counter in the browser."""
 
-    def _prompt_refused(self, change: Any) -> None:
-        if change["new"]:
-            self.fields["prompt"].set_error(change["new"])
+    @property
+    def prompt_counter(self) -> str:
+        """The prompt's counter as the browser shows it (``n / max``)."""
+        return self.prompt_input.counter
 
     def summary(self) -> str:
         a = self.activity

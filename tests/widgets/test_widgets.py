@@ -18,7 +18,7 @@ from PIL import Image as PILImage
 import azimage_widgets as aw
 from azimage_widgets.activities import DownloadResult, ImageSlot
 from azimage_widgets.contract import ImageItem, ImageResult
-from azimage_widgets.widgets import CappedTextarea, PreviewGrid, walk
+from azimage_widgets.widgets import PreviewGrid, walk
 from azimage_widgets.widgets.widget_schema import LATER
 from azimage_widgets.widgets.widget_tree import visible
 
@@ -44,22 +44,22 @@ def one(root: Widget, css: str) -> Widget:
 
 # -- the prompt cap ---------------------------------------------------------------------
 
-def test_textarea_has_no_maxlength_so_python_enforces_it():
-    assert "maxlength" not in CappedTextarea().keys
-    assert "max_chars" not in CappedTextarea().keys  # not synced: enforced here
+def test_prompt_cap_is_the_browsers_maxlength_and_pythons():
+    p = aw.RequestImagePanel(name=uniq(), namespace={})
+    area = one(p, "azimage-prompt")
+    assert area is p.prompt_input and area.get_state()["max_chars"] == 1000
 
 
-def test_over_cap_from_browser_is_refused_and_never_reaches_activity():
+def test_over_cap_from_browser_is_cut_with_a_note_and_only_the_cut_reaches_activity():
     p = aw.RequestImagePanel(name=uniq(), prompt="a red fox", namespace={})
     area = one(p, "azimage-prompt")
     sent = front_end_update(area, value="x" * 1001)
-    assert area.value == "a red fox"
-    assert p.activity.prompt == "a red fox"
-    err = one(p, "azimage-prompt-error").value
-    assert "1001" in err and "1000" in err
-    # the front end is told to show the kept text again
-    updates = [m for m in sent if m.get("method") == "update"]
-    assert updates and updates[-1]["state"]["value"] == "a red fox"
+    assert area.value == "x" * 1000
+    assert p.activity.prompt == "x" * 1000
+    assert "1001" in area.note and "1000" in area.note
+    # the front end is told to show the kept text
+    updates = [m for m in sent if m.get("method") == "update" and "value" in m["state"]]
+    assert updates and updates[-1]["state"]["value"] == "x" * 1000
 
 
 def test_at_cap_from_browser_is_accepted_and_counted():
@@ -67,22 +67,21 @@ def test_at_cap_from_browser_is_accepted_and_counted():
     area = one(p, "azimage-prompt")
     front_end_update(area, value="y" * 1000)
     assert p.activity.prompt == "y" * 1000
-    assert "1000 / 1000" in one(p, "azimage-prompt-counter").value
+    assert p.prompt_counter == "1000 / 1000" and area.note == ""
     assert one(p, "azimage-prompt-error").value == ""
 
 
-def test_counter_is_live():
+def test_counter_follows_the_value():
     p = aw.RequestImagePanel(name=uniq(), namespace={})
-    counter = one(p, "azimage-prompt-counter")
-    assert "0 / 1000" in counter.value
+    assert p.prompt_counter == "0 / 1000"
     front_end_update(one(p, "azimage-prompt"), value="hello")
-    assert "5 / 1000" in counter.value
+    assert p.prompt_counter == "5 / 1000"
 
 
-def test_over_cap_from_python_is_refused_too():
-    t = CappedTextarea(max_chars=5, value="abc")
-    t.value = "abcdefgh"
-    assert t.value == "abc" and "8" in t.refused
+def test_over_cap_from_python_is_cut_too():
+    p = aw.RequestImagePanel(name=uniq(), namespace={})
+    p.prompt_input.value = "z" * 1500
+    assert p.activity.prompt == "z" * 1000 and "1500" in p.prompt_input.note
 
 
 # -- fields -------------------------------------------------------------------------

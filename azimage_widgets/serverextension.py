@@ -24,6 +24,13 @@ the server's ``base_url`` it serves:
     A read-only HTML page of the image store (thumbnails, prompts, dates,
     ``?q=`` search), its thumbnails and full images: behind Jupyter
     authentication (GET without credentials redirects to the login page).
+    See ``server_gallery``.
+
+Kernels reach the shared emulator over loopback (their client allows plain
+HTTP to loopback only): through the server's own port when it listens on
+loopback (``--ip`` empty, a wildcard, a loopback address, or a name that
+resolves to one), else through a second listener on a free 127.0.0.1 port
+that serves the emulator's routes alone.
 
 Configuration (any Jupyter config file)::
 
@@ -35,36 +42,33 @@ Configuration (any Jupyter config file)::
 """
 from __future__ import annotations
 
-import asyncio
 import atexit
-import html
+import ipaddress
 import json
 import os
 import re
 import secrets
+import socket
 from collections import deque
-from datetime import timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import tornado.web
-from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 
 from .contract import DEFAULT_API_VERSION
 from .emulator import app as emu_app
 from .emulator.config import EmulatorConfig
+from .server_gallery import GALLERY_PATH, GalleryFileHandler, GalleryHandler
 from .serverinfo import INFO_ENV, INFO_FILE
-from .store.thumbnails import THUMBNAIL_MIME
 
 EMULATOR_PATH = "azimage/emulator"
 IMAGES_PATH = "azimage/emulator/images"
-GALLERY_PATH = "azimage/gallery"
 #: Requests the shared emulator remembers (its ``requests`` list would grow for days otherwise).
 MAX_RECORDS = 2000
-#: Records shown per gallery page.
-PAGE_SIZE = 60
 #: Knobs of the shared emulator unless configured: quick jobs, as the embedded one.
 DEFAULT_KNOBS = {"processing_time": 1.0, "retry_after": None}
 
@@ -85,7 +89,7 @@ class _Mounted:
     state: emu_app.EmulatorState
     request: Any
 
-    def initialize(self, state: emu_app.EmulatorState, api_prefix: str = "",  # type: ignore[override]
+    def initialize(self, state: emu_app.EmulatorState, api_prefix: str = "",
                    images_prefix: str = "") -> None:
         super().initialize(state)  # type: ignore[misc]
         self._api_prefix = api_prefix
@@ -104,6 +108,9 @@ class _Mounted:
         return self._origin() + self._images_prefix
 
 
+#: A tornado route: (pattern, handler class, the handler's initialize() arguments).
+Route = tuple[str, type, dict[str, Any]]
+
 _mounted_classes: dict[type, type] = {}
 
 
@@ -113,12 +120,12 @@ def _mounted(cls: type) -> type:
     return _mounted_classes[cls]
 
 
-def emulator_handlers(state: emu_app.EmulatorState, base_url: str) -> list[tuple[str, type, dict]]:
+def emulator_handlers(state: emu_app.EmulatorState, base_url: str) -> list[Route]:
     """Routes of the emulator under ``base_url`` (Jupyter's), with Azure-shaped 404s below them."""
     api_prefix = url_path_join(base_url, EMULATOR_PATH)
     images_prefix = url_path_join(base_url, IMAGES_PATH)
     kw = {"state": state, "api_prefix": api_prefix, "images_prefix": images_prefix}
-    routes: list[tuple[str, type, dict]] = []
+    routes: list[Route] = []
     for pattern, handler, _ in emu_app.image_routes(state, re.escape(images_prefix)):
         routes.append((pattern, _mounted(handler), kw))
     routes.append((re.escape(images_prefix) + r"/.*", _mounted(emu_app.ImageNotFoundHandler), kw))
@@ -150,114 +157,6 @@ class EmulatorInfoHandler(APIHandler):
         }))
 
 
-# -- gallery (Jupyter-authenticated, read-only) -----------------------------------
-class _GalleryBase(JupyterHandler):
-    def initialize(self, store_dir: str | None) -> None:
-        self.store_dir = store_dir
-
-    def store(self) -> Any:
-        from .store import ImageStore
-
-        return ImageStore(self.store_dir or None)
-
-
-class GalleryHandler(_GalleryBase):
-    """GET azimage/gallery[?q=words&page=N]: thumbnails, prompts and dates, newest first."""
-
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        q = self.get_query_argument("q", "").strip()[:200]
-        try:
-            page = max(0, int(self.get_query_argument("page", "0")))
-        except ValueError:
-            page = 0
-        store = self.store()
-
-        def load() -> tuple[list[Any], int]:
-            if q:
-                found = store.search(q)
-                return found[page * PAGE_SIZE:(page + 1) * PAGE_SIZE], len(found)
-            return store.records(limit=PAGE_SIZE, offset=page * PAGE_SIZE), len(store)
-
-        records, total = await asyncio.to_thread(load)
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(_gallery_html(url_path_join(self.base_url, GALLERY_PATH), records, total,
-                                  q, page))
-
-
-class GalleryFileHandler(_GalleryBase):
-    """GET azimage/gallery/(thumbs|files)/<record id>: a JPEG thumbnail or the stored file."""
-
-    @tornado.web.authenticated
-    async def get(self, kind: str, record_id: str) -> None:
-        store = self.store()
-
-        def load() -> tuple[bytes, str] | None:
-            rec = store.get(int(record_id))
-            if rec is None or not rec.path.exists():
-                return None
-            if kind == "thumbs":
-                return store.thumbnail(rec), THUMBNAIL_MIME
-            ext = rec.path.suffix.lstrip(".").lower()
-            return rec.read_bytes(), _MIME.get(ext, "application/octet-stream")
-
-        found = await asyncio.to_thread(load)
-        if found is None:
-            raise tornado.web.HTTPError(404)
-        data, mime = found
-        self.set_header("Content-Type", mime)
-        self.set_header("Cache-Control", "private, max-age=3600")
-        self.finish(data)
-
-
-_MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
-         "gif": "image/gif"}
-
-
-def _when(rec: Any) -> str:
-    when = rec.created_at or rec.stored_datetime
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _gallery_html(base: str, records: list[Any], total: int, q: str, page: int) -> str:
-    e = html.escape
-    tiles = []
-    for rec in records:
-        meta = " &middot; ".join(e(str(x)) for x in (rec.size, rec.api_version) if x)
-        pin = " &#9733;" if rec.pinned else ""
-        tiles.append(
-            f'<figure class="azimage-gallery-item" data-record-id="{rec.id}">'
-            f'<a href="{e(base)}/files/{rec.id}" target="_blank" rel="noopener">'
-            f'<img src="{e(base)}/thumbs/{rec.id}" alt="{e(rec.prompt)}" loading="lazy"></a>'
-            f'<figcaption><span class="prompt">{e(rec.prompt)}</span>{pin}'
-            f'<br><small><time>{_when(rec)}</time> {meta}</small></figcaption></figure>')
-    pages = []
-    if page > 0:
-        pages.append(f'<a href="?{e(urlencode({"q": q, "page": page - 1}))}">newer</a>')
-    if (page + 1) * PAGE_SIZE < total:
-        pages.append(f'<a href="?{e(urlencode({"q": q, "page": page + 1}))}">older</a>')
-    empty = "" if records else "<p class='empty'>No images" + (" match." if q else " yet.") + "</p>"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>azimage gallery</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}}
-.grid{{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:1rem}}
-figure{{margin:0;border:1px solid #ddd;border-radius:6px;padding:.5rem;background:#fafafa}}
-figure img{{width:100%;height:auto;display:block;border-radius:4px}}
-figcaption{{font-size:.85rem;margin-top:.4rem;overflow-wrap:anywhere}}
-small{{color:#666}}
-</style></head><body>
-<h1>azimage gallery</h1>
-<form method="get"><input type="search" name="q" value="{e(q)}" placeholder="search prompts">
-<button type="submit">Search</button></form>
-<p class="count">{total} image{'' if total == 1 else 's'}{' matching' if q else ''} &middot; read-only
-(delete and pin from a notebook with <code>aw.history()</code>)</p>
-{empty}<div class="grid">{''.join(tiles)}</div>
-<nav>{' '.join(pages)}</nav>
-</body></html>"""
-
-
 # -- loading ---------------------------------------------------------------------
 def _settings(serverapp: Any) -> dict[str, Any]:
     cfg = serverapp.config.get("AzimageWidgets", {}) if serverapp.config else {}
@@ -270,19 +169,64 @@ def _settings(serverapp: Any) -> dict[str, Any]:
     }
 
 
-def _loopback_url(serverapp: Any) -> str | None:
-    """http(s)://<loopback>:<port><base_url> of this server as its own kernels reach it."""
-    if getattr(serverapp, "sock", ""):
-        return None  # a unix socket: the client speaks TCP only
-    ip = serverapp.ip or ""
+def _loopback_host(ip: str) -> str | None:
+    """The loopback host a server bound to ``ip`` answers on, or None when it has none.
+
+    ``ip`` as Jupyter's ``--ip``: empty or a wildcard (every interface, loopback
+    included), an address, or a name, which counts when it resolves to a loopback
+    address (Debian maps the machine's own name to 127.0.1.1).
+    """
     if ip in ("", "0.0.0.0", "*", "localhost"):
-        host = "127.0.0.1"
-    elif ip in ("::", "::1"):
-        host = "[::1]"
-    else:
-        host = f"[{ip}]" if ":" in ip else ip
+        return "127.0.0.1"
+    if ip == "::":
+        return "[::1]"
+    try:
+        found = socket.getaddrinfo(ip.strip("[]"), None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    loopback = []
+    for _family, _type, _proto, _name, sockaddr in found:
+        try:
+            addr = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        except ValueError:
+            continue
+        if addr.is_loopback:
+            loopback.append(addr)
+    if not loopback:
+        return None
+    best = min(loopback, key=lambda a: a.version)  # IPv4 first, as the client's default
+    return f"[{best}]" if best.version == 6 else str(best)
+
+
+def _loopback_url(serverapp: Any) -> str | None:
+    """http(s)://<loopback>:<port><base_url> of this server as its own kernels reach it.
+
+    None when the server does not listen on loopback (a non-loopback ``--ip``,
+    a unix socket): the kernels' client speaks plain HTTP to loopback only.
+    """
+    if getattr(serverapp, "sock", ""):
+        return None
+    host = _loopback_host(serverapp.ip or "")
+    if host is None:
+        return None
     scheme = "https" if serverapp.certfile else "http"
     return f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}"
+
+
+def _serve_on_loopback(state: emu_app.EmulatorState) -> tuple[str, HTTPServer] | None:
+    """The shared emulator alone on a free port of 127.0.0.1: (its base URL, the server).
+
+    For a Jupyter server its kernels cannot reach over loopback; None when no
+    port can be bound (kernels then fall back to their embedded emulator).
+    """
+    try:
+        sockets = bind_sockets(0, "127.0.0.1")
+    except OSError:
+        return None
+    server = HTTPServer(tornado.web.Application(emulator_handlers(state, "/")))
+    server.add_sockets(sockets)
+    port = sockets[0].getsockname()[1]
+    return f"http://127.0.0.1:{port}/", server
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -305,7 +249,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     settings = _settings(serverapp)
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]
-    handlers: list[tuple[str, type, dict]] = []
+    handlers: list[Route] = []
     if settings["emulator"]:
         knobs = {**DEFAULT_KNOBS, **settings["emulator_knobs"]}
         config = EmulatorConfig(**knobs)
@@ -327,7 +271,12 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
                 # the port is final only once the server listens (port_retries)
                 url = _loopback_url(serverapp)
                 if url is None:
-                    return
+                    served = _serve_on_loopback(state)
+                    if served is None:
+                        serverapp.log.warning("azimage_widgets: no loopback port for the shared "
+                                              "emulator; kernels use their own")
+                        return
+                    url, serverapp.azimage_loopback_server = served
                 state.images_base = url.rstrip("/") + "/" + IMAGES_PATH
                 info.update(endpoint=url_path_join(url, EMULATOR_PATH),
                             api_key=config.api_key, api_version=DEFAULT_API_VERSION,

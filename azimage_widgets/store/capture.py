@@ -25,7 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .image_store import ImageStore, StoreRecord, default_store_dir
+from .image_store import ImageStore
+from .location import default_store_dir
+from .records import StoreRecord
 
 log = logging.getLogger("azimage_widgets.store")
 
@@ -48,7 +50,7 @@ def default_store() -> ImageStore | None:
 
 
 def set_default_store(store: ImageStore | str | os.PathLike[str] | bool | None) -> None:
-    """Change the default store for this process: an ImageStore or folder, False (off), None (back to the default)."""
+    """Change this process's default store: an ImageStore or folder, False (off), None (the default)."""
     global _OFF, _override
     if store is False:
         _OFF, _override = True, None
@@ -57,7 +59,7 @@ def set_default_store(store: ImageStore | str | os.PathLike[str] | bool | None) 
     elif isinstance(store, (str, os.PathLike)):
         _OFF, _override = False, ImageStore(store)
     elif hasattr(store, "put"):
-        _OFF, _override = False, store  # type: ignore[assignment]
+        _OFF, _override = False, store
     else:
         raise TypeError(f"store must be an ImageStore, a folder, True/False or None, not "
                         f"{type(store).__name__}")
@@ -76,7 +78,8 @@ def resolve_store(setting: Any) -> ImageStore | None:
             store = _DEFAULTS[root] = ImageStore(root)
         return store
     if hasattr(setting, "put"):
-        return setting
+        chosen: ImageStore = setting  # anything with put() stands in for an ImageStore
+        return chosen
     raise TypeError(f"store must be None, True, False, a folder or an ImageStore, not "
                     f"{type(setting).__name__}")
 
@@ -94,6 +97,7 @@ def request_info(client: Any, op_id: str, activity: Any = None,
         if isinstance(got, Mapping):
             info.update(got)
     if not info.get("prompt") and store is not None and hasattr(store, "records"):
+        earlier: list[StoreRecord]
         try:
             earlier = store.records(operation_id=op_id, limit=1)
         except Exception:  # noqa: BLE001

@@ -32,25 +32,25 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import sqlite3
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..contract.errors import strip_query
+from .location import default_store_dir
 from .pngmeta import NotPNG, with_text
+from .records import MAX_ROW_ID, MalformedRecord, RecordList, StoreRecord, record_from_row, row_id
 from .thumbnails import THUMBNAIL_PX, THUMBNAIL_SUFFIX, make_thumbnail
 
-ENV_STORE_DIR = "AZIMAGE_STORE_DIR"
-APP_DIR_NAME = "azimage-widgets"
+log = logging.getLogger(__name__)
+
 INDEX_NAME = "index.sqlite3"
 _SCHEMA_VERSION = 1
 
@@ -81,88 +81,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS records_op_index ON records (operation_id, ima
 CREATE INDEX IF NOT EXISTS records_sha ON records (sha256);
 CREATE INDEX IF NOT EXISTS records_stored ON records (stored_at);
 """
-
-
-def default_store_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``$AZIMAGE_STORE_DIR``, else ``$XDG_DATA_HOME/azimage-widgets``, else the platform's data dir.
-
-    The platform default is ``~/.local/share/azimage-widgets`` (Linux and
-    macOS alike, as XDG says), ``%LOCALAPPDATA%\\azimage-widgets`` on Windows.
-    """
-    env = os.environ if environ is None else environ
-    explicit = (env.get(ENV_STORE_DIR) or "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = (env.get("XDG_DATA_HOME") or "").strip()
-    if xdg and Path(xdg).is_absolute():  # the XDG spec: relative values are ignored
-        return Path(xdg) / APP_DIR_NAME
-    if sys.platform == "win32" and (env.get("LOCALAPPDATA") or "").strip():
-        return Path(env["LOCALAPPDATA"]) / APP_DIR_NAME
-    return Path.home() / ".local" / "share" / APP_DIR_NAME
-
-
-@dataclass(frozen=True)
-class StoreRecord:
-    """One stored image and what made it."""
-
-    id: int
-    sha256: str
-    path: Path
-    prompt: str
-    api_version: str | None
-    size: str | None
-    width: int | None
-    height: int | None
-    nbytes: int
-    operation_id: str | None
-    image_index: int | None
-    created: int | None
-    expires: int | None
-    stored_at: float
-    source_url: str | None
-    endpoint: str | None = None
-    deployment: str | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
-    pinned: bool = False
-
-    @property
-    def created_at(self) -> datetime | None:
-        """When the service made the image (aware UTC), if it said."""
-        return None if self.created is None else datetime.fromtimestamp(self.created, tz=timezone.utc)
-
-    @property
-    def stored_datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.stored_at, tz=timezone.utc)
-
-    @property
-    def expires_at(self) -> datetime | None:
-        """When the service's URL expired (or expires); the stored file does not."""
-        return None if self.expires is None else datetime.fromtimestamp(self.expires, tz=timezone.utc)
-
-    def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
-
-    def image(self) -> Any:
-        """The image as a loaded Pillow image (Pillow's decompression-bomb guard stays on)."""
-        from PIL import Image
-
-        img = Image.open(self.path)
-        img.load()  # reads and closes the file; .text and .info stay
-        return img
-
-    def request(self) -> dict[str, Any]:
-        """The request fields that made this image: prompt, size and any others recorded."""
-        out: dict[str, Any] = {"prompt": self.prompt}
-        if self.size:
-            out["size"] = self.size
-        out.update(self.params)
-        return out
-
-    def __repr__(self) -> str:
-        prompt = self.prompt if len(self.prompt) <= 40 else self.prompt[:39] + "\u2026"
-        return (f"StoreRecord(id={self.id}, prompt={prompt!r}, size={self.size!r}, "
-                f"operation_id={self.operation_id!r}, image_index={self.image_index}, "
-                f"pinned={self.pinned})")
 
 
 class ImageStore:
@@ -213,19 +131,19 @@ class ImageStore:
         return self._ready or self.index_path.exists()
 
     def _record(self, row: sqlite3.Row) -> StoreRecord:
-        try:
-            params = json.loads(row["params"] or "{}")
-        except ValueError:
-            params = {}
-        return StoreRecord(
-            id=row["id"], sha256=row["sha256"], path=self._file(row["sha256"], row["ext"]),
-            prompt=row["prompt"], api_version=row["api_version"], size=row["size"],
-            width=row["width"], height=row["height"], nbytes=row["nbytes"],
-            operation_id=row["operation_id"], image_index=row["image_index"],
-            created=row["created"], expires=row["expires"], stored_at=row["stored_at"],
-            source_url=row["source_url"], endpoint=row["endpoint"], deployment=row["deployment"],
-            params=params if isinstance(params, dict) else {}, pinned=bool(row["pinned"]),
-        )
+        return record_from_row(row, self._file)
+
+    def _readable(self, rows: list[sqlite3.Row]) -> RecordList:
+        """The records of ``rows``; malformed ones are logged and named in ``skipped``."""
+        records: list[StoreRecord] = []
+        skipped: list[int] = []
+        for row in rows:
+            try:
+                records.append(self._record(row))
+            except MalformedRecord as exc:
+                log.warning("%s: %s", self, exc)
+                skipped.append(row_id(row["id"]) or 0)
+        return RecordList(records, skipped)
 
     # -- writing --------------------------------------------------------------
     def put(
@@ -302,11 +220,14 @@ class ImageStore:
 
     def pin(self, record_id: int, pinned: bool = True) -> StoreRecord:
         """Mark a record as a favourite (or not); KeyError for an unknown id."""
+        rid = row_id(record_id)
+        if rid is None:
+            raise KeyError(f"no record {record_id!r} in the image store")
         with closing(self._connect()) as db, db:
-            cur = db.execute("UPDATE records SET pinned=? WHERE id=?", (1 if pinned else 0, int(record_id)))
+            cur = db.execute("UPDATE records SET pinned=? WHERE id=?", (1 if pinned else 0, rid))
             if cur.rowcount == 0:
-                raise KeyError(f"no record {record_id} in the image store")
-            got = db.execute("SELECT * FROM records WHERE id=?", (int(record_id),)).fetchone()
+                raise KeyError(f"no record {rid} in the image store")
+            got = db.execute("SELECT * FROM records WHERE id=?", (rid,)).fetchone()
         return self._record(got)
 
     def unpin(self, record_id: int) -> StoreRecord:
@@ -314,14 +235,19 @@ class ImageStore:
 
     def delete(self, record_id: int) -> bool:
         """Remove a record (and its file when no other record uses it); False if unknown."""
-        if not self._exists():
+        rid = row_id(record_id)
+        if rid is None or not self._exists():
             return False
         with closing(self._connect()) as db, db:
-            row = db.execute("SELECT sha256, ext FROM records WHERE id=?", (int(record_id),)).fetchone()
+            row = db.execute("SELECT * FROM records WHERE id=?", (rid,)).fetchone()
             if row is None:
                 return False
-            db.execute("DELETE FROM records WHERE id=?", (int(record_id),))
-        self._drop_file_if_unused(row["sha256"], row["ext"])
+            db.execute("DELETE FROM records WHERE id=?", (rid,))
+        try:
+            rec = self._record(row)
+        except MalformedRecord:
+            return True  # its file name is not trusted: the file stays
+        self._drop_file_if_unused(rec.sha256, rec.path.suffix.lstrip("."))
         return True
 
     def _drop_file_if_unused(self, sha: str, ext: str) -> None:
@@ -337,21 +263,32 @@ class ImageStore:
     # -- reading ----------------------------------------------------------------
     def get(self, record_id: int | None = None, *, operation_id: str | None = None,
             image_index: int | None = None, sha256: str | None = None) -> StoreRecord | None:
-        """One record by id, by (operation_id, image_index), or by sha256 (the newest); None if absent."""
-        if not self._exists():
-            return None
+        """One record by id, by (operation_id, image_index), or by sha256 (the newest).
+
+        None if absent, and for an id SQLite cannot hold or a malformed row.
+        """
+        args: tuple[Any, ...]
         if record_id is not None:
-            sql, args = "SELECT * FROM records WHERE id=?", (int(record_id),)
+            rid = row_id(record_id)
+            if rid is None:
+                return None
+            sql, args = "SELECT * FROM records WHERE id=?", (rid,)
         elif operation_id is not None:
+            index = row_id(image_index or 0)
+            if index is None:
+                return None
             sql, args = ("SELECT * FROM records WHERE operation_id=? AND image_index=?",
-                         (operation_id, int(image_index or 0)))
+                         (operation_id, index))
         elif sha256 is not None:
             sql, args = "SELECT * FROM records WHERE sha256=? ORDER BY id DESC LIMIT 1", (sha256,)
         else:
             raise ValueError("give a record id, an operation_id (and image_index) or a sha256")
+        if not self._exists():
+            return None
         with closing(self._connect()) as db:
             row = db.execute(sql, args).fetchone()
-        return None if row is None else self._record(row)
+        found = [] if row is None else self._readable([row])
+        return found[0] if found else None
 
     def __getitem__(self, record_id: int) -> StoreRecord:
         rec = self.get(record_id)
@@ -360,12 +297,15 @@ class ImageStore:
         return rec
 
     def records(self, *, limit: int | None = None, offset: int = 0, pinned: bool | None = None,
-                operation_id: str | None = None) -> list[StoreRecord]:
-        """Records, newest first; filter by pinned and operation id."""
+                operation_id: str | None = None) -> RecordList:
+        """Records, newest first; filter by pinned and operation id.
+
+        Malformed rows are left out and named in the result's ``skipped``.
+        """
         return self._select("", (), limit=limit, offset=offset, pinned=pinned,
                             operation_id=operation_id)
 
-    def search(self, text: str, *, limit: int | None = None, pinned: bool | None = None) -> list[StoreRecord]:
+    def search(self, text: str, *, limit: int | None = None, pinned: bool | None = None) -> RecordList:
         """Records whose prompt contains every word of ``text`` (any case), newest first.
 
         A phrase in double quotes must appear as written: ``'"red fox" night'``.
@@ -378,9 +318,13 @@ class ImageStore:
 
     def _select(self, where: str, args: tuple[Any, ...], *, limit: int | None = None,
                 offset: int = 0, pinned: bool | None = None,
-                operation_id: str | None = None) -> list[StoreRecord]:
-        if not self._exists():
-            return []
+                operation_id: str | None = None) -> RecordList:
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"offset must be a whole number >= 0, got {offset!r}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ValueError(f"limit must be a whole number >= 0, got {limit!r}")
+        if not self._exists() or offset > MAX_ROW_ID:
+            return RecordList()
         clauses = [where] if where else []
         params = list(args)
         if pinned is not None:
@@ -393,17 +337,15 @@ class ImageStore:
         if clauses:
             sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
         sql += " ORDER BY stored_at DESC, id DESC"
-        if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-                raise ValueError(f"limit must be a whole number >= 0, got {limit!r}")
+        if limit is not None and limit <= MAX_ROW_ID:
             sql += " LIMIT ? OFFSET ?"
-            params += [limit, int(offset)]
+            params += [limit, offset]
         elif offset:
             sql += " LIMIT -1 OFFSET ?"
-            params.append(int(offset))
+            params.append(offset)
         with closing(self._connect()) as db:
             rows = db.execute(sql, params).fetchall()
-        return [self._record(r) for r in rows]
+        return self._readable(rows)
 
     def __len__(self) -> int:
         if not self._exists():
@@ -474,4 +416,4 @@ def _fold(text: Any) -> str:
     return text.casefold() if isinstance(text, str) else ""
 
 
-__all__ = ["ENV_STORE_DIR", "ImageStore", "StoreRecord", "default_store_dir"]
+__all__ = ["ImageStore"]

@@ -98,23 +98,34 @@ class HistoryGallery(OwnsParts, VBox):
             return self.records
         for tile in self.tiles:
             close_tree(tile)
-        self.records = records
-        self.tiles = [self._tile(r) for r in records]
+        # a record that cannot be shown is named in the status line, never raised
+        problems = [f"record {rid} is malformed" for rid in getattr(records, "skipped", ())]
+        self.records, self.tiles = [], []
+        for rec in records:
+            try:
+                tile = self._tile(rec)
+            except Exception as exc:  # noqa: BLE001 - shown in the gallery
+                problems.append(f"record {getattr(rec, 'id', '?')}: {type(exc).__name__}: {exc}")
+                continue
+            self.records.append(rec)
+            self.tiles.append(tile)
         self.grid.children = tuple(self.tiles)
         total = len(self.store)
         where = html.escape(str(self.store.path))
-        self.count_html.value = (f"{len(records)} shown of {total} stored "
+        self.count_html.value = (f"{len(self.tiles)} shown of {total} stored "
                                  f'<span style="color:#666">in <code>{where}</code></span>')
-        self.status_html.value = ""
-        return records
+        self.status_html.value = error_html(
+            f"Not shown: {'; '.join(problems)}.") if problems else ""
+        return self.records
 
     def _tile(self, rec: StoreRecord) -> VBox:
+        text = _caption(rec)  # before any widget exists, so a failure leaves none behind
         try:
             thumb: Any = Image(value=self.store.thumbnail(rec), format=THUMBNAIL_FORMAT)
             thumb.add_class("azimage-history-thumb")
         except Exception as exc:  # noqa: BLE001 - a missing or broken file shows as such
             thumb = HTML(error_html(f"image unreadable: {exc}"))
-        caption = HTML(_caption(rec))
+        caption = HTML(text)
         caption.add_class("azimage-history-caption")
         pin = ToggleButton(value=rec.pinned, description="Pinned" if rec.pinned else "Pin",
                            icon="star", layout=Layout(width="auto"),

@@ -37,12 +37,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _non_loopback_address() -> str | None:
+    """An IPv4 address of this machine other than loopback (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.123", 9))  # TEST-NET-1: only the route is looked up
+        except OSError:
+            return None
+        addr = s.getsockname()[0]
+    return None if addr.startswith("127.") or addr == "0.0.0.0" else addr
+
+
 class Server:
-    def __init__(self, tmp: Path, base_url: str) -> None:
+    def __init__(self, tmp: Path, base_url: str, ip: str = "127.0.0.1", connect: str = "") -> None:
+        """``ip``: Jupyter's ``--ip``; ``connect``: the address the tests use (default ``ip``)."""
         self.tmp = tmp
         self.port = _free_port()
         self.base_url = base_url
-        self.origin = f"http://127.0.0.1:{self.port}"
+        self.origin = f"http://{connect or ip}:{self.port}"
         self.url = self.origin + base_url  # ends with "/"
         self.runtime = tmp / "run"
         self.store_dir = tmp / "server-store"
@@ -59,7 +71,7 @@ class Server:
         self.log = open(tmp / "server.log", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+             f"--ServerApp.ip={ip}", f"--ServerApp.port={self.port}",
              "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
              f"--ServerApp.root_dir={tmp / 'root'}", f"--ServerApp.base_url={base_url}",
              "--ServerApp.jpserver_extensions={'azimage_widgets': True}"],
@@ -203,8 +215,21 @@ async def test_content_filter_through_the_server(server, info):
             await client.download_image(op, timeout=30)
 
 
-def test_from_env_in_a_kernel_of_the_server_uses_the_shared_emulator(server, info):
-    """A kernel the server starts inherits AZIMAGE_EMULATOR_INFO and needs no key of its own."""
+KERNEL_GENERATES = (
+    "import asyncio, azimage_widgets as aw\n"
+    "c = aw.Connection.from_env()\n"
+    "async def go():\n"
+    "    async with aw.ImageClient(c) as cl:\n"
+    "        r = await cl.generate('kernel fox', size='256x256')\n"
+    "        return r\n"
+    "r = await go()\n"
+    "print('ENDPOINT', c.endpoint)\n"
+    "print('URL', r.urls[0].split('?')[0])\n"
+)
+
+
+def run_in_kernel(server: Server, code: str) -> str:
+    """Run ``code`` in a kernel the server starts; its printed output (the test fails on an error)."""
     from jupyter_client import BlockingKernelClient
 
     r = httpx.post(server.url + "api/kernels", headers=server.auth(), json={"name": "python3"})
@@ -213,20 +238,9 @@ def test_from_env_in_a_kernel_of_the_server_uses_the_shared_emulator(server, inf
     try:
         client = BlockingKernelClient()
         client.load_connection_file(str(server.runtime / f"kernel-{kid}.json"))
-        client.start_channels()
+        client.start_channels(hb=False)  # a missed heartbeat on a busy machine is no death
         try:
             client.wait_for_ready(timeout=60)
-            code = (
-                "import asyncio, azimage_widgets as aw\n"
-                "c = aw.Connection.from_env()\n"
-                "async def go():\n"
-                "    async with aw.ImageClient(c) as cl:\n"
-                "        r = await cl.generate('kernel fox', size='256x256')\n"
-                "        return r\n"
-                "r = await go()\n"
-                "print('ENDPOINT', c.endpoint)\n"
-                "print('URL', r.urls[0].split('?')[0])\n"
-            )
             out: list[str] = []
 
             def hook(msg):
@@ -242,6 +256,12 @@ def test_from_env_in_a_kernel_of_the_server_uses_the_shared_emulator(server, inf
             client.stop_channels()
     finally:
         httpx.delete(server.url + f"api/kernels/{kid}", headers=server.auth())
+    return text
+
+
+def test_from_env_in_a_kernel_of_the_server_uses_the_shared_emulator(server, info):
+    """A kernel the server starts inherits AZIMAGE_EMULATOR_INFO and needs no key of its own."""
+    text = run_in_kernel(server, KERNEL_GENERATES)
     assert f"ENDPOINT {server.url}azimage/emulator" in text
     assert f"URL {server.url}azimage/emulator/images/private/images/" in text
 
@@ -284,6 +304,38 @@ def test_gallery_lists_the_store_read_only(server, info):
     assert len(store) == 2
 
 
+@pytest.mark.parametrize("page,status", [
+    ("1", 404), ("7", 404), ("99999999999999", 404), ("9" * 40, 404), ("9" * 5000, 404),
+    ("-1", 400), ("1.5", 400), ("abc", 400), ("", 400), ("\u0661", 400), ("1e3", 400),
+])
+def test_gallery_answers_out_of_range_pages_with_4xx(server, info, page, status):
+    r = httpx.get(server.url + "azimage/gallery", params={"page": page}, headers=server.auth())
+    assert r.status_code == status, r.text[-300:]
+    r = httpx.get(server.url + "azimage/gallery", params={"page": page, "q": "owl"},
+                  headers=server.auth())
+    assert r.status_code == status
+
+
+@pytest.mark.parametrize("kind", ["thumbs", "files"])
+@pytest.mark.parametrize("rid", ["0", "9223372036854775807", "9223372036854775808", "1" + "0" * 30,
+                                 "9" * 5000, "00000000000000000000000000001234567"])
+def test_gallery_answers_unknown_ids_with_404(server, info, kind, rid):
+    r = httpx.get(server.url + f"azimage/gallery/{kind}/{rid}", headers=server.auth())
+    assert r.status_code == 404
+
+
+def test_gallery_file_that_is_no_longer_an_image_is_404(server, info):
+    from azimage_widgets.store import ImageStore
+
+    store = ImageStore(server.store_dir)
+    rec = store.put(_png((1, 2, 3)), prompt="about to break", operation_id="op-broken",
+                    image_index=0)
+    rec.path.write_bytes(b"not an image any more")
+    r = httpx.get(server.url + f"azimage/gallery/thumbs/{rec.id}", headers=server.auth())
+    assert r.status_code == 404
+    assert store.delete(rec.id)
+
+
 def _png(rgb) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (300, 200), rgb).save(buf, format="PNG")
@@ -292,6 +344,69 @@ def _png(rgb) -> bytes:
 
 def test_server_log_has_no_key(server, info):
     assert info["api_key"] not in server.read_log()
+
+
+# -- a server that is not on loopback ----------------------------------------------------
+def _ip_cases() -> list:
+    addr = _non_loopback_address()
+    name = socket.gethostname()
+    try:
+        name_is_loopback = all(ai[4][0].startswith("127.") or ai[4][0] == "::1"
+                               for ai in socket.getaddrinfo(name, None))
+    except OSError:
+        name_is_loopback = False
+    # a name: Jupyter's Host check refuses it on loopback, so the tests connect by address
+    return [
+        pytest.param((addr, ""), id="address", marks=pytest.mark.skipif(
+            addr is None, reason="this machine has no non-loopback IPv4 address")),
+        pytest.param((name, "127.0.0.1"), id="name", marks=pytest.mark.skipif(
+            not name_is_loopback, reason="the host name does not resolve to loopback")),
+    ]
+
+
+@pytest.fixture(scope="module", params=_ip_cases())
+def ip_server(request, tmp_path_factory):
+    ip, connect = request.param
+    srv = Server(tmp_path_factory.mktemp("jupyter-ip"), "/", ip=ip, connect=connect)
+    yield srv
+    srv.stop()
+
+
+def test_kernels_of_a_server_on_another_address_get_a_loopback_emulator(ip_server):
+    """``--ip=<address or name>``: the runtime file names a loopback URL a kernel's client accepts."""
+    shared = server_emulator({INFO_ENV: str(ip_server.info_file())})
+    assert shared is not None
+    assert shared["endpoint"].startswith(("http://127.", "http://[::1]"))
+    assert shared["endpoint"].endswith("/azimage/emulator")
+    aw.Connection(shared["endpoint"], api_key=shared["api_key"])  # not refused
+    r = httpx.get(ip_server.url + "azimage/emulator/info", headers=ip_server.auth())
+    assert r.status_code == 200 and r.json()["kernel_endpoint"] == shared["endpoint"]
+    text = run_in_kernel(ip_server, KERNEL_GENERATES)
+    assert f"ENDPOINT {shared['endpoint']}" in text
+    assert f"URL {shared['endpoint']}/images/private/images/" in text
+
+
+def test_loopback_emulator_keeps_the_key_check(ip_server):
+    shared = server_emulator({INFO_ENV: str(ip_server.info_file())})
+    assert shared is not None
+    submit = shared["endpoint"] + "/openai/images/generations:submit"
+    params = {"api-version": DEFAULT_API_VERSION}
+    r = httpx.post(submit, params=params, json={"prompt": "a fox"}, headers=ip_server.auth())
+    assert r.status_code == 401
+    r = httpx.post(submit, params=params, json={"prompt": "a fox"},
+                   headers={"api-key": shared["api_key"]})
+    assert r.status_code == 202, r.text
+
+
+@pytest.mark.parametrize("ip,host", [
+    ("", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"), ("*", "127.0.0.1"), ("localhost", "127.0.0.1"),
+    ("::", "[::1]"), ("::1", "[::1]"), ("[::1]", "[::1]"), ("127.0.0.2", "127.0.0.2"),
+    ("192.0.2.77", None), ("2001:db8::1", None), ("no-such-host.invalid", None),
+])
+def test_loopback_host_of_a_server_address(ip, host):
+    from azimage_widgets.serverextension import _loopback_host
+
+    assert _loopback_host(ip) == host
 
 
 # -- packaging -------------------------------------------------------------------------

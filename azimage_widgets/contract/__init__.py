@@ -39,13 +39,14 @@ from .limits import (
     RESULT_TTL_SECONDS,
     SIZES,
     STATUSES,
-    V1_API_VERSION,
     TERMINAL_STATUSES,
+    V1_API_VERSION,
     VERSIONS,
     OptionSpec,
     VersionSpec,
     version_spec,
 )
+from .model_rules import validate_generation, validate_image_edit
 from .models import (
     ImageItem,
     ImageOperation,
@@ -57,17 +58,19 @@ from .models import (
     parse_operation,
     validate_request,
 )
-from .model_rules import validate_generation, validate_image_edit
 from .text import OPERATION_ID_MAX_CHARS, check_operation_id, check_text
 
 # Static, so type checkers and readers see the same names; the submodules stay importable.
 __all__ = [
     "API_VERSIONS", "ApiError", "AzimageError", "ContentFilterError", "DALLE3_API_VERSION",
-    "DEFAULT_API_VERSION", "DEFAULT_N", "DEFAULT_SIZE", "GPT_IMAGE_API_VERSION", "ImageEditRequest",
-    "ImageFetchError", "ImageItem", "ImageOperation", "ImageRequest", "ImageResult",
-    "LEGACY_API_VERSION", "N_MAX", "N_MIN", "OPERATION_ID_MAX_CHARS", "OperationTimeout",
-    "OptionSpec", "PROMPT_MAX_CHARS", "ParseError", "RESULT_TTL_SECONDS", "SIZES", "STATUSES",
-    "TERMINAL_STATUSES", "ThrottledError", "VERSIONS", "ValidationError", "VersionSpec",
-    "check_operation_id", "check_text", "error_body", "operation_json", "parse_error_body",
-    "parse_images_response", "parse_operation", "validate_request", "version_spec",
+    "DEFAULT_API_VERSION", "DEFAULT_N", "DEFAULT_SIZE", "GPT_IMAGE_API_VERSION", "GPT_IMAGE_COMMON",
+    "ImageEditRequest", "ImageFetchError", "ImageItem", "ImageModel", "ImageOperation",
+    "ImageRequest", "ImageResult", "LEGACY_API_VERSION", "MODELS", "MODEL_NAMES", "N_MAX", "N_MIN",
+    "OPERATION_ID_MAX_CHARS", "OperationTimeout", "OptionSpec", "PROMPT_MAX_CHARS", "ParseError",
+    "RESULT_TTL_SECONDS", "SIZES", "STATUSES", "TERMINAL_STATUSES", "ThrottledError",
+    "V1_API_VERSION", "VERSIONS", "ValidationError", "VersionSpec", "check_operation_id",
+    "check_text", "error_body", "model_spec", "operation_json", "parse_error_body",
+    "parse_images_response", "parse_operation", "resolve_model", "retirement_label",
+    "retirement_note", "validate_generation", "validate_image_edit", "validate_request",
+    "version_spec",
 ]

@@ -7,9 +7,14 @@ service's code and message. Showing new results closes the old tiles first,
 so re-running a panel leaks no widgets. One full-size ``Image`` widget is
 reused for every "Full size" click.
 
-Saving writes PNG files (the service's bytes when they are PNG, else
-re-encoded with Pillow) to ``folder`` (default ``azimage_downloads/`` under
-the current directory), named ``<activity>_<operation id prefix>_<n>.png``.
+A tile's Save downloads its PNG (the service's bytes when they are PNG,
+else re-encoded with Pillow) to the viewer's computer through the browser
+(widget_browser_download), and Save all downloads one zip of them; the note
+about it appears beside the clicked button (the tile's caption, or the
+toolbar). "Save to folder" writes the PNGs into ``folder`` on the server
+(default ``azimage_downloads/`` under the kernel's current directory), named
+``<activity>_<operation id prefix>_<n>.png``; an existing file is never
+overwritten: the new one gets ``-2``, ``-3`` ... before ``.png``.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from ipywidgets import HTML, Button, GridBox, HBox, Image, Text, VBox
 
 from ..activities.download_image import DownloadResult, ImageSlot
 from ..store.thumbnails import THUMBNAIL_FORMAT
+from .widget_browser_download import BrowserDownload, size_text, unique_name, zip_bytes
 from .widget_html import error_html
 from .widget_look import Look
 from .widget_tree import close_tree, show
@@ -60,6 +66,7 @@ class PreviewGrid(VBox):
         self.look = look = look or Look()
         self.prefix = prefix
         self.entries: list[tuple[str, ImageSlot]] = []  # (operation id, slot) per tile
+        self.captions: list[tuple[HTML, str]] = []  # per entry: its caption and the caption's text
         self.tiles: list[GridBox] = []
         self.thumbs: list[Image] = []
         self.grid = GridBox([], **look(GridBox, grid_template_columns="repeat(auto-fill, 264px)",
@@ -75,14 +82,22 @@ class PreviewGrid(VBox):
         self.folder = Text(value=folder, description="Folder", **look(Text, width="320px"))
         self.folder.add_class("azimage-save-folder")
         self.save_all_button = Button(description="Save all", icon="download",
-                                      tooltip="Save every image as PNG into the folder",
+                                      tooltip="Download every image as PNG, in one zip file",
                                       **look(Button))
         self.save_all_button.add_class("azimage-save-all")
-        self.save_all_button.on_click(lambda _b: self._report(self.save_all))
+        self.save_all_button.on_click(lambda _b: self.download_all())
+        self.save_folder_button = Button(description="Save to folder", icon="folder",
+                                         tooltip="Write every image as PNG into the folder on the "
+                                                 "server (never over an existing file)",
+                                         **look(Button, width="auto"))
+        self.save_folder_button.add_class("azimage-save-folder-button")
+        self.save_folder_button.on_click(lambda _b: self._report(self.save_all))
         self.save_status = HTML(**look(HTML))
         self.save_status.add_class("azimage-save-status")
-        self.toolbar = HBox([self.save_all_button, self.folder], **look(HBox))
-        super().__init__([self.grid, self.full_box, self.toolbar, self.save_status], **look(VBox))
+        self.downloader = BrowserDownload(**look(BrowserDownload))
+        self.toolbar = HBox([self.save_all_button, self.save_folder_button, self.folder,
+                             self.save_status], **look(HBox))
+        super().__init__([self.grid, self.full_box, self.toolbar, self.downloader], **look(VBox))
         self.add_class("azimage-previews")
         if owns:
             look.own(self)
@@ -94,7 +109,7 @@ class PreviewGrid(VBox):
         """Close every tile (and its widgets)."""
         for tile in self.tiles:
             close_tree(tile)
-        self.tiles, self.thumbs, self.entries = [], [], []
+        self.tiles, self.thumbs, self.entries, self.captions = [], [], [], []
         self.grid.children = ()
         self.hide_full()
         self.save_status.value = ""
@@ -140,10 +155,12 @@ class PreviewGrid(VBox):
                       tooltip=f"Show image {slot.index + 1} at full size", **look(Button, width="auto"))
         full.add_class("azimage-fullsize")
         full.on_click(lambda _b, i=index: self.show_full(i))
+        self.captions.append((caption, caption.value))
         save = Button(description="Save", icon="download",
-                      tooltip="Save this image as PNG into the folder", **look(Button, width="auto"))
+                      tooltip="Download this image as PNG to your computer",
+                      **look(Button, width="auto"))
         save.add_class("azimage-save")
-        save.on_click(lambda _b, i=index: self._report(lambda: [self.save(i)]))
+        save.on_click(lambda _b, i=index: self.download(i))
         tile = GridBox([thumb, full, save, caption], **look(GridBox, **TILE))
         tile.add_class("azimage-tile")
         return tile
@@ -171,18 +188,66 @@ class PreviewGrid(VBox):
         """Close the grid with its tiles, buttons and (when it owns them) shared layouts."""
         close_tree(self)
 
-    # -- saving ----------------------------------------------------------------
-    def _path(self, index: int) -> Path:
+    # -- downloading to the viewer's computer ------------------------------------
+    def file_name(self, index: int) -> str:
+        """The PNG's file name: ``<prefix>_<operation id prefix>_<n>.png``."""
         op_id, slot = self.entries[index]
-        name = f"{safe_part(self.prefix)}_{safe_part(op_id[:8])}_{slot.index + 1}.png"
-        return Path(self.folder.value or DEFAULT_FOLDER) / name
+        return f"{safe_part(self.prefix)}_{safe_part(op_id[:8])}_{slot.index + 1}.png"
+
+    def download(self, index: int) -> None:
+        """A tile's Save: the browser downloads the image as PNG; the tile's caption says so."""
+        data = png_bytes(self.entries[index][1])
+        name = self.file_name(index)
+        self._tile_note(index, f"sending {html.escape(name)} ({size_text(len(data))}) to your "
+                               f"browser\u2026")
+
+        def delivered(got: str, size: int) -> None:
+            self._tile_note(index, f"\u2714 downloaded {html.escape(got)} ({size_text(size)})")
+
+        self.downloader.download(data, name, "image/png", on_delivered=delivered)
+
+    def download_all(self) -> None:
+        """Save all: the browser downloads one zip of every image; the toolbar says so."""
+        if not self.entries:
+            self.save_status.value = "No images to save."
+            return
+        data = zip_bytes((self.file_name(i), png_bytes(slot))
+                         for i, (_op, slot) in enumerate(self.entries))
+        name = f"{safe_part(self.prefix)}_images.zip"
+        count = f"{len(self.entries)} image{'s' if len(self.entries) != 1 else ''}"
+        self.save_status.value = (f"Sending {html.escape(name)} ({count}, {size_text(len(data))}) "
+                                  f"to your browser\u2026")
+        self.downloader.download(
+            data, name, "application/zip",
+            on_delivered=lambda n, size: setattr(
+                self.save_status, "value",
+                f"\u2714 Downloaded {html.escape(n)} ({count}, {size_text(size)})"))
+
+    def _tile_note(self, index: int, note: str) -> None:
+        caption, text = self.captions[index]
+        caption.value = f'{text}<br><span style="font-size:85%">{note}</span>'
+
+    # -- saving into a folder on the server ---------------------------------------
+    def _path(self, index: int) -> Path:
+        folder = Path(self.folder.value or DEFAULT_FOLDER)
+        return folder / unique_name(self.file_name(index), lambda n: (folder / n).exists())
 
     def save(self, index: int) -> Path:
-        """Write one image as PNG; returns its path."""
-        path = self._path(index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(png_bytes(self.entries[index][1]))
-        return path
+        """Write one image as PNG into ``folder`` on the server; returns its path.
+
+        An existing file is kept: the new one is numbered (``-2``, ``-3`` ...).
+        """
+        folder = Path(self.folder.value or DEFAULT_FOLDER)
+        folder.mkdir(parents=True, exist_ok=True)
+        data = png_bytes(self.entries[index][1])
+        while True:
+            path = self._path(index)
+            try:
+                with path.open("xb") as f:  # "x": fails rather than overwrite (even in a race)
+                    f.write(data)
+            except FileExistsError:
+                continue
+            return path
 
     def save_all(self) -> list[Path]:
         """Write every image as PNG; returns the paths."""
@@ -195,7 +260,8 @@ class PreviewGrid(VBox):
             self.save_status.value = error_html(f"Could not save: {exc}")
             return
         shown = ", ".join(html.escape(str(p)) for p in paths)
-        self.save_status.value = f"Saved {len(paths)} file{'s' if len(paths) != 1 else ''}: {shown}"
+        self.save_status.value = (f"Saved {len(paths)} file{'s' if len(paths) != 1 else ''} "
+                                  f"on the server: {shown}")
 
 
 __all__ = ["DEFAULT_FOLDER", "PreviewGrid", "png_bytes"]

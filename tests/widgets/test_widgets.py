@@ -290,13 +290,13 @@ def test_preview_tiles_thumbnails_placeholder_fullsize_and_save(tmp_path):
     assert visible(grid.full_box) and PILImage.open(io.BytesIO(full.value)).size == (512, 512)
     one(grid, "azimage-full-close").click()
     assert not visible(grid.full_box)
-    with_class(grid, "azimage-save")[0].click()
-    saved = sorted((tmp_path / "out").iterdir())
-    assert [p.name for p in saved] == ["fox_op-abcde_1.png"]
-    one(grid, "azimage-save-all").click()
-    saved = sorted((tmp_path / "out").iterdir())
-    assert len(saved) == 2 and all(PILImage.open(p).format == "PNG" for p in saved)
-    assert "Saved 2 files" in one(grid, "azimage-save-status").value
+    assert grid.save(0).name == "fox_op-abcde_1.png"  # into the folder on the server
+    one(grid, "azimage-save-folder-button").click()
+    saved = sorted(p.name for p in (tmp_path / "out").iterdir())
+    # the first file is kept: "Save to folder" numbers the new one rather than overwrite it
+    assert saved == ["fox_op-abcde_1-2.png", "fox_op-abcde_1.png", "fox_op-abcde_2.png"]
+    assert all(PILImage.open(tmp_path / "out" / n).format == "PNG" for n in saved)
+    assert "Saved 2 files on the server" in one(grid, "azimage-save-status").value
 
 
 def test_preview_replacement_closes_old_widgets():

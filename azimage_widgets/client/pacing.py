@@ -107,15 +107,18 @@ class Pace:
         return self.images_rate() is not None or self.requests_rate() is not None
 
     # -- slots ---------------------------------------------------------------------
-    def wait(self) -> float:
-        """Seconds from now until a submit could leave (nothing reserved)."""
-        now = self._clock()
-        return max(self._next, self._paused_until, now) - now
+    def wait(self, *, pauses: bool = True) -> float:
+        """Seconds from now until a submit could leave (nothing reserved).
 
-    def reserve(self, images: int = 1) -> float:
+        ``pauses=False``: the spacing only (a pool keeps its own cool-down after a 429).
+        """
+        now = self._clock()
+        return max(self._next, self._paused_until if pauses else 0.0, now) - now
+
+    def reserve(self, images: int = 1, *, pauses: bool = True) -> float:
         """Take the next slot for a submit of ``images``; seconds to wait before sending."""
         now = self._clock()
-        start = max(self._next, self._paused_until, now)
+        start = max(self._next, self._paused_until if pauses else 0.0, now)
         self._next = start + self.interval(images)
         return start - now
 
@@ -174,7 +177,6 @@ class Pace:
         """No submit leaves for ``seconds`` (capped like a Retry-After)."""
         until = self._clock() + min(max(seconds, 0.0), MAX_RETRY_AFTER)
         self._paused_until = max(self._paused_until, until)
-        self._next = max(self._next, self._paused_until)
 
     # -- what a batch shows ----------------------------------------------------------
     def eta(self, images_left: int) -> float | None:
@@ -335,6 +337,11 @@ class already_paced:  # noqa: N801 - used like a function: ``with already_paced(
         _PACED.reset(self._token)
 
 
+def _pace_of(conn: Any, request: httpx.Request) -> Pace:
+    """The connection's deployment wins (what a pool member is known by); else the request's."""
+    return pace_for(conn, None if getattr(conn, "deployment", None) else request_deployment(request))
+
+
 def pacing_hooks(conn: Any, sleep: Sleep = asyncio.sleep) -> dict[str, list[Callable[..., Any]]]:
     """httpx event hooks that pace ``conn``'s generations and learn from their answers."""
 
@@ -342,14 +349,14 @@ def pacing_hooks(conn: Any, sleep: Sleep = asyncio.sleep) -> dict[str, list[Call
         images = submit_images(request)
         if images is None or _PACED.get() or not conn.is_same_origin(str(request.url)):
             return
-        await pace_for(conn, request_deployment(request)).acquire(images, sleep)
+        await _pace_of(conn, request).acquire(images, sleep)
 
     async def on_response(response: httpx.Response) -> None:
         request = response.request
         images = submit_images(request)
         if images is None or not conn.is_same_origin(str(request.url)):
             return
-        pace_for(conn, request_deployment(request)).observe(
+        _pace_of(conn, request).observe(
             response.status_code, response.headers, images)
 
     return {"request": [on_request], "response": [on_response]}

@@ -35,6 +35,7 @@ import asyncio
 import contextvars
 import inspect
 import itertools
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -53,7 +54,10 @@ from ..contract import (
 from ..contract.limits import OPTION_NAMES
 from .connection import Connection
 from .image_client import ImageClient
+from .pacing import Pace, already_paced, pace_for
 from .retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, parse_retry_after
+
+log = logging.getLogger("azimage_widgets.client.pool")
 
 DEFAULT_FAILOVER_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 _MAX_OWNERS = 10_000
@@ -229,6 +233,9 @@ class _Member:
         self.conn = conn
         self.client = client
         self.cool_until = 0.0
+        self.pace: Pace = pace_for(conn)
+        #: Why the member was taken out of the pool ('' while it is in): 401 or 404 on a submit.
+        self.removed = ""
         self.submitted = 0
         self.throttled = 0
         self.failed = 0
@@ -240,7 +247,8 @@ class _Member:
         left = max(0.0, self.cool_until - now)
         return {"endpoint": self.conn.endpoint, "deployment": self.conn.deployment,
                 "submitted": self.submitted, "throttled": self.throttled, "failed": self.failed,
-                "cooling_for": round(left, 3)}
+                "cooling_for": round(left, 3), "pace": self.pace.stats(),
+                "removed": self.removed}
 
 
 class PooledImageClient(ImageClient):
@@ -333,15 +341,23 @@ class PooledImageClient(ImageClient):
         return [m.stats(now) for m in self._members]
 
     def _pick(self, tried: set[int]) -> _Member | None:
-        """The next member round-robin that is not cooling and not yet tried for this submit."""
+        """The member whose pace frees a slot first (round-robin among equals) that is not
+        cooling, not taken out and not yet tried for this submit: members share the work by
+        their quotas."""
         now = self._clock()
         n = len(self._members)
         start = next(self._rr)
-        for k in range(n):
-            m = self._members[(start + k) % n]
-            if m.index not in tried and not m.cooling(now):
-                return m
-        return None
+        free = [self._members[(start + k) % n] for k in range(n)]
+        free = [m for m in free if m.index not in tried and not m.cooling(now) and not m.removed]
+        return min(free, key=lambda m: m.pace.wait(pauses=False)) if free else None
+
+    def _take_out(self, member: _Member, exc: ApiError) -> None:
+        """A member that answers a submit 401 (wrong key) or 404 (deployment gone) gets no more."""
+        why = "the key was refused (401)" if exc.status_code == 401 else \
+            "the deployment or path was not found (404)"
+        member.removed = (f"{member.conn.endpoint} deployment {member.conn.deployment or '-'}: "
+                          f"{why}; taken out of the pool")
+        log.warning("%s", member.removed)
 
     # -- owners of operations ----------------------------------------------------------
     def _own(self, op_id: str, member: _Member) -> None:
@@ -410,6 +426,9 @@ class PooledImageClient(ImageClient):
                      **{k: args[k] for k in OPTION_NAMES if args.get(k) is not None})
         if "omit" in kwargs:
             kwargs["omit"] = tuple(kwargs["omit"])  # an iterator is read once, tried maybe often
+        if all(m.removed for m in self._members):
+            raise ApiError(None, "poolExhausted", "every endpoint of the pool was taken out: "
+                           + "; ".join(m.removed for m in self._members))
         deadline = self._clock() + self._pool.max_wait
         tried: set[int] = set()
         last: Exception | None = None
@@ -428,10 +447,26 @@ class PooledImageClient(ImageClient):
                 if member is None:
                     continue
             tried.add(member.index)
+            # the spacing of the member's quota; a 429's pause is the pool's cool-down above
+            wait = member.pace.reserve(args["n"] if isinstance(args["n"], int) else 1,
+                                       pauses=False)
+            if wait > 0:
+                if self._clock() + wait > deadline:
+                    break
+                await self._sleep(wait)
             token = _NO_RETRY.set(True)
             try:
-                op = await member.client.request_image(prompt, **kwargs)
+                with already_paced():
+                    op = await member.client.request_image(prompt, **kwargs)
             except ApiError as exc:
+                if exc.status_code in (401, 404):
+                    self._take_out(member, exc)
+                    last = exc
+                    if all(m.removed for m in self._members):
+                        raise ApiError(exc.status_code, "poolExhausted", "every endpoint of the "
+                                       "pool was taken out: " + "; ".join(
+                                           m.removed for m in self._members)) from exc
+                    continue
                 if not self._fails_over(exc):
                     raise
                 if exc.status_code is None:  # the connection was never made

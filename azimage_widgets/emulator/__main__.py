@@ -45,6 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None, help="seed of the fault dice")
     p.add_argument("--accept-any-bearer", action="store_true",
                    help="accept any Authorization: Bearer token (Entra ID tryouts)")
+    p.add_argument("--request-log", default=None, metavar="PATH",
+                   help="append one JSON line per answered request to PATH (method, path, "
+                        "status, prompt; never headers)")
     return p.parse_args(argv)
 
 

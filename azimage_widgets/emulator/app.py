@@ -53,7 +53,7 @@ from ..contract.routes import (
     SUBMIT_PATH,
     operation_path,
 )
-from . import images, openapi
+from . import images, openapi, request_log
 from .config import EmulatorConfig
 from .operations import OperationStore
 from .sas import UrlSigner
@@ -141,6 +141,9 @@ class _Base(tornado.web.RequestHandler):
         self.state.requests.append(RequestRecord(
             self.request.method or "", self.request.path, status, self.listener,
             API_KEY_HEADER in h or "Authorization" in h))
+        if self.state.config.request_log:
+            request_log.append(self.state.config.request_log, self.request.method or "",
+                               self.request.path, status, self.listener, self.request.body)
 
 
 class ApiHandler(_Base):

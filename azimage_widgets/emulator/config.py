@@ -71,6 +71,8 @@ class EmulatorConfig:
     #: name gets Azure's 404 ``DeploymentNotFound``. The model answering is the
     #: one of the request's api-version (dall-e-3 or gpt-image-1), whatever the name.
     deployments: set[str] | None = None
+    #: A file that gets one JSON line per answered request (see request_log.py); None: off.
+    request_log: str | None = None
 
     def __post_init__(self) -> None:
         self.bearer_tokens = set(self.bearer_tokens)

@@ -30,10 +30,12 @@ from ..store import resolve_store
 from ..store.journal import BatchJournal, ItemState, batch_key, journal_for
 from .activity import error_info, format_error
 
-BILLED_TWICE = ("possibly billed twice: the request before the restart was cut off with no "
-                "answer, so the service may have made (and billed) it; sent again")
+BILLED_TWICE = ("possibly billed twice: an earlier request for it was cut off with no answer, "
+                "so the service may have made (and billed) it; sent again")
 #: How often one dataset is submitted again because the service lost its operation.
 MAX_RESUBMITS = 3
+#: Seconds before asking a service again that did not answer at all.
+RETRY_PAUSE = 1.0
 _NOT_IN_KEY = frozenset({"output", "continue_on_error"})
 
 
@@ -49,6 +51,11 @@ def _journal_folder(activity: Any) -> tuple[Any, str]:
     if folder is None:
         return None, "the image store has no folder"
     return folder, ""
+
+
+def _cut_off(exc: ApiError) -> bool:
+    """No HTTP answer at all: the connection failed, dropped or timed out."""
+    return exc.status_code is None and exc.code in ("connectionError", "timeout")
 
 
 class DurableRun:
@@ -132,7 +139,16 @@ class DurableRun:
                     if item.state == "unknown" and BILLED_TWICE not in notes:
                         notes.append(BILLED_TWICE)
                     self._mark(index, "sending", possibly_billed_twice=twice)
-                    op = await ctx.client.request_image(**kwargs)
+                    try:
+                        op = await ctx.client.request_image(**kwargs)
+                    except ApiError as exc:
+                        # cut off after sending (the service went away): its fate is unknown
+                        if not _cut_off(exc) or gone >= MAX_RESUBMITS:
+                            raise
+                        gone += 1
+                        item = self._mark(index, "unknown", possibly_billed_twice=True)
+                        await asyncio.sleep(RETRY_PAUSE)
+                        continue
                     op_id = op.id
                     if op.status not in TERMINAL_STATUSES:  # a synchronous answer is complete
                         self._mark(index, "submitted", operation_id=op.id)
@@ -144,6 +160,10 @@ class DurableRun:
                     result = await poll_and_fetch(a, ctx.client, op.id, ctx.started)
                     break
                 except ApiError as exc:
+                    if _cut_off(exc) and gone < MAX_RESUBMITS:  # the service is away: ask again
+                        gone += 1
+                        await asyncio.sleep(RETRY_PAUSE)
+                        continue
                     # the service lost the operation (restarted): it was never made, send it again
                     if exc.status_code != 404 or gone >= MAX_RESUBMITS:
                         raise

@@ -17,6 +17,8 @@ API; everything else is reached through its subpackage
 (``azimage_widgets.store.ImageStore``, ``azimage_widgets.client.ConnectionPool``).
 Every name loads on first use, so ``import azimage_widgets`` imports nothing
 heavy (no httpx, ipywidgets, tornado or Pillow) in scripts and kernels.
+``%load_ext azimage_widgets`` adds the ``%image`` / ``%%image`` magics
+(``azimage_widgets.magic``).
 """
 # private aliases: the module's namespace holds __all__ and nothing else public
 import importlib as _importlib
@@ -112,7 +114,14 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "azimage_widgets.serverextension"}]
 
 
+# IPython's extension hooks (``%load_ext azimage_widgets``): served by __getattr__ from
+# azimage_widgets.magic, so neither a module attribute nor loaded before IPython asks
+_EXTENSION_HOOKS = frozenset({"load_ipython_extension", "unload_ipython_extension"})
+
+
 def __getattr__(name: str) -> "_typing.Any":
+    if name in _EXTENSION_HOOKS:
+        return getattr(_importlib.import_module(f"{__name__}.magic"), name)
     if name in _SUBPACKAGES:
         return _importlib.import_module(f"{__name__}.{name}")
     home = _HOME.get(name)

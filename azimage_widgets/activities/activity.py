@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Dict, HasTraits, Instance, List, Unicode, observe, validate
+from traitlets import Bool, Dict, HasTraits, Instance, List, TraitError, Unicode, observe, validate
 
 from ..contract import (
     DEFAULT_API_VERSION,
@@ -181,18 +181,27 @@ class Activity(UsesConnection, HasTraits):
             holder = reg.get(name) if isinstance(name, str) else None
             if holder is not None and holder is not self:
                 holder.close(reason=f"replaced by a new {self.label} activity named {name!r}")
-        self.name = name
+        self.set_setting("name", name)
         unknown = set(config) - set(self.all_config_names())
         if unknown:
             raise ValidationError(sorted(unknown)[0], f"is not a setting of {self.label}")
         # api_version first: other settings are checked against it. Not given: the
         # connection's (or, with none yet, the version Connection.from_env will use).
         version = config.pop("api_version", None)
-        self.api_version = version if version is not None else self.connection_version()
+        self.set_setting("api_version", version if version is not None else self.connection_version())
         for key, value in config.items():
             if value is not None:
-                setattr(self, key, value)
+                self.set_setting(key, value)
         self.save()
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Set one setting; a value of the wrong type is a ValidationError naming ``key``."""
+        try:
+            setattr(self, key, value)
+        except TraitError:
+            trait = self.traits().get(key)
+            wanted = trait.info() if trait is not None else "another type"
+            raise ValidationError(key, f"must be {wanted}", type(value).__name__) from None
 
     # -- names ---------------------------------------------------------------
     def _fresh_name(self) -> str:
@@ -296,10 +305,10 @@ class Activity(UsesConnection, HasTraits):
         snap = dict(self.saved)
         with self.hold_trait_notifications():
             if "api_version" in snap:
-                self.api_version = snap["api_version"]
+                self.set_setting("api_version", snap["api_version"])
             for key, value in snap.items():
                 if key != "api_version":
-                    setattr(self, key, value)
+                    self.set_setting(key, value)
         self._update_dirty()
         return snap
 

@@ -266,11 +266,16 @@ class Operation(HasTraits):
                 coe_of[id(exc)] = self._coe(step)
                 raise
 
+        def canceled(partial: RunResults) -> None:  # what succeeded before the cancel is published
+            partial.log = log
+            self.results = partial
+            self._publish(partial)
+
         try:
             results = await run_datasets(self, datasets, job,
                                          continue_on_error=lambda e: coe_of.get(id(e), False),
                                          concurrency=self.concurrency,
-                                         label=f"Operation {self.name!r}")
+                                         label=f"Operation {self.name!r}", on_cancel=canceled)
         except asyncio.CancelledError:
             for a in self.steps:
                 a.cancel_run(a.operation_ids())

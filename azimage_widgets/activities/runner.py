@@ -250,8 +250,13 @@ async def run_datasets(
     continue_on_error: bool | Callable[[BaseException], bool],
     concurrency: int,
     label: str,
+    on_cancel: Callable[[RunResults], None] | None = None,
 ) -> RunResults:
-    """Run ``job(index, dataset)`` for every dataset with the activity's run state and progress bar."""
+    """Run ``job(index, dataset)`` for every dataset with the activity's run state and progress bar.
+
+    Cancelled: ``on_cancel`` gets the RunResults of the datasets finished so far
+    (None for the others) before the cancellation goes on.
+    """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 1000:
         raise ValidationError("concurrency", "must be a whole number from 1 to 1000", concurrency)
     bp = batch_progress(activity)
@@ -274,7 +279,10 @@ async def run_datasets(
                 return _Failure(exc)
             raise
 
+    finished: list[Any] = [None] * total
+
     def progress(done: int, total_: int, index: int, outcome: Any) -> None:
+        finished[index] = outcome
         bp.done = done
         if isinstance(outcome, (_Failure, BaseException)):
             bp.failed += 1
@@ -295,6 +303,11 @@ async def run_datasets(
     try:
         raw = await run_batch(jobs, concurrency=concurrency, continue_on_error=False,
                               on_progress=progress)
+    except asyncio.CancelledError:
+        bp.running = False
+        if on_cancel is not None:
+            on_cancel(RunResults([_unwrap(r) for r in finished]))
+        raise
     except BatchError as exc:
         partial = RunResults([_unwrap(r) for r in exc.results])
         partial[exc.index] = exc.error
@@ -351,11 +364,16 @@ async def run_activity(
         durable = DurableRun(activity, datasets, resume=resume, follow=follow)
         step = durable.step
         batch_progress(activity).note = durable.summary()
+
+    def canceled(partial: RunResults) -> None:  # what succeeded before the cancel is published
+        partial.log = log
+        _publish(activity, partial, namespace)
+
     try:
         results = await run_datasets(activity, datasets, lambda i, ds: step(ctx, i, ds),
                                      continue_on_error=coe,
                                      concurrency=DEFAULT_CONCURRENCY if concurrency is None else concurrency,
-                                     label=label)
+                                     label=label, on_cancel=canceled)
     except asyncio.CancelledError:
         activity.cancel_run(activity.operation_ids())
         raise

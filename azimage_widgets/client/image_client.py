@@ -38,6 +38,7 @@ from ..contract import (
 from ..contract.errors import strip_query
 from ..contract.limits import OPTION_NAMES
 from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
+from ..contract.text import check_json_value
 from .answer_caps import MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES, answer_cap
 from .batch import ProgressCallback, run_batch
 from .connection import Connection
@@ -477,6 +478,7 @@ class ImageClient:
         for key, value in (extra_body or {}).items():
             if not isinstance(key, str) or key in ("prompt", "n", "size", "user", "response_format"):
                 raise ValidationError("extra_body", "must not repeat a field of the contract", key)
+            check_json_value(f"extra_body.{key}", value)  # before anything is sent
             if key in spec.option_names:  # a field this version has: checked like the argument
                 if options.get(key) is not None:
                     raise ValidationError("extra_body", "must not repeat a field of the contract",

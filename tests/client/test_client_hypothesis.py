@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import azimage_widgets as aw
 from azimage_widgets.client import Connection, ImageClient
 from azimage_widgets.contract import API_VERSIONS, N_MAX, PROMPT_MAX_CHARS, SIZES
+from azimage_widgets.contract.text import is_blank
 
 KEY = "hypo-fake-key-0000"
 SETTINGS = settings(max_examples=250, deadline=None,
@@ -34,7 +35,7 @@ def client() -> ImageClient:
                        transport=httpx.MockTransport(forbidden))
 
 
-valid_prompt = st.text(min_size=1, max_size=50).filter(lambda s: s.strip())
+valid_prompt = st.text(min_size=1, max_size=50).filter(lambda s: not is_blank(s))  # visible text
 bad_prompt = st.one_of(
     st.just(""),
     st.text(alphabet=" \t\n\r\u00a0\u2003", min_size=1, max_size=20),           # blank

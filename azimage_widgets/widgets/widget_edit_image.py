@@ -3,8 +3,11 @@
 Shown only while the selected api-version takes edits (2025-04-01-preview,
 gpt-image-1), collapsed by default: a FileUpload for the image (PNG or JPEG,
 the contract's ``IMAGE_MAX_BYTES``), an optional FileUpload for the mask (PNG,
-``MASK_MAX_BYTES``), a small preview of the image, what Generate will do, and
-Clear. While an image is set the run button reads "Generate edit" and runs
+``MASK_MAX_BYTES``), a line naming what was uploaded, a small preview of the
+image, what Generate will do, Clear, and the mask painter
+(widget_mask_painter: brush and eraser over the uploaded image; each stroke
+makes the mask, a PNG of the image's size, transparent where painted).
+While an image is set the run button reads "Generate edit" and runs
 an edit (``RequestImage.edit_image``); the rules live in the activity and the
 contract, the section only forwards uploads and shows refusals next to the
 field.
@@ -30,6 +33,7 @@ from traitlets import Bunch
 from ..contract import ValidationError, version_spec
 from ..contract.edits import IMAGE_MAX_BYTES, MASK_MAX_BYTES
 from ..store.thumbnails import THUMBNAIL_FORMAT, make_thumbnail
+from .widget_mask_painter import MaskPainter
 from .widget_tree import show
 
 #: Longest side of the preview of the image to edit, in pixels.
@@ -99,9 +103,16 @@ class EditImageSection:
                                    **look(Button))
         self.clear_button.add_class("azimage-edit-clear")
         self.clear_button.on_click(lambda _b: self.clear())
-        body = VBox([HBox([self.image_field, self.mask_field], **look(HBox)),
+        # FileUpload counts its (emptied) value: this line names what was uploaded instead
+        self.uploaded = HTML(**look(HTML))
+        self.uploaded.add_class("azimage-edit-uploaded")
+        self.painter = MaskPainter(**look(MaskPainter))
+        self.painter.add_class("azimage-edit-painter")
+        self.painter.observe(self._painted, names="mask")
+        self._painted_mask: bytes | None = None
+        body = VBox([HBox([self.image_field, self.mask_field], **look(HBox)), self.uploaded,
                      HBox([self.preview, VBox([self.info, self.clear_button], **look(VBox))],
-                          **look(HBox))], **look(VBox))
+                          **look(HBox)), self.painter], **look(VBox))
         self.accordion = Accordion(children=[body], titles=("Edit an image",),
                                    selected_index=None, **look(Accordion))
         self.accordion.add_class("azimage-edit")
@@ -163,6 +174,11 @@ class EditImageSection:
         a = self.activity
         if change is None or change["name"] == "edit_image":
             self.preview.value = b"" if a.edit_image is None else self._thumbnail(a.edit_image)
+            if a.edit_image is None or a.edit_image is not getattr(self, "_painting_on", None):
+                self._painting_on = a.edit_image
+                mime = "image/jpeg" if (a.edit_image or b"")[:3] == b"\xff\xd8\xff" else "image/png"
+                self.painter.set_image(a.edit_image, mime)
+        self._show_uploaded()
         show(self.preview, bool(self.preview.value))
         if a.edit_image is None:
             self.info.value = (f"No image: Generate makes new images. Upload a PNG or JPEG "
@@ -177,6 +193,38 @@ class EditImageSection:
                                f"({max(1, len(a.edit_image) // 1024)} kB) {where}.")
         show(self.clear_button, a.edit_image is not None or a.edit_mask is not None)
         self._label()
+
+    def _painted(self, change: Any) -> None:
+        """A stroke in the painter: its mask becomes the edit's mask (None: nothing painted)."""
+        mask = change["new"]
+        a = self.activity
+        if mask is None:
+            if a.edit_mask is not None and a.edit_mask is self._painted_mask:
+                a.edit_mask = None  # an uploaded mask stays
+            self._painted_mask = None
+            return
+        try:
+            a.edit_mask = mask  # the contract's checks: PNG, at most MASK_MAX_BYTES
+        except ValidationError as exc:
+            self.mask_field.set_error(f"painted mask refused: {exc.limit}")
+            return
+        self._painted_mask = a.edit_mask
+        self.names["mask"] = "painted mask"
+        self.mask_field.set_error("")
+        self._on_file()
+
+    def _show_uploaded(self) -> None:
+        a = self.activity
+        parts = []
+        if a.edit_image is not None:
+            size = self.painter.size
+            dims = f", {size[0]}x{size[1]}" if size else ""
+            parts.append(f"<b>Image</b>: {html.escape(self.names.get('image') or 'image')}"
+                         f" ({max(1, len(a.edit_image) // 1024)} kB{dims})")
+        if a.edit_mask is not None:
+            parts.append(f"<b>Mask</b>: {html.escape(self.names.get('mask') or 'mask')}")
+        self.uploaded.value = " &middot; ".join(parts)
+        show(self.uploaded, bool(parts))
 
     def _label(self) -> None:
         button = getattr(self.panel, "_run_button", None)

@@ -7,77 +7,23 @@ the endpoint's own origin, so the key never travels to a blob host.
 """
 from __future__ import annotations
 
-import asyncio
-import inspect
-import ipaddress
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..contract import DEFAULT_API_VERSION, ValidationError, version_spec
-from ..contract.routes import API_KEY_HEADER
-
-#: Entra ID scope of Azure OpenAI (Cognitive Services).
-TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"
-
-#: A callable returning a bearer token: sync (azure-identity's
-#: ``get_bearer_token_provider``) or async.
-TokenProvider = Callable[[], str | Awaitable[str]]
+from ..contract.errors import ValidationError, redact
+from ..contract.limits import DEFAULT_API_VERSION, version_spec
+from .auth import TOKEN_SCOPE, EndpointAuth, TokenProvider
+from .urls import Origin, is_loopback_host, url_origin
 
 ENV_ENDPOINT = "AZURE_OPENAI_ENDPOINT"
 ENV_API_KEY = "AZURE_OPENAI_API_KEY"
 ENV_API_VERSION = "AZURE_OPENAI_API_VERSION"
 ENV_DEPLOYMENT = "AZURE_OPENAI_DEPLOYMENT"
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-Origin = tuple[str, str, int]
-
-
-class _Secret:
-    """Wraps the key so that no accidental repr or format shows it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "***"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a secret cannot be pickled")
-
-
-def url_origin(url: str) -> Origin | None:
-    """(scheme, host, port) of an http(s) URL with default ports filled in; None otherwise."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if scheme not in _DEFAULT_PORTS or not host:
-        return None
-    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1: the only hosts plain http is allowed to."""
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+__all__ = ["Connection", "Origin", "TOKEN_SCOPE", "TokenProvider", "env_api_version", "is_loopback_host",
+           "url_origin"]
 
 
 def env_api_version(environ: Mapping[str, str] | None = None) -> str:
@@ -86,17 +32,17 @@ def env_api_version(environ: Mapping[str, str] | None = None) -> str:
     return (env.get(ENV_API_VERSION) or "").strip() or DEFAULT_API_VERSION
 
 
-def _check_endpoint(endpoint: Any) -> str:
-    if not isinstance(endpoint, str) or not endpoint.strip():
+def _check_endpoint(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
         raise ValidationError("endpoint", "must be a non-empty URL such as https://<resource>.openai.azure.com")
-    endpoint = endpoint.strip()
+    endpoint = value.strip()
     try:
         parts = urlsplit(endpoint)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise ValidationError("endpoint", f"is not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
+    if scheme not in ("http", "https"):
         raise ValidationError("endpoint", "must start with https:// (or http:// for a local emulator)",
                               endpoint)
     if not parts.hostname:
@@ -105,7 +51,8 @@ def _check_endpoint(endpoint: Any) -> str:
         # Credentials in a URL would end up in reprs and logs.
         raise ValidationError("endpoint", "must not contain user:password@; pass api_key instead")
     if parts.query or parts.fragment:
-        raise ValidationError("endpoint", "must not have a query or fragment", endpoint.split("?", 1)[0].split("#", 1)[0])
+        raise ValidationError("endpoint", "must not have a query or fragment",
+                              endpoint.split("?", 1)[0].split("#", 1)[0])
     if scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValidationError(
             "endpoint",
@@ -124,7 +71,7 @@ class Connection:
     ``max_retries`` bounds retries of one request.
     """
 
-    __slots__ = ("_endpoint", "_origin", "_api_key", "_token_provider", "_api_version",
+    __slots__ = ("_endpoint", "_origin", "_auth", "_api_version",
                  "_deployment", "_timeout", "_poll_timeout", "_max_retries",
                  "_images_per_minute", "_requests_per_minute", "__weakref__")
 
@@ -146,15 +93,9 @@ class Connection:
         origin = url_origin(self._endpoint)
         assert origin is not None
         self._origin: Origin = origin
-        if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
-            raise ValidationError("api_key", "must be a non-empty string")
-        if token_provider is not None and not callable(token_provider):
-            raise ValidationError("token_provider", "must be a callable returning a bearer token")
-        if api_key is None and token_provider is None:
-            raise ValidationError(
-                "api_key", "an api_key or a token_provider (Entra ID bearer tokens) is required")
-        self._api_key = _Secret(api_key) if api_key is not None else None
-        self._token_provider = token_provider
+        # the key is stripped and checked (visible ASCII) here, never echoed
+        self._auth: EndpointAuth | None = EndpointAuth(origin, api_key=api_key,
+                                                       token_provider=token_provider)
         if not isinstance(api_version, str):
             raise ValidationError("api_version", "must be a string", api_version)
         version_spec(api_version)
@@ -214,13 +155,17 @@ class Connection:
     @property
     def auth_kind(self) -> str | None:
         """"api-key", "token" or None (a connection restored from a pickle has no secret)."""
-        if self._api_key is not None:
-            return "api-key"
-        if self._token_provider is not None:
-            return "token"
-        return None
+        return None if self._auth is None else self._auth.kind
 
     # -- auth ---------------------------------------------------------------
+    @property
+    def auth(self) -> EndpointAuth:
+        """The httpx auth of this connection: credentials for the endpoint's origin only."""
+        if self._auth is None:
+            raise ValidationError(
+                "api_key", "this connection carries no credentials (they are not pickled); create it again")
+        return self._auth
+
     def is_same_origin(self, url: str) -> bool:
         """True when ``url`` has exactly the endpoint's scheme, host and port."""
         return url_origin(url) == self._origin
@@ -229,35 +174,15 @@ class Connection:
         """Credentials for a request to ``url``; empty for any other origin than the endpoint's."""
         if not self.is_same_origin(url):
             return {}
-        if self._api_key is not None:
-            return {API_KEY_HEADER: self._api_key.reveal()}
-        if self._token_provider is not None:
-            return {"Authorization": f"Bearer {await self._token()}"}
-        raise ValidationError(
-            "api_key", "this connection carries no credentials (they are not pickled); create it again")
+        return await self.auth.headers_for(url)
 
-    async def _token(self) -> str:
-        provider = self._token_provider
-        assert provider is not None
-        if inspect.iscoroutinefunction(provider) or inspect.iscoroutinefunction(
-                getattr(provider, "__call__", None)):
-            token = await provider()  # type: ignore[misc]
-        else:
-            # azure-identity's provider may do network I/O on a refresh: keep it off the loop.
-            token = await asyncio.to_thread(provider)
-            if inspect.isawaitable(token):
-                token = await token
-        if not isinstance(token, str) or not token:
-            raise ValidationError("token_provider", "must return a non-empty string token")
-        return token
+    def secrets(self) -> list[str]:
+        """The credentials of this connection handed out so far (for ``contract.errors.redact``)."""
+        return [] if self._auth is None else self._auth.secrets()
 
     def redact(self, text: str) -> str:
-        """``text`` with the api key (if it appears) replaced by ***."""
-        if self._api_key is not None:
-            key = self._api_key.reveal()
-            if key and key in text:
-                text = text.replace(key, "***")
-        return text
+        """``text`` with this connection's credentials, in any form, replaced by ***."""
+        return redact(text, self.secrets())
 
     # -- representations ----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -275,12 +200,9 @@ class Connection:
         }
 
     def __repr__(self) -> str:
-        if self._api_key is not None:
-            auth = "api_key=***"
-        elif self._token_provider is not None:
-            auth = "token_provider=<callable>"
-        else:
-            auth = "api_key=None"
+        kind = self.auth_kind
+        auth = {"api-key": "api_key=***", "token": "token_provider=<callable>"}.get(kind or "",
+                                                                                  "api_key=None")
         dep = f", deployment={self._deployment!r}" if self._deployment else ""
         return (f"Connection(endpoint={self._endpoint!r}, api_version={self._api_version!r}"
                 f"{dep}, {auth})")
@@ -290,13 +212,12 @@ class Connection:
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without the key or token provider: a restored copy must be given them again."""
         return {name: getattr(self, name) for name in self.__slots__
-                if name not in ("_api_key", "_token_provider", "__weakref__")}
+                if name not in ("_auth", "__weakref__")}
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
         for name, value in state.items():
             object.__setattr__(self, name, value)
-        self._api_key = None
-        self._token_provider = None
+        self._auth = None
 
     def __copy__(self) -> Connection:
         return self  # immutable
@@ -352,7 +273,7 @@ class Connection:
         if key:
             return cls(endpoint, api_key=key, api_version=version, deployment=deployment)
         try:
-            from azure.identity import (  # type: ignore[import-not-found]
+            from azure.identity import (  # type: ignore[import-not-found,unused-ignore]
                 DefaultAzureCredential,
                 get_bearer_token_provider,
             )

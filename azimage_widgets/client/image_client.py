@@ -35,7 +35,7 @@ from ..contract import (
     parse_operation,
     version_spec,
 )
-from ..contract.errors import strip_query
+from ..contract.errors import redact_exception, strip_query
 from ..contract.limits import OPTION_NAMES
 from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
 from ..contract.text import check_json_value
@@ -52,7 +52,7 @@ from .poll import (
     phase_of,
     poll_until_terminal,
 )
-from .retry import RequestKind, RetryPolicy, is_retryable, parse_retry_after
+from .retry import RequestKind, RetryPolicy, is_retryable, never_sent, parse_retry_after
 from .sync_flow import SyncRecords, edit_sync, generate_sync, report
 
 log = logging.getLogger("azimage_widgets.client")
@@ -402,8 +402,9 @@ class ImageClient:
     def _transport_error(self, method: str, url: str, kind: RequestKind, exc: Exception,
                          operation_id: str | None) -> ApiError:
         code = "timeout" if isinstance(exc, httpx.TimeoutException) else "connectionError"
+        redact_exception(exc, self._conn.secrets())  # it becomes the __cause__ of ours
         text = f"{method} {strip_query(url)} failed: {type(exc).__name__}: {exc}"
-        if kind == "submit" and not is_retryable("submit", error=exc):
+        if kind == "submit" and not never_sent(exc) and not is_retryable("submit", error=exc):
             text += ("; the service may have accepted the job, so it was not sent again "
                      "(that could make a duplicate generation)")
         return ApiError(None, code, self._conn.redact(text), operation_id=operation_id)

@@ -51,6 +51,7 @@ from ..contract import (
     ValidationError,
     check_operation_id,
 )
+from ..contract.errors import redact
 from ..contract.limits import OPTION_NAMES
 from .connection import Connection
 from .image_client import ImageClient
@@ -198,10 +199,12 @@ class ConnectionPool:
         member = self.member_for_url(url)
         return {} if member is None else await member.auth_headers(url)
 
+    def secrets(self) -> list[str]:
+        """Every member's credentials handed out so far (for ``contract.errors.redact``)."""
+        return [s for c in self._members for s in c.secrets()]
+
     def redact(self, text: str) -> str:
-        for c in self._members:
-            text = c.redact(text)
-        return text
+        return redact(text, self.secrets())
 
     def to_dict(self) -> dict[str, Any]:
         return {"pool": [c.to_dict() for c in self._members],

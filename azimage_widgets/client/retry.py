@@ -32,6 +32,8 @@ RequestKind = Literal["submit", "idempotent"]
 _NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
 )
+# Refused by this machine before a byte went out: retrying cannot help, but nothing was sent.
+_REFUSED_LOCALLY: tuple[type[Exception], ...] = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
 # Anything else that went wrong on the wire; retried only for idempotent requests.
 _TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError,
@@ -85,6 +87,11 @@ def _number(text: str) -> float | None:
     if math.isnan(value) or math.isinf(value) or value < 0:
         return None
     return value
+
+
+def never_sent(error: BaseException) -> bool:
+    """True when ``error`` proves the request never reached a server (so it cannot be a job)."""
+    return isinstance(error, _NOT_SENT_ERRORS + _REFUSED_LOCALLY)
 
 
 def is_retryable(kind: RequestKind, *, status: int | None = None,

@@ -243,10 +243,11 @@ def bench_batch(cfg: BenchConfig) -> list[Row]:
     ideal = waves * cfg.batch_processing
     ratio = wall / ideal
     return [
-        Row("2", f"{cfg.batch_ops} ops at concurrency {cfg.batch_concurrency}, {cfg.batch_processing:g} s each",
-            "wall s", wall, ideal, "ideal", ratio, "ratio <= 1.10",
+        Row("2", f"{cfg.batch_ops} ops at concurrency {cfg.batch_concurrency}, "
+            f"{cfg.batch_processing:g} s each", "wall s", wall, ideal, "ideal", ratio, "ratio <= 1.10",
             MISSED if failures else _verdict(ratio, 1.10), "s", {"failures": failures[:3]}),
-        Row("2r", "  requests per operation", "req/op", requests / cfg.batch_ops, None, "", None, "", INFO, "req"),
+        Row("2r", "  requests per operation", "req/op", requests / cfg.batch_ops, None, "", None, "",
+            INFO, "req"),
     ]
 
 
@@ -353,8 +354,8 @@ async def _theirs_sync(endpoint: str, key: str, prompts: list[str], concurrency:
 def bench_sync(cfg: BenchConfig) -> list[Row]:
     why = sync_flow_available()
     if why is not None:
-        return [Row("2v", "  vs openai v1 AsyncAzureOpenAI, sync flow", "wall s", None, None, "openai v1", None,
-                    "ratio <= 1.0", why),
+        return [Row("2v", "  vs openai v1 AsyncAzureOpenAI, sync flow", "wall s", None, None, "openai v1",
+                    None, "ratio <= 1.0", why),
                 Row("3v", "  client CPU per request vs openai v1, sync flow", "CPU ms/req", None, None,
                     "openai v1", None, "ratio <= 1.0", why)]
     import openai
@@ -474,8 +475,8 @@ def bench_preview(cfg: BenchConfig) -> list[Row]:
     thumb_mean = sum(thumbs) / k
     share = state / png_mean
     return [
-        Row("4", f"thumbnail of a {cfg.preview_size} PNG (decode + thumbnail)", "ms", ms, None, "", None, "", INFO,
-            "ms", {"png_bytes": len(png), "thumbnail_bytes": len(thumb), "grid_show_ms": show_ms}),
+        Row("4", f"thumbnail of a {cfg.preview_size} PNG (decode + thumbnail)", "ms", ms, None, "", None, "",
+            INFO, "ms", {"png_bytes": len(png), "thumbnail_bytes": len(thumb), "grid_show_ms": show_ms}),
         Row("4b", f"  widget state per image vs the PNG ({k}-image result)", "state bytes", state, png_mean,
             "PNG bytes", share, "ratio <= 0.10", _verdict(share, 0.10), "B",
             {"images": k, "thumbnail_bytes": thumb_mean, "tile_json_bytes": state - thumb_mean,
@@ -542,7 +543,8 @@ def bench_kernel(cfg: BenchConfig) -> list[Row]:
         kc.wait_for_ready(timeout=60)
 
         def run(code: str, **kw: Any) -> dict[str, Any]:
-            reply = kc.execute_interactive(code, store_history=False, timeout=60, output_hook=lambda m: None, **kw)
+            reply = kc.execute_interactive(code, store_history=False, timeout=60,
+                                           output_hook=lambda m: None, **kw)
             if reply["content"]["status"] != "ok":
                 raise RuntimeError(f"kernel cell failed: {reply['content'].get('evalue')}")
             return reply["content"]
@@ -639,11 +641,12 @@ def _memory_run(cfg: BenchConfig, store: Any) -> dict[str, Any]:
 
 def bench_memory(cfg: BenchConfig) -> list[Row]:
     rows = []
-    for rid, label, store in (("6", "through a panel", False), ("6s", "through a panel and the image store", None)):
+    for rid, label, store in (("6", "through a panel", False),
+                              ("6s", "through a panel and the image store", None)):
         d = _memory_run(cfg, store)
         growth = d["rss_after_mb"] - d["rss_before_mb"]
-        rows.append(Row(rid, f"RSS growth after {d['images']} images {label} ({cfg.memory_size})", "MB", growth,
-                        d["rss_before_mb"], "RSS before (MB)", None, "growth < 60 MB",
+        rows.append(Row(rid, f"RSS growth after {d['images']} images {label} ({cfg.memory_size})", "MB",
+                        growth, d["rss_before_mb"], "RSS before (MB)", None, "growth < 60 MB",
                         _verdict(growth, 60.0, below=False) if not d["errors"] else MISSED, "MB", d))
     return rows
 
@@ -660,7 +663,8 @@ def machine() -> dict[str, Any]:
     model = ""
     try:
         with open("/proc/cpuinfo") as f:
-            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), "")
     except OSError:
         pass
     mem = ""
@@ -746,7 +750,7 @@ def table(results: dict[str, Any]) -> str:
             base = f"{base} ({r['baseline_name']})"
         lines.append([r["id"], r["name"], r["metric"], _fmt(r["ours"], r["unit"]), base,
                       _ratio(r["ratio"]), r["target"] or "-", r["verdict"]])
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=True)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]
     out += [fmt.format(*line) for line in lines]
@@ -754,7 +758,8 @@ def table(results: dict[str, Any]) -> str:
     out.append("")
     out.append(f"machine: {m['cpus']} cpu ({m['cpu_model']}), {m['memory']}, Python {m['python']}, "
                f"{m['platform']}; run took {results['seconds']:.0f} s; load average at the end "
-               f"{'/'.join(str(x) for x in m.get('loadavg_at_end', []))} (other work on the machine skews timings)")
+               f"{'/'.join(str(x) for x in m.get('loadavg_at_end', []))} "
+               "(other work on the machine skews timings)")
     for name, err in results["errors"].items():
         out.append(f"error in {name}: {err}")
     return "\n".join(out)
@@ -763,7 +768,8 @@ def table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help=f"comma-separated scenarios of {', '.join(SCENARIOS)}")
-    ap.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the JSON (default bench/results.json)")
+    ap.add_argument("--out", default=str(DEFAULT_OUT),
+                    help="where to write the JSON (default bench/results.json)")
     ap.add_argument("--no-openai028", action="store_true", help="skip the openai 0.28.1 baseline")
     args = ap.parse_args(argv)
     cfg = BenchConfig(legacy_openai028=not args.no_openai028)

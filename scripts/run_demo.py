@@ -60,7 +60,10 @@ def main(argv: list[str]) -> int:
                  if m.get("model_name") == "ImageModel"
                  and any(b.get("path") == ["value"] and b.get("data") for b in m.get("buffers", [])))
     print(f"executed notebook: {out.relative_to(ROOT)} ({images} image previews in its widget state)")
-    print(f"look at it in JupyterLab: {Path(sys.executable).parent.relative_to(ROOT) if sys.executable.startswith(str(ROOT)) else Path(sys.executable).parent}/jupyter lab {out.relative_to(ROOT)}"
+    bin_dir = Path(sys.executable).parent
+    if sys.executable.startswith(str(ROOT)):
+        bin_dir = bin_dir.relative_to(ROOT)
+    print(f"look at it in JupyterLab: {bin_dir}/jupyter lab {out.relative_to(ROOT)}"
           "   (`make lab` opens notebooks/)")
     return 0
 

@@ -14,7 +14,7 @@ import pytest
 from helpers import wait_for
 
 from azimage_widgets.activities import DownloadImage, DownloadResult, Operations, RequestImage
-from azimage_widgets.contract import ApiError, ContentFilterError
+from azimage_widgets.contract import ApiError, ContentFilterError, ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,7 +128,7 @@ async def test_delete_running_operation_is_refused(conn, emu):
     emu.config.processing_time = 30
     req = RequestImage(conn, name=uniq(), prompt="a slow fox", size="256x256", namespace={})
     await req.submit()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="deletes only finished operations"):
         await req.delete()
     assert req.error and req.progress[0]["status"] != "deleted"
 

@@ -35,7 +35,8 @@ def wait_for_kernel_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_function(
         """() => {
           const names = [...document.querySelectorAll('.jp-KernelName, .jp-Toolbar-kernelName')];
-          if (names.length === 0 || names.some(n => /No Kernel|Kernel\\s*$/.test(n.textContent.trim()))) return false;
+          const detached = n => /No Kernel|Kernel\\s*$/.test(n.textContent.trim());
+          if (names.length === 0 || names.some(detached)) return false;
           const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
           return !ind || ind.getAttribute('data-status') === 'idle';
         }""",

@@ -293,7 +293,8 @@ def _wait_ready(server: JupyterServer, path: str, timeout: float = SERVER_START_
     last = ""
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            raise RuntimeError(f"{server.kind} server exited with {server.proc.returncode}:\n{server.log()[-4000:]}")
+            raise RuntimeError(f"{server.kind} server exited with {server.proc.returncode}:\n"
+                               f"{server.log()[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:
@@ -304,7 +305,8 @@ def _wait_ready(server: JupyterServer, path: str, timeout: float = SERVER_START_
         except (urllib.error.URLError, OSError) as exc:
             last = str(exc)
         time.sleep(0.2)
-    raise RuntimeError(f"{server.kind} server not ready after {timeout:.0f}s ({last}):\n{server.log()[-4000:]}")
+    raise RuntimeError(f"{server.kind} server not ready after {timeout:.0f}s ({last}):\n"
+                       f"{server.log()[-4000:]}")
 
 
 class ServerFactory:

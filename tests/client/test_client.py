@@ -7,6 +7,7 @@ lower/upper bounds; the precise ones count polls or requests instead.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 import time
@@ -160,7 +161,7 @@ async def test_poll_retry_after_is_honoured(emu, conn):
         times: list[float] = []
         await client.generate("patient", size="256x256",
                               on_status=lambda r: times.append(time.monotonic()))
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps and all(g >= 0.95 for g in gaps)  # the server asked for 1 s between polls
     assert len(times) <= 3
 
@@ -336,7 +337,7 @@ async def test_generate_many_keeps_order_and_every_success(emu, conn):
         out = await client.generate_many(prompts, size="256x256", concurrency=3,
                                          on_progress=lambda *a: progress.append(a))
         assert len(out) == len(prompts)
-        for i, (prompt, r) in enumerate(zip(prompts, out)):
+        for i, (prompt, r) in enumerate(zip(prompts, out, strict=True)):
             if bad in prompt:
                 assert isinstance(r, aw.ContentFilterError), (i, r)
             else:
@@ -415,7 +416,7 @@ async def test_generate_many_takes_the_versions_settings(emu):
                                          response_format="b64_json", deployment="d3",
                                          concurrency=2)
         assert all(isinstance(r, aw.ImageResult) and r.succeeded for r in out), out
-        for prompt, r in zip(prompts, out):
+        for prompt, r in zip(prompts, out, strict=True):
             sent = client.request_of(r.id)
             assert (sent["prompt"], sent["quality"], sent["style"], sent["deployment"]) == (
                 prompt, "hd", "natural", "d3")

@@ -122,7 +122,7 @@ async def test_no_duplicate_generations_under_failures(emu, conn):
     answers = [(json.loads(req.content)["prompt"], status)
                for req, status in rec.exchanges if req.method == "POST"]
     assert any(s == 500 for _, s in answers), "the seed must produce a 500 on a submit"
-    for prompt, result in zip(prompts, out):
+    for prompt, result in zip(prompts, out, strict=True):
         mine = [s for p, s in answers if p == prompt]
         assert mine.count(202) <= 1  # never two generations for one prompt
         if 500 in mine:  # a 500 may hide an accepted job: that prompt is not sent again

@@ -680,16 +680,23 @@ def test_duration_bracket_tightens_and_follows_changes():
     assert est.upper == 0.6 and est.lower < 0.5
 
 
-async def run_jobs(durations, clock, est, schedule=PollSchedule()):
+def _fake_job(clock, start, duration, calls):
+    """A poll function for one operation that finishes ``duration`` after ``start``."""
+    async def poll():
+        calls.append(clock.now)
+        done = clock.now - start >= duration
+        return ImageResult(id="op", status="succeeded" if done else "running"), None
+    return poll
+
+
+async def run_jobs(durations, clock, est, schedule=None):
     """Operations one after the other against a fake clock; (polls, detection delay) of each."""
+    schedule = schedule or PollSchedule()
     out = []
     for d in durations:
         start = clock.now
         calls = []
-
-        async def poll():
-            calls.append(clock.now)
-            return ImageResult(id="op", status="succeeded" if clock.now - start >= d else "running"), None
+        poll = _fake_job(clock, start, d, calls)
 
         res = await poll_until_terminal(poll, operation_id="op", timeout=60, submitted_at=start,
                                         schedule=schedule, clock=clock, sleep=clock.sleep, estimate=est)

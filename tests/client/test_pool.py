@@ -99,7 +99,7 @@ async def test_round_robin_and_each_operation_polled_where_accepted(emus):
         pngs = [await client.fetch_image(r.urls[0]) for r in results]
     await settled(emus)
     assert [len(submits(h)) for h in emus] == [2, 2, 2]
-    for op, res in zip(ops, results):
+    for op, res in zip(ops, results, strict=True):
         owner = client.connection_for(op.id)
         assert owner is not None and urlsplit(op.location).port == urlsplit(owner.endpoint).port
         assert res.status == "succeeded"

@@ -25,7 +25,8 @@ _json = st.recursive(
     max_leaves=12,
 )
 _fields = st.sampled_from(["prompt", "n", "size", "user", "response_format"])
-_values = _json | st.sampled_from(["256x256", "512x512", "1024x1024", "url", "b64_json", "a cat", 1, 5, 6, 0, -1])
+_values = _json | st.sampled_from(["256x256", "512x512", "1024x1024", "url", "b64_json", "a cat",
+                                   1, 5, 6, 0, -1])
 _near_valid = st.dictionaries(_fields, _values, max_size=5)
 
 

@@ -33,7 +33,6 @@ from test_notebooks import (
     WIDGET_STATE,
     _execute,
     _text,
-    kernel_env,  # noqa: F401 - a fixture
 )
 
 from azimage_widgets import html_export

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_notebooks import _execute, _text, kernel_env  # noqa: F401 - the fixture is reused
+from test_notebooks import _execute, _text
 
 ROOT = Path(__file__).resolve().parents[2]
 

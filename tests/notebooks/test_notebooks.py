@@ -7,14 +7,12 @@ uses the emulator, and with Jupyter/IPython folders pointed at a temp dir.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import isolate_jupyter
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
@@ -22,13 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-@pytest.fixture
-def kernel_env(tmp_path, monkeypatch):
-    for var in [v for v in os.environ if v.startswith("AZURE_OPENAI_")]:
-        monkeypatch.delenv(var)
-    return isolate_jupyter(tmp_path, monkeypatch)
 
 
 def test_there_are_notebooks():

@@ -15,7 +15,6 @@ from test_notebooks import (
     _execute,
     _reachable,
     _text,
-    kernel_env,  # noqa: F401 - a fixture
 )
 
 pytestmark = pytest.mark.timeout(300)

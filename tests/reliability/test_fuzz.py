@@ -38,13 +38,14 @@ any_text = st.lists(any_char, max_size=30).map("".join)  # st.text() mostly drop
 prompts = st.one_of(
     any_text,
     st.text(alphabet=" \t\n\u00a0\u2003\u3000", max_size=5),
-    st.builds(lambda c, k: c * k, st.sampled_from("ab \n"), st.integers(PROMPT_MAX_CHARS - 2, PROMPT_MAX_CHARS + 3)),
+    st.builds(lambda c, k: c * k, st.sampled_from("ab \n"),
+              st.integers(PROMPT_MAX_CHARS - 2, PROMPT_MAX_CHARS + 3)),
     st.integers(), st.none(), st.binary(max_size=4), st.lists(st.text(max_size=3), max_size=2),
 )
 ns = st.one_of(st.integers(-3, N_MAX + 3), st.booleans(), st.floats(allow_nan=True), st.none(),
                st.text(max_size=2), st.integers(min_value=2**40))
-sizes = st.one_of(st.none(), st.sampled_from(SIZES), st.sampled_from(["1792x1024", "256X256", " 512x512", ""]),
-                  any_text, st.integers())
+sizes = st.one_of(st.none(), st.sampled_from(SIZES),
+                  st.sampled_from(["1792x1024", "256X256", " 512x512", ""]), any_text, st.integers())
 users = st.one_of(st.none(), any_text, st.integers(), st.booleans())
 versions = st.one_of(st.none(), st.sampled_from(API_VERSIONS), st.sampled_from(["2024-10-21", "", "latest"]),
                      any_text, st.integers())
@@ -249,7 +250,8 @@ def test_fetch_image_url(loop, url):
 
 @FUZZ
 @given(prompts_=st.one_of(st.lists(prompts, max_size=4), any_text, st.integers(), st.none()),
-       concurrency=st.one_of(st.integers(-2, 3), st.integers(min_value=999), st.booleans(), st.floats(), st.none()),
+       concurrency=st.one_of(st.integers(-2, 3), st.integers(min_value=999), st.booleans(), st.floats(),
+                             st.none()),
        keep_going=st.booleans())
 def test_generate_many_args(loop, prompts_, concurrency, keep_going):
     rec = Recorder()
@@ -275,7 +277,7 @@ def test_generate_many_args(loop, prompts_, concurrency, keep_going):
     assert ok_list and ok_conc
     assert len(out) == len(prompts_)  # one entry per input, in order
     sent = [json.loads(r.content)["prompt"] for r in rec.requests if r.method == "POST"]
-    for p, entry in zip(prompts_, out):
+    for p, entry in zip(prompts_, out, strict=True):
         if not is_valid_call(p, "256x256", 1, None, None):
             assert isinstance(entry, Exception), "invalid prompt got a result"
             assert p not in sent, "invalid prompt reached the network"
@@ -299,7 +301,8 @@ numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(
 
 
 @FUZZ
-@given(endpoint=endpoints, api_key=st.one_of(st.just(KEY), st.none(), st.just(""), st.just("  "), st.integers()),
+@given(endpoint=endpoints,
+       api_key=st.one_of(st.just(KEY), st.none(), st.just(""), st.just("  "), st.integers()),
        version=versions, token=st.sampled_from([None, "callable", "not callable"]),
        deployment=st.one_of(st.none(), any_text, st.integers()), timeout=numbers, poll_timeout=numbers,
        max_retries=st.one_of(st.integers(-2, 25), st.floats(), st.booleans(), st.none()))

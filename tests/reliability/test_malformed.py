@@ -172,7 +172,8 @@ SUBMIT_CASES = {
 
 @pytest.mark.parametrize("case", list(SUBMIT_CASES))
 async def test_bad_submit_answers_are_api_errors(case):
-    exc, elapsed, srv = await generate_error(api(submit=SUBMIT_CASES[case], poll=lambda r, s: http_response(500, b"")))
+    exc, elapsed, srv = await generate_error(api(submit=SUBMIT_CASES[case],
+                                                 poll=lambda r, s: http_response(500, b"")))
     assert isinstance(exc, aw.ApiError), repr(exc)
     assert exc.message, repr(exc)
     assert elapsed < 3.0
@@ -247,8 +248,9 @@ async def test_poll_that_never_ends_is_an_operation_timeout():
 
 
 async def test_poll_retry_after_huge_is_capped_by_the_timeout():
-    answer = lambda r, s: http_response(200, {"id": OP_ID, "status": "running"},
-                                        headers={"Retry-After": "100000"})
+    def answer(r, s):
+        return http_response(200, {"id": OP_ID, "status": "running"}, headers={"Retry-After": "100000"})
+
     exc, elapsed, _ = await generate_error(api(poll=answer))
     assert isinstance(exc, aw.OperationTimeout)
     assert elapsed < 4.5

@@ -83,7 +83,7 @@ async def run_batch(conn: Connection, prompts: list[str], *, n: int, waits: list
                                              continue_on_error=True, timeout=timeout)
         assert len(entries) == len(prompts), "items lost"
         outs = []
-        for p, e in zip(prompts, entries):
+        for p, e in zip(prompts, entries, strict=True):
             o = Outcome(p)
             assert e is not None, f"no entry for {p!r}"
             if isinstance(e, Exception):
@@ -165,7 +165,8 @@ CASES: dict[str, Case] = {
     "baseline": Case({}, None),
     "latency": Case({"latency": 0.15}, None),
     "processing_time_zero": Case({"processing_time": 0.0}, None),
-    "processing_time_over_timeout": Case({"processing_time": 5.0}, lambda e: isinstance(e, aw.OperationTimeout),
+    "processing_time_over_timeout": Case({"processing_time": 5.0},
+                                         lambda e: isinstance(e, aw.OperationTimeout),
                                          must_fail=True, timeout=0.6),
     "retry_after_header": Case({"retry_after": 1, "processing_time": 0.3}, None, after=retry_after_checks),
     # a limit the run is sure to pass: each operation is at least a submit and one poll (3
@@ -175,9 +176,11 @@ CASES: dict[str, Case] = {
     "failure_rate_always": Case({"failure_rate": 1.0, "seed": 11}, is_status(500, 503), must_fail=True),
     "failure_status_502": Case({"failure_rate": 1.0, "failure_statuses": (502,), "seed": 3}, is_status(502),
                                must_fail=True),
-    "content_filter_word": Case({}, lambda e: isinstance(e, aw.ContentFilterError) and e.code == "contentFilter",
+    "content_filter_word": Case({},
+                                lambda e: isinstance(e, aw.ContentFilterError) and e.code == "contentFilter",
                                 must_fail=True, prompt="a CONTENT_FILTER fox"),
-    "content_filter_custom_word": Case({"content_filter_word": "BANANA"}, lambda e: isinstance(e, aw.ContentFilterError),
+    "content_filter_custom_word": Case({"content_filter_word": "BANANA"},
+                                       lambda e: isinstance(e, aw.ContentFilterError),
                                        must_fail=True, prompt="a banana fox"),
     "content_filter_off": Case({"content_filter_word": None}, None, prompt="a CONTENT_FILTER fox"),
     "partial_filter_word": Case({}, None, n=3, prompt="a PARTIAL_FILTER fox", after=partial_checks),
@@ -186,9 +189,11 @@ CASES: dict[str, Case] = {
     "drop_rate": Case({"drop_rate": 0.3, "seed": 5}, is_code("connectionError", "timeout"), after=drop_checks,
                       conn_timeout=2.0),
     "corrupt_rate": Case({"corrupt_rate": 1.0, "seed": 2},
-                         lambda e: isinstance(e, aw.ImageFetchError) and ("image" in e.reason or "corrupt" in e.reason),
+                         lambda e: isinstance(e, aw.ImageFetchError)
+                         and ("image" in e.reason or "corrupt" in e.reason),
                          must_fail=True),
-    "image_ttl_expired": Case({"image_ttl": 0.3}, lambda e: isinstance(e, aw.ImageFetchError) and e.status_code == 403,
+    "image_ttl_expired": Case({"image_ttl": 0.3},
+                              lambda e: isinstance(e, aw.ImageFetchError) and e.status_code == 403,
                               must_fail=True, before_fetch_sleep=0.5),
     "wrong_key": Case({"api_key": "the-other-key"}, lambda e: is_status(401)(e), must_fail=True),
 }
@@ -210,7 +215,8 @@ async def test_fault_matrix(name, mode):
     server_key = knobs.pop("api_key", KEY)
     handle = await asyncio.to_thread(emulator.start, api_key=server_key, **knobs)
     try:
-        conn = Connection(handle.endpoint, api_key=KEY, max_retries=case.max_retries, timeout=case.conn_timeout)
+        conn = Connection(handle.endpoint, api_key=KEY, max_retries=case.max_retries,
+                          timeout=case.conn_timeout)
         prompts = prompts_for(case, mode)
         waits: list[float] = []
         runner = run_single if mode == "single" else run_batch
@@ -225,7 +231,8 @@ async def test_fault_matrix(name, mode):
     failures = [o for o in outs if o.error is not None]
     for o in failures:
         assert case.cause is not None, f"{name}: unexpected failure for {o.prompt!r}: {o.error!r}"
-        assert case.cause(o.error), f"{name}: failure does not name its cause: {type(o.error).__name__}: {o.error}"
+        assert case.cause(o.error), \
+            f"{name}: failure does not name its cause: {type(o.error).__name__}: {o.error}"
         assert str(o.error), "an error with no message"
         assert KEY not in str(o.error)
     if case.must_fail:
@@ -244,7 +251,7 @@ async def _run_with_pause(conn, prompts, case, waits, mode):
         else:
             results = await client.generate_many(prompts, size=SIZE, concurrency=4, timeout=case.timeout)
         await asyncio.sleep(case.before_fetch_sleep)
-        for p, r in zip(prompts, results):
+        for p, r in zip(prompts, results, strict=True):
             assert not isinstance(r, Exception), r
             o = Outcome(p, result=r)
             await fetch_all(client, o)
@@ -268,7 +275,8 @@ async def test_same_seed_same_faults():
             outs = await run_single(conn, [f"seeded {i}" for i in range(8)], n=1, waits=[], timeout=5)
         finally:
             await asyncio.to_thread(handle.stop)
-        return [type(o.error).__name__ + str(getattr(o.error, "status_code", "")) if o.error else "ok" for o in outs]
+        return [type(o.error).__name__ + str(getattr(o.error, "status_code", "")) if o.error else "ok"
+                for o in outs]
 
     first, second = await once(), await once()
     assert first == second
@@ -286,7 +294,7 @@ async def test_batch_with_mixed_faults_keeps_every_success_in_order():
         outs = await run_batch(conn, prompts, n=2, waits=[], timeout=10)
     finally:
         await asyncio.to_thread(handle.stop)
-    for p, o in zip(prompts, outs):
+    for p, o in zip(prompts, outs, strict=True):
         if "CONTENT_FILTER" in p:
             assert isinstance(o.error, aw.ContentFilterError)
         elif "CANCEL_TASK" in p:
@@ -307,7 +315,8 @@ async def test_batch_with_mixed_faults_keeps_every_success_in_order():
 async def test_bearer_knobs(knobs, token, ok):
     from azimage_widgets import emulator
 
-    handle = await asyncio.to_thread(emulator.start, api_key=KEY, processing_time=0.05, retry_after=None, **knobs)
+    handle = await asyncio.to_thread(emulator.start, api_key=KEY, processing_time=0.05, retry_after=None,
+                                     **knobs)
     try:
         conn = Connection(handle.endpoint, token_provider=lambda: token, max_retries=0)
         outs = await run_batch(conn, ["bearer 0", "bearer 1"], n=1, waits=[], timeout=5)

@@ -47,15 +47,17 @@ def assert_azure_error(resp: httpx.Response, statuses: set[int]) -> None:
 
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.text(max_size=8), inner, max_size=3)),
     max_leaves=8)
 submit_bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.fixed_dictionaries({}, optional={
-        "prompt": st.one_of(st.text(max_size=30), st.text(min_size=1000, max_size=1010), st.integers(), st.none(),
-                            st.lists(st.text(max_size=3), max_size=2)),
-        "n": st.one_of(st.integers(-2, 12), st.floats(allow_nan=False), st.text(max_size=3), st.booleans(), st.none()),
+        "prompt": st.one_of(st.text(max_size=30), st.text(min_size=1000, max_size=1010), st.integers(),
+                            st.none(), st.lists(st.text(max_size=3), max_size=2)),
+        "n": st.one_of(st.integers(-2, 12), st.floats(allow_nan=False), st.text(max_size=3), st.booleans(),
+                       st.none()),
         "size": st.one_of(st.sampled_from(["256x256", "512x512", "1024x1024", "1792x1024", "0x0", "x", ""]),
                           st.integers(), st.none()),
         "user": st.one_of(st.text(max_size=10), st.integers()),
@@ -90,17 +92,19 @@ def test_malformed_submit_bodies_get_azure_400s(http, body, ctype):
 
 
 # printable ASCII without leading/trailing blanks (httpx refuses those as header values)
-header_values = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=1, max_size=40)
+header_values = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7e),
+                        min_size=1, max_size=40)
 
 
 @FUZZ
 @given(method=st.sampled_from(["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]),
        path=st.one_of(st.sampled_from([SUBMIT, "/openai/operations/images/", "/openai/operations/images/x",
                                         "/openai/operations/images/../../x", "/openai/images", "/", "/openai",
-                                        "/openai/deployments/d/images/generations", "/openai/operations/images/%00",
-                                        SUBMIT + "/extra"]),
+                                        "/openai/deployments/d/images/generations",
+                                        "/openai/operations/images/%00", SUBMIT + "/extra"]),
                       st.text(alphabet="abc/%:._-~", max_size=30).map(lambda s: "/" + s.lstrip("/"))),
-       version=st.one_of(st.none(), st.sampled_from([VERSION, "2024-10-21", "", "2023-06-01"]), header_values),
+       version=st.one_of(st.none(), st.sampled_from([VERSION, "2024-10-21", "", "2023-06-01"]),
+                         header_values),
        key=st.one_of(st.none(), st.just(KEY), header_values),
        bearer=st.one_of(st.none(), header_values))
 def test_any_method_path_version_and_auth_gets_no_500(http, method, path, version, key, bearer):
@@ -149,8 +153,8 @@ HALF_REQUESTS = [
 
 def normal_request_works(handle) -> None:
     with httpx.Client(timeout=5) as c:
-        r = c.post(handle.endpoint + SUBMIT, params={"api-version": VERSION}, json={"prompt": "still here", "n": 1,
-                                                                                     "size": "256x256"},
+        r = c.post(handle.endpoint + SUBMIT, params={"api-version": VERSION},
+                   json={"prompt": "still here", "n": 1, "size": "256x256"},
                    headers={"api-key": KEY})
         assert r.status_code == 202, r.text
         op = r.headers["operation-location"]
@@ -206,8 +210,9 @@ def test_client_that_disconnects_while_waiting_for_latency(handle):
     try:
         for _ in range(5):
             s = socket.create_connection((host, port), timeout=2)
-            s.sendall(b"POST " + SUBMIT.encode() + b"?api-version=" + VERSION.encode() + b" HTTP/1.1\r\nHost: x\r\n"
-                      b"api-key: " + KEY.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n"
+            s.sendall(b"POST " + SUBMIT.encode() + b"?api-version=" + VERSION.encode()
+                      + b" HTTP/1.1\r\nHost: x\r\napi-key: " + KEY.encode()
+                      + b"\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n"
                       b'{"prompt": "a fox"}')
             s.close()
         time.sleep(0.4)

@@ -75,7 +75,8 @@ def check_wire(sent, *endpoints: str) -> tuple[int, int]:
             continue
         other += 1
         lowered = {k.lower(): v for k, v in headers.items()}
-        assert "api-key" not in lowered and "authorization" not in lowered, f"credentials sent to {u.host}:{u.port}"
+        assert "api-key" not in lowered and "authorization" not in lowered, \
+            f"credentials sent to {u.host}:{u.port}"
         assert_clean(f"headers to {u.host}:{u.port}", json.dumps(headers))
     return own, other
 
@@ -198,7 +199,8 @@ def test_saved_executed_quickstart_has_no_key(tmp_path, monkeypatch):
     raw = saved.read_bytes()
     assert SECRET.encode() not in raw and base64.b64encode(SECRET.encode()) not in raw
     # nor anything the run wrote: the work folder and the image store (conftest points it at a tmp dir)
-    folders = [work] + ([Path(os.environ["AZIMAGE_STORE_DIR"])] if os.environ.get("AZIMAGE_STORE_DIR") else [])
+    store_dir = os.environ.get("AZIMAGE_STORE_DIR")
+    folders = [work] + ([Path(store_dir)] if store_dir else [])
     written = [p for d in folders for p in d.rglob("*") if p.is_file()]
     for p in written:
         assert SECRET.encode() not in p.read_bytes(), f"key written to {p}"

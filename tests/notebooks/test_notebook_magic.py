@@ -7,7 +7,7 @@ without waiting by hand.
 from __future__ import annotations
 
 import nbformat
-from test_notebooks import WIDGET_STATE, WIDGET_VIEW, _execute, _text, kernel_env  # noqa: F401
+from test_notebooks import WIDGET_STATE, WIDGET_VIEW, _execute, _text
 
 CELLS = [
     "%load_ext azimage_widgets",

@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lab chromium widget-renderer bench clean
+.PHONY: venv demo test lint lab chromium widget-renderer bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: venv
 
 test: venv chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# ruff over the repo and mypy --strict over the package (both configured in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 lab: venv
 	$(BIN)/jupyter lab notebooks

@@ -396,6 +396,12 @@ def test_loopback_emulator_keeps_the_key_check(ip_server):
     r = httpx.post(submit, params=params, json={"prompt": "a fox"},
                    headers={"api-key": shared["api_key"]})
     assert r.status_code == 202, r.text
+    # a listener of its own serves the emulator alone: neither Jupyter's API nor the gallery
+    origin = shared["endpoint"].removesuffix("/azimage/emulator")
+    if origin != ip_server.origin:
+        for path in ("/api/status", "/api/kernels", "/azimage/gallery", "/azimage/emulator/info"):
+            r = httpx.get(origin + path, params={"token": TOKEN}, headers=ip_server.auth())
+            assert r.status_code == 404, path
 
 
 @pytest.mark.parametrize("ip,host", [

@@ -87,7 +87,7 @@ Running
     ``azimage-batch``            progress over a ``run(data)`` batch; ``azimage-batch-bar``
                                  the IntProgress, ``azimage-batch-text`` "done / total"
 
-Operations and the operation log (widget_operation, widget_oplog)
+Operations and the operation log (widget_operation, widget_operation_log)
     ``azimage-operation``        root of an OperationPanel; ``azimage-operation-chain``,
                                  ``azimage-operation-run``, ``azimage-operation-cancel``,
                                  ``azimage-operation-status``
@@ -124,34 +124,35 @@ Previews
     ``azimage-filtered``         placeholder of a filtered image (the service's message)
     ``azimage-fullsize``         a tile's "Full size" button
     ``azimage-full``             the full-size ``<img>``; ``azimage-full-close`` hides it
-    ``azimage-save``             a tile's Save button; ``azimage-save-all`` Save all
-    ``azimage-save-folder``      the folder Text the PNGs are saved to
-    ``azimage-save-status``      where saved file paths are reported
+    ``azimage-save``             a tile's Save button (a browser download of its PNG);
+                                 ``azimage-save-all`` Save all (one zip, through the browser)
+    ``azimage-save-folder-button`` Save to folder: PNGs written on the server
+    ``azimage-save-folder``      the folder Text the PNGs are written to
+    ``azimage-save-status``      what the last save did (paths, or the download note)
 """
 from __future__ import annotations
 
 from .widget_batch import BatchProgressBar
 from .widget_compare import CompareGrid
 from .widget_download_image import DownloadImagePanel
-from .widget_fields import CappedTextarea, Field, FieldBinding
+from .widget_fields import Field, FieldBinding
 from .widget_history import HistoryGallery, history
 from .widget_operation import OperationPanel
-from .widget_oplog import OperationLogView
-from .widget_panel import ActivityPanel
+from .widget_operation_log import OperationLogView
+from .widget_panel import ActivityPanel, ActivitySetting
 from .widget_previews import PreviewGrid
 from .widget_progress import ProgressView
 from .widget_prompt_area import PromptArea
 from .widget_request_image import RequestImagePanel
 from .widget_schema import SchemaView
-from .widget_schema_editor import SchemaEditor, SchemaTools, attach_schema_tools
+from .widget_schema_editor import SchemaEditor, SchemaTools
 from .widget_steps import StepFrame
 from .widget_tree import close_tree, walk
-from .widget_view_code import CodeView, attach_view_code
+from .widget_view_code import CodeView
 
 __all__ = [
-    "ActivityPanel", "BatchProgressBar", "CappedTextarea", "CodeView", "attach_view_code",
-    "CompareGrid", "HistoryGallery", "history", "DownloadImagePanel", "Field", "FieldBinding",
-    "OperationLogView", "OperationPanel", "PreviewGrid", "ProgressView", "PromptArea", "RequestImagePanel",
-    "SchemaEditor", "SchemaTools", "SchemaView", "StepFrame", "attach_schema_tools",
-    "close_tree", "walk",
+    "ActivityPanel", "ActivitySetting", "BatchProgressBar", "CodeView", "CompareGrid",
+    "DownloadImagePanel", "Field", "FieldBinding", "HistoryGallery", "OperationLogView",
+    "OperationPanel", "PreviewGrid", "ProgressView", "PromptArea", "RequestImagePanel",
+    "SchemaEditor", "SchemaTools", "SchemaView", "StepFrame", "close_tree", "history", "walk",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 from ipywidgets import HTML, HBox, IntProgress
 
 from ..activities.runner import BatchProgress
-from .widget_look import Look
+from .widget_style import Look
 from .widget_tree import OwnsParts, show
 
 

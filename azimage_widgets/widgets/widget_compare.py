@@ -115,7 +115,7 @@ class CompareGrid(OwnsParts, VBox):
             for child in body.children:
                 close_tree(child)
             body.children = tuple(self._images(cell))
-            body._shown = shown_id  # type: ignore[attr-defined]
+            body._shown = shown_id
         self._summary()
 
     def _images(self, cell: CompareCell) -> list[Any]:

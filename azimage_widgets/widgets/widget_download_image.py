@@ -18,18 +18,18 @@ import asyncio
 import html
 from typing import Any
 
-from ipywidgets import HTML, HBox, Text, VBox
+from ipywidgets import HTML, Button, Text, Widget
 from traitlets import Any as AnyTrait
-from traitlets import Unicode, observe
+from traitlets import Unicode
 
-from ..activities import DownloadImage, DownloadResult
-from ..contract import ValidationError
+from ..activities.download_image import DownloadImage, DownloadResult
+from ..activities.run_state import RunState
+from ..contract.errors import ValidationError
 from .widget_html import link_html
 from .widget_panel import FIELD_WIDTH, ActivityPanel
-from .widget_view_code import attach_view_code
 
 
-def urls_html(res: DownloadResult) -> str:
+def urls_html(res: DownloadResult | None) -> str:
     if res is None:
         return ""
     expires = res.expires.strftime("%Y-%m-%d %H:%M:%S UTC") if res.expires else "unknown"
@@ -47,50 +47,50 @@ def urls_html(res: DownloadResult) -> str:
 class DownloadImagePanel(ActivityPanel):
     """Download Image: configure, Download, watch progress, see URLs and previews."""
 
+    activity_class = DownloadImage
+    css_class = "azimage-download-image"
+    run_button_spec = ("Download", "download", "Wait for the operation and fetch its images",
+                       "azimage-download")
+    delete_tooltip = "Delete the finished operation and its images at the service"
+
     image_id = Unicode("", help="The ID field: an operation id or a [variable] (observable).")
     result = AnyTrait(None, allow_none=True, help="DownloadResult of the last run (observable).")
 
+    activity: DownloadImage
+
     def __init__(self, conn: Any = None, name: str | None = None, image_id: str = "",
                  output: str | None = None, *, namespace: Any = None, **config: Any) -> None:
-        activity = DownloadImage(conn, name=name, image_id=image_id, output=output,
-                                 namespace=namespace, replace=True, **config)
-        super().__init__(activity)
-        self.add_class("azimage-download-image")
-        a = activity
+        super().__init__(DownloadImage(conn, name=name, image_id=image_id, output=output,
+                                       namespace=namespace, replace=True, **config))
 
+    # -- the parts of this kind -----------------------------------------------------
+    def _settings(self) -> list[Widget]:
         look = self.look
         name_field = self._name_field()
         self.id_input = Text(description="ID", placeholder="operation id, or [variable] e.g. [fox_id]",
                              **look(Text, width=FIELD_WIDTH))
         id_field = self._bind("image_id", self._field(self.id_input, "azimage-image-id"))
-        self.optional = self._optional([self._version_field(), self._output_field()])
-        step1 = VBox([name_field, id_field, self.optional, self._continue_field()], **look(VBox))
-        frame = self._frame(step1)
+        optional = self._optional([self._version_field(), self._output_field()])
+        return [name_field, id_field, optional, self._continue_field()]
 
-        self.download_button = self._run_buttons(
-            "Download", "download", "Wait for the operation and fetch its images", "azimage-download",
-            delete_tooltip="Delete the finished operation and its images at the service")
-
-        status = self._status_line()
-        self.urls_html = HTML(**look(HTML))
+    def _results(self) -> list[Widget]:
+        self.urls_html = HTML(**self.look(HTML))
         self.urls_html.add_class("azimage-urls")
-        self._preview_grid()
-        a.observe(self._on_state, names="state")
-        a.observe(self._on_activity_id, names="image_id")
+        return [self.progress_view, self.urls_html]
+
+    def _watch(self) -> None:
+        a = self.activity
+        # image_id both ways: the panel's trait (e.g. a dlink target) fills the ID field
         self.image_id = a.image_id
+        a.observe(self._on_activity_id, names="image_id")
+        self.observe(self._on_panel_id, names="image_id")
 
-        self.children = (frame, HBox([self.download_button, self.cancel_button, self.delete_button],
-                                     **look(HBox)),
-                         status, self.progress_view, self.urls_html, self.previews)
-        self._on_status()
-        attach_view_code(self, self.children[1])  # "View code": Python and curl, no key
-        frame.refresh()
+    @property
+    def download_button(self) -> Button:
+        """The run button (Download)."""
+        return self.run_button
 
-    # -- image_id both ways ------------------------------------------------------
-    @observe("image_id")
     def _on_panel_id(self, change: Any) -> None:
-        if not hasattr(self, "id_input"):
-            return
         if self.id_input.value != change["new"]:
             self.id_input.value = change["new"]  # goes through the field's validation
 
@@ -116,12 +116,12 @@ class DownloadImagePanel(ActivityPanel):
         self._update_buttons()
         return self._task
 
-    def _on_state(self, change: Any) -> None:
-        if change["old"] is not None and change["old"].results == change["new"].results:
+    def _show_outputs(self, old: RunState | None, new: RunState) -> None:
+        if old is not None and old.results == new.results:
             return
-        res = self.activity.result
+        res = self.activity.result  # the last DownloadResult of new.results
         self.result = res
-        self.urls_html.value = urls_html(res) if res is not None else ""
+        self.urls_html.value = urls_html(res)
         self.previews.show([res] if res is not None else [])
 
     def _deletable(self) -> bool:

@@ -30,8 +30,9 @@ from typing import Any
 from ipywidgets import HTML, Accordion, Button, FileUpload, HBox, Image, VBox
 from traitlets import Bunch
 
-from ..contract import ValidationError, version_spec
 from ..contract.edits import IMAGE_MAX_BYTES, MASK_MAX_BYTES
+from ..contract.errors import ValidationError
+from ..contract.limits import version_spec
 from ..store.thumbnails import THUMBNAIL_FORMAT, make_thumbnail
 from .widget_mask_painter import MaskPainter
 from .widget_tree import show
@@ -227,9 +228,7 @@ class EditImageSection:
         show(self.uploaded, bool(parts))
 
     def _label(self) -> None:
-        button = getattr(self.panel, "_run_button", None)
-        if button is None:
-            return
+        button = self.panel.run_button
         editing = self.activity.edit_image is not None
         button.description = EDIT_LABEL if editing else RUN_LABEL
         button.icon = "paint-brush" if editing else "magic"
@@ -244,10 +243,6 @@ class EditImageSection:
         if self.accordion is not None:
             self.image_field.set_error("")
             self.mask_field.set_error("")
-
-    def refresh(self) -> None:
-        """Bring the run button's label up to date (once the panel has made it)."""
-        self._on_version()
 
 
 __all__ = ["EDIT_LABEL", "EditImageSection", "PREVIEW_PX", "upload_content"]

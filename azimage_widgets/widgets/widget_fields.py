@@ -1,65 +1,27 @@
-"""Step-1 fields: a text field with an inline error, and the capped prompt area.
+"""Step-1 fields: an input with an inline error line, bound to an activity trait.
 
-ipywidgets 8's Textarea has no maxlength, and a browser (or any front end)
-can send any value in a comm ``update`` message anyway, so the prompt cap is
-enforced here, in Python: ``CappedTextarea`` validates ``value``, refuses a
-longer one (keeps the previous text, says why in ``refused``) and pushes the
-kept value back to the front end. A refused value never reaches the
-activity, let alone the service.
-
-``FieldBinding`` ties one input widget to one activity trait both ways: an
-edit is assigned to the activity, whose validator may refuse it with a
-ValidationError; the message then shows next to the field and the activity
-keeps its last valid value.
+``Field`` is the input with its error line (the prompt's cap lives in
+``widget_prompt_area.PromptArea``). ``FieldBinding`` ties one input widget to
+one activity trait both ways: an edit is assigned to the activity, whose
+validator may refuse it with a ValidationError; the message then shows next
+to the field and the activity keeps its last valid value.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from ipywidgets import HTML, HBox, Textarea, VBox, Widget
-from traitlets import Int, Unicode, validate
+from ipywidgets import HTML, HBox, VBox, Widget
 
-from ..contract import PROMPT_MAX_CHARS, ValidationError
+from ..contract.errors import ValidationError
 from .widget_html import error_html
-from .widget_look import Look
-
-
-class CappedTextarea(Textarea):
-    """A Textarea whose value can never exceed ``max_chars``, whatever the front end sends."""
-
-    max_chars = Int(PROMPT_MAX_CHARS, help="Longest accepted value (not synced: enforced here).")
-    refused = Unicode("", help="Why the last value was refused; empty when it was accepted.")
-
-    @validate("value")
-    def _cap(self, proposal: Any) -> str:
-        value = proposal["value"]
-        if len(value) > self.max_chars:
-            self.refused = (f"Refused {len(value)} characters: the limit is {self.max_chars}. "
-                            f"The prompt was not changed.")
-            # Not ``self.value``: inside hold_trait_notifications (which a front-end update
-            # uses) cross-validation runs after the new value was stored.
-            kept = getattr(self, "_accepted", "")
-            # The front end shows the refused text until told otherwise: send the kept value
-            # (while a front-end update is being applied, ipywidgets would not echo it).
-            if self.comm is not None:
-                self._send({"method": "update", "state": {"value": kept}, "buffer_paths": []})
-            return kept
-        self.refused = ""
-        self._accepted = value
-        return value
-
-
-def counter_text(n: int, limit: int) -> str:
-    over = n > limit
-    colour = "#b00020" if over else "#555"
-    return f'<span style="color:{colour};font-size:90%">{n} / {limit}</span>'
+from .widget_style import Look
 
 
 class Field(VBox):
     """An input with an inline error line under it (and an optional widget beside it).
 
-    ``look`` (widget_look): the panel's shared layouts and styles; the Field's
+    ``look`` (widget_style): the panel's shared layouts and styles; the Field's
     box, error line and row use them.
     """
 
@@ -84,7 +46,7 @@ class Field(VBox):
 
     @property
     def error_message(self) -> str:
-        return self.error.value
+        return str(self.error.value)
 
 
 class FieldBinding:
@@ -129,9 +91,15 @@ class FieldBinding:
         if self._on_change:
             self._on_change()
 
+    def reset(self) -> None:
+        """Show the activity's value again and drop the error of a refused edit."""
+        self.error = ""
+        self.field.set_error("")
+        self.widget.value = self._to_widget(getattr(self.activity, self.trait))
+
     def unbind(self) -> None:
         self.widget.unobserve(self._widget_changed, names="value")
         self.activity.unobserve(self._activity_changed, names=self.trait)
 
 
-__all__ = ["CappedTextarea", "Field", "FieldBinding", "counter_text"]
+__all__ = ["Field", "FieldBinding"]

@@ -78,7 +78,7 @@ class HistoryGallery(OwnsParts, VBox):
     # -- content ----------------------------------------------------------------
     @property
     def query(self) -> str:
-        return self.search_input.value
+        return str(self.search_input.value)
 
     def search(self, text: str) -> list[StoreRecord]:
         """Show the records whose prompt matches ``text`` (what the search box does)."""
@@ -138,7 +138,7 @@ class HistoryGallery(OwnsParts, VBox):
         delete.on_click(lambda _b, rid=rec.id: self.delete(rid))
         tile = VBox([thumb, caption, HBox([pin, delete])])
         tile.add_class("azimage-history-tile")
-        tile.record_id = rec.id  # type: ignore[attr-defined]
+        tile.record_id = rec.id
         return tile
 
     # -- actions ------------------------------------------------------------------

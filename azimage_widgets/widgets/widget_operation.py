@@ -22,7 +22,7 @@ from ..activities.operation import Operation
 from ..activities.oplog import default_log
 from .widget_batch import BatchProgressBar
 from .widget_html import error_html
-from .widget_oplog import OperationLogView
+from .widget_operation_log import OperationLogView
 from .widget_tree import OwnsParts, close_tree
 
 

@@ -1,59 +1,182 @@
-"""What both panels share: name field, step frame, status line, progress, tasks.
+"""What both panels share: the configuration frame, run buttons, status line, tasks.
 
-A panel is a VBox over one layer-3 activity. It never holds the connection
-in a widget trait (the API key never enters synced state), keeps a
-reference to every task it starts, reports a task's exception in its status
-line from a done-callback, and only ever sets widget values from tasks (no
-``with out:`` after an await).
+A panel is a VBox over one layer-3 activity. ``ActivityPanel.__init__``
+builds every widget once, in the order below, and assigns the panel's
+children at the end; a kind of panel (RequestImagePanel, DownloadImagePanel)
+only says what differs through a few hooks (``_settings``, ``_results``,
+``_watch``) and class attributes. The frame and the buttons exist before
+the fields are bound, so a field edit can refresh them from the first one.
+
+A panel never holds the connection in a widget trait (the API key never
+enters synced state), keeps a reference to every task it starts, reports a
+task's exception in its status line from a done-callback, and only ever sets
+widget values from tasks (no ``with out:`` after an await).
+
+Every configuration trait of the activity is also an attribute of the panel
+(``ActivitySetting``): ``panel.prompt = "a fox"`` sets the activity's trait,
+which the field then shows, as a script, a test or a teacher expects.
 """
 from __future__ import annotations
 
 import asyncio
 import html
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
-from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, Text, VBox, Widget
-from traitlets import Unicode
+from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, HBox, Text, VBox, Widget
 
 from ..activities import Activity, error_info, format_error
-from ..contract import API_VERSIONS, ValidationError
+from ..activities.config_io import panel_settings, to_config
+from ..activities.run_state import RunState, RunStatus
+from ..activities.runner import batch_progress
+from ..contract.errors import ValidationError
+from ..contract.limits import API_VERSIONS
+from .widget_batch import BatchProgressBar
 from .widget_fields import Field, FieldBinding
 from .widget_html import error_html
-from .widget_look import Look
 from .widget_previews import PreviewGrid
 from .widget_progress import ProgressView
 from .widget_schema import SchemaView
+from .widget_schema_editor import SchemaTools
 from .widget_steps import StepFrame
+from .widget_style import INITIAL, Look
 from .widget_tree import OwnsParts, close_tree
+from .widget_view_code import CodeView, view_code_button
 
 FIELD_WIDTH = "520px"
-INITIAL = {"description_width": "initial"}  # a style: the description takes the room it needs
+
+
+class ActivitySetting:
+    """A panel attribute that is its activity's configuration trait of the same name.
+
+    Reading gives the activity's value; writing sets the activity's trait (its
+    validator may refuse with a ValidationError), and the field bound to that
+    trait follows.
+    """
+
+    def __init__(self, name: str, doc: str = "") -> None:
+        self.name = name
+        self.__doc__ = doc or f"The activity's {name!r} setting."
+
+    def __get__(self, panel: ActivityPanel | None, owner: type | None = None) -> Any:
+        if panel is None:
+            return self
+        return getattr(panel.activity, self.name)
+
+    def __set__(self, panel: ActivityPanel, value: Any) -> None:
+        setattr(panel.activity, self.name, value)
 
 
 class ActivityPanel(OwnsParts, VBox):
     """Base of RequestImagePanel and DownloadImagePanel."""
 
-    status = Unicode("idle", help="The activity's status (not synced).")
+    #: The layer-3 activity class a panel shows; its configuration traits become panel attributes.
+    activity_class: ClassVar[type[Activity]] = Activity
+    #: CSS class of the panel's root, besides ``azimage-panel``.
+    css_class: ClassVar[str] = ""
+    #: The run button: label, icon, tooltip, CSS class; and the Delete button's tooltip.
+    run_button_spec: ClassVar[tuple[str, str, str, str]] = ("Run", "play", "Run", "azimage-run")
+    delete_tooltip: ClassVar[str] = "Delete the finished operations at the service"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        activity_class = cls.__dict__.get("activity_class")
+        if activity_class is None:
+            return
+        traits = activity_class.class_traits()
+        for name in activity_class.all_config_names():
+            if hasattr(cls, name):  # the panel's own trait of that name (e.g. image_id) stays
+                continue
+            trait = traits.get(name)
+            setattr(cls, name, ActivitySetting(name, getattr(trait, "help", "")))
 
     def __init__(self, activity: Activity) -> None:
-        super().__init__([])  # the root keeps a layout of its own (users may hide a panel)
-        # one Layout/Style model per distinct look, shared by the panel's widgets (widget_look)
-        self.look = Look().own(self)
+        super().__init__()  # children at the end; the root keeps a layout of its own
+        # one Layout/Style model per distinct look, shared by the panel's widgets (widget_style)
+        self.look = look = Look().own(self)
         self.activity = activity
         self._tasks: set[asyncio.Task[Any]] = set()
         self._task: asyncio.Task[Any] | None = None
         self.bindings: dict[str, FieldBinding] = {}
         self.fields: dict[str, Field] = {}
         self.add_class("azimage-panel")
-        activity.on_close(lambda _a: self.close())
+        if self.css_class:
+            self.add_class(self.css_class)
+
+        # the frame, with step 1 filled once its fields are bound
+        self.step1 = VBox([], **look(VBox))
+        self.schema = SchemaView(activity.kind, activity.api_version, look=look)
+        self.frame = StepFrame(activity.label, self.step1, self.schema,
+                               on_save=self._save, on_discard=self._discard,
+                               summary=self.summary, can_save=self.can_save,
+                               is_dirty=lambda: self.activity.dirty, look=look)
+        self.schema_tools = SchemaTools(self.schema, activity, look)  # Refresh / Edit
+
+        # run buttons, status line, progress, previews, code
+        self.run_button, self.cancel_button, self.delete_button = self._run_buttons()
+        self.status_html = HTML(**look(HTML))
+        self.status_html.add_class("azimage-status")
+        self.batch_bar = BatchProgressBar(batch_progress(activity), look=look)  # run(data)
+        self.progress_view = ProgressView(look=look)
+        self.previews = PreviewGrid(prefix=activity.name, look=look)
+        self.code_view = CodeView(activity, look=look)
+        self.view_code_button = view_code_button(self.code_view, look)
+        self.buttons = HBox([self.run_button, self.cancel_button, self.delete_button,
+                             *self._extra_buttons(), self.view_code_button], **look(HBox))
+
+        self.step1.children = tuple(self._settings())
+        results = self._results()
+        self._watch_activity()
+        self.children = (self.frame, self.buttons,
+                         VBox([self.status_html, self.batch_bar], **look(VBox)),
+                         *results, self.previews, self.code_view)
         self._built = True
+        self._show_state(None, activity.state)
+        self.frame.refresh()
+
+    # -- what a kind of panel adds (subclasses) ------------------------------------
+    def _settings(self) -> list[Widget]:
+        """Step 1's rows, their fields bound to the activity (``_bind``)."""
+        return [self._name_field(), self._optional([self._version_field(), self._output_field()]),
+                self._continue_field()]
+
+    def _extra_buttons(self) -> list[Widget]:
+        """Widgets after Cancel and Delete in the button row."""
+        return []
+
+    def _results(self) -> list[Widget]:
+        """Widgets between the status line and the previews that show a run's outcome."""
+        return [self.progress_view]
+
+    def _watch(self) -> None:
+        """Observe what else of the activity this kind shows (besides ``state``)."""
+
+    def _show_outputs(self, old: RunState | None, new: RunState) -> None:
+        """Show the run's outputs (ids, results) that differ between ``old`` and ``new``."""
+
+    def submit(self) -> asyncio.Task[Any]:
+        """The run button's action (Generate / Download), as a task: subclasses define it."""
+        raise NotImplementedError
+
+    def _deletable(self) -> bool:
+        """Whether the last run left operations to delete at the service (subclasses say)."""
+        return False
 
     # -- building blocks -------------------------------------------------------
+    def _watch_activity(self) -> None:
+        a = self.activity
+        a.observe(lambda c: self.schema.set_version(c["new"]), names="api_version")
+        a.observe(lambda _c: self.frame.refresh(), names=["dirty", "saved"])
+        a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
+        a.observe(lambda c: self._show_state(c["old"], c["new"]), names="state")
+        a.observe(lambda c: self.progress_view.update(c["new"]), names="progress")
+        a.on_close(lambda _a: self.close())
+        self._watch()
+
     def _bind(self, trait: str, field: Field, **kw: Any) -> Field:
         self.fields[trait] = field
         self.bindings[trait] = FieldBinding(self.activity, trait, field,
-                                            on_change=self._on_config, **kw)
+                                            on_change=self.frame.refresh, **kw)
         return field
 
     def _name_field(self) -> Field:
@@ -82,62 +205,30 @@ class ActivityPanel(OwnsParts, VBox):
         return Field(input_widget, css, look=self.look, **kw)
 
     def _optional(self, children: list[Widget]) -> Accordion:
-        acc = Accordion(children=[VBox(children, **self.look(VBox))], titles=("Optional settings",),
-                        selected_index=None, **self.look(Accordion))
-        acc.add_class("azimage-optional")
-        return acc
-
-    def _frame(self, step1: Widget) -> StepFrame:
-        self.schema = SchemaView(self.activity.kind, self.activity.api_version, look=self.look)
-        self.activity.observe(lambda c: self.schema.set_version(c["new"]), names="api_version")
-        self.frame = StepFrame(self.activity.label, step1, self.schema,
-                               on_save=self._save, on_discard=self._discard,
-                               summary=self.summary, can_save=self.can_save,
-                               is_dirty=lambda: self.activity.dirty, look=self.look)
-        self.activity.observe(lambda _c: self.frame.refresh(), names=["dirty", "saved"])
-        from .widget_schema_editor import attach_schema_tools
-
-        self.schema_tools = attach_schema_tools(self)  # Refresh / Edit (operations issue)
-        return self.frame
-
-    def _run_buttons(self, label: str, icon: str, tooltip: str, css: str, *,
-                     delete_tooltip: str) -> Button:
-        """The run button (returned; ``css`` its class), Cancel and Delete, wired to
-        submit / cancel / delete and enabled by ``_update_buttons``."""
         look = self.look
+        self.optional = Accordion(children=[VBox(children, **look(VBox))],
+                                  titles=("Optional settings",), selected_index=None,
+                                  **look(Accordion))
+        self.optional.add_class("azimage-optional")
+        return self.optional
+
+    def _run_buttons(self) -> tuple[Button, Button, Button]:
+        """The run button, Cancel and Delete, wired to submit / cancel / delete."""
+        look = self.look
+        label, icon, tooltip, css = self.run_button_spec
         run = Button(description=label, button_style="success", icon=icon, tooltip=tooltip,
                      **look(Button))
         run.add_class(css)
         run.on_click(lambda _b: self._click(self.submit))
-        self.cancel_button = Button(description="Cancel", icon="stop",
-                                    tooltip="Stop waiting; the service may still finish the job",
-                                    **look(Button))
-        self.cancel_button.add_class("azimage-cancel")
-        self.cancel_button.on_click(lambda _b: self.cancel())
-        self.delete_button = Button(description="Delete", icon="trash", tooltip=delete_tooltip,
-                                    **look(Button))
-        self.delete_button.add_class("azimage-delete")
-        self.delete_button.on_click(lambda _b: self._click(self.delete))
-        self._run_button = run
-        return run
-
-    def _preview_grid(self) -> PreviewGrid:
-        """``self.previews``: the run's images, their file names following the activity's name."""
-        self.previews = PreviewGrid(prefix=self.activity.name, look=self.look)
-        self.activity.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
-        return self.previews
-
-    def _status_line(self) -> HTML:
-        self.status_html = HTML(**self.look(HTML))
-        self.status_html.add_class("azimage-status")
-        self.progress_view = ProgressView(look=self.look)
-        self.activity.observe(self._on_status, names="state")
-        self.activity.observe(lambda c: self.progress_view.update(c["new"]), names="progress")
-        from ..activities.runner import batch_progress
-        from .widget_batch import BatchProgressBar
-
-        self.batch_bar = BatchProgressBar(batch_progress(self.activity), look=self.look)  # run(data)
-        return VBox([self.status_html, self.batch_bar], **self.look(VBox))
+        cancel = Button(description="Cancel", icon="stop",
+                        tooltip="Stop waiting; the service may still finish the job", **look(Button))
+        cancel.add_class("azimage-cancel")
+        cancel.on_click(lambda _b: self.cancel())
+        delete = Button(description="Delete", icon="trash", tooltip=self.delete_tooltip,
+                        **look(Button))
+        delete.add_class("azimage-delete")
+        delete.on_click(lambda _b: self._click(self.delete))
+        return run, cancel, delete
 
     # -- configuration -------------------------------------------------------
     def field_errors(self) -> dict[str, str]:
@@ -146,10 +237,6 @@ class ActivityPanel(OwnsParts, VBox):
 
     def can_save(self) -> bool:
         return not self.field_errors()
-
-    def _on_config(self) -> None:
-        if hasattr(self, "frame"):
-            self.frame.refresh()
 
     def _save(self) -> bool:
         try:
@@ -162,10 +249,7 @@ class ActivityPanel(OwnsParts, VBox):
     def _discard(self) -> None:
         self.activity.discard()
         for b in self.bindings.values():
-            # the restored value is valid: drop errors of refused edits, show the restored text
-            b.error = ""
-            b.field.set_error("")
-            b.widget.value = b._to_widget(getattr(self.activity, b.trait))
+            b.reset()  # the restored value is valid: drop errors of refused edits
 
     def summary(self) -> str:
         return f"{self.activity.label}: {self.activity.name}"
@@ -175,48 +259,47 @@ class ActivityPanel(OwnsParts, VBox):
         if field is not None:
             field.set_error(f"{exc.field}: {exc.limit}")
 
-    # -- status --------------------------------------------------------------
-    def _on_status(self, _change: Any = None) -> None:
-        state = self.activity.state
-        self.status = state.status.value
+    # -- the run state -------------------------------------------------------------
+    @property
+    def status(self) -> RunStatus:
+        """Where the activity's last run is (its ``state.status``)."""
+        return self.activity.state.status
+
+    def _show_state(self, old: RunState | None, new: RunState) -> None:
+        """The one observer of the activity's run state: status line, outputs, buttons."""
+        self._show_status(new)
+        self._show_outputs(old, new)
+        self._update_buttons()
+
+    def _show_status(self, state: RunState) -> None:
         if state.error:
             info = state.error
-            text = format_error(info)
             self.status_html.value = (f'<span style="color:#b00020"><b>Failed</b> &middot; '
-                                      f"{html.escape(text)}</span>")
+                                      f"{html.escape(format_error(info))}</span>")
             self.status_html.add_class("azimage-error")
             if info.get("field") in self.fields:
-                self.fields[info["field"]].set_error(f"{info['field']}: {info['message'].split(': ', 1)[-1]}")
+                reason = info["message"].split(": ", 1)[-1]
+                self.fields[info["field"]].set_error(f"{info['field']}: {reason}")
         else:
             self.status_html.remove_class("azimage-error")
             status = html.escape(state.status.value)
             shown = html.escape(state.message) if state.message else ""
-            self.status_html.value = (f"<b>{status}</b> &middot; {shown}"
-                                      if shown else f"<b>{status}</b>")
-        self._update_buttons()
+            self.status_html.value = f"<b>{status}</b> &middot; {shown}" if shown else f"<b>{status}</b>"
 
     def _update_buttons(self) -> None:
         """Run while nothing runs, Cancel while it does, Delete once a run left something."""
-        if not hasattr(self, "delete_button"):
-            return
-        running = self._task is not None and not self._task.done()
-        self._run_button.disabled = running
+        # the state says running once the run's first step ran; the task covers the moment before
+        pending = self._task is not None and not self._task.done()
+        running = self.activity.state.running or pending
+        self.run_button.disabled = running
         self.cancel_button.disabled = not running
         self.delete_button.disabled = running or not self._deletable()
 
-    def _click(self, action: Any) -> None:
+    def _click(self, action: Callable[[], Any]) -> None:
         try:
             action()
         except Exception as exc:  # noqa: BLE001 - a click must show, never raise into the void
             self._show_exception(exc)
-
-    def submit(self) -> asyncio.Task[Any]:
-        """The run button's action (Generate / Download), as a task: subclasses define it."""
-        raise NotImplementedError
-
-    def _deletable(self) -> bool:
-        """Whether the last run left operations to delete at the service (subclasses say)."""
-        return False
 
     def _show_exception(self, exc: BaseException) -> None:
         """For failures the activity did not record (it records its own)."""
@@ -261,29 +344,19 @@ class ActivityPanel(OwnsParts, VBox):
         """Delete the finished operations of the last run at the service (a task)."""
         return self._start(self.activity.delete)
 
-    # -- batches and configurations (operations issue) ---------------------------
+    # -- batches and configurations ----------------------------------------------
     async def run(self, data: Any = None, **options: Any) -> Any:
         """``await panel.run(data)``: the activity's ``run`` over datasets (see activities.runner)."""
-        follow = getattr(self, "follow_input", None)
-        if follow is not None:
-            options.setdefault("follow", follow.value)
         return await self.activity.run(data, **options)
 
     def to_config(self, path: Any = None, **options: Any) -> str:
         """The saved configuration as JSON (never the key); see activities.config_io."""
-        from ..activities.config_io import to_config
-
         return to_config(self.activity, path, **options)
 
     @classmethod
     def from_config(cls, source: Any, conn: Any = None, **overrides: Any) -> ActivityPanel:
         """A new panel from ``to_config`` JSON (text, a path or a dict); ``overrides`` win."""
-        from ..activities.config_io import panel_settings
-        from ..activities.download_image import DownloadImage
-        from .widget_download_image import DownloadImagePanel
-
-        kind = DownloadImage.kind if issubclass(cls, DownloadImagePanel) else "request_image"
-        return cls(conn, **panel_settings(kind, source, **overrides))
+        return cls(conn, **panel_settings(cls.activity_class.kind, source, **overrides))
 
     # -- lifecycle -------------------------------------------------------------
     def close_parts(self) -> None:
@@ -292,10 +365,11 @@ class ActivityPanel(OwnsParts, VBox):
             task.cancel()
         for b in self.bindings.values():
             b.unbind()
+        self.schema_tools.close()
         self.activity.close()
         for child in list(self.children):
             close_tree(child)
         close_tree(self)
 
 
-__all__ = ["ActivityPanel", "FIELD_WIDTH"]
+__all__ = ["ActivityPanel", "ActivitySetting", "FIELD_WIDTH"]

@@ -31,13 +31,13 @@ from ..activities.download_image import DownloadResult, ImageSlot
 from ..store.thumbnails import THUMBNAIL_FORMAT
 from .widget_browser_download import BrowserDownload, size_text, unique_name, zip_bytes
 from .widget_html import error_html
-from .widget_look import Look
+from .widget_style import Look
 from .widget_tree import close_tree, show
 
 DEFAULT_FOLDER = "azimage_downloads"
 # A tile is one small grid: the thumbnail on the first row, "Full size" and "Save" side by
 # side on the second, the caption on the third (no HBox per tile: one model fewer per image).
-TILE = {"grid_template_columns": "max-content max-content 1fr"}
+TILE: dict[str, Any] = {"grid_template_columns": "max-content max-content 1fr"}
 # Thumbnail, placeholder and caption take the whole row. As grid_area, not grid_column:
 # ipywidgets 8's front end sets grid-area after grid-column, and its unset default then
 # erases grid-column (seen in Chromium: the buttons ended up hidden beside the thumbnail).
@@ -101,6 +101,7 @@ class PreviewGrid(VBox):
         self.add_class("azimage-previews")
         if owns:
             look.own(self)
+        self.full_index: int | None = None
         self.hide_full()
         self._refresh()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ipywidgets import HTML, VBox
 
-from .widget_look import Look
+from .widget_style import Look
 from .widget_tree import close_tree
 
 _COLOURS = {"succeeded": "#1b5e20", "failed": "#b00020", "error": "#b00020",

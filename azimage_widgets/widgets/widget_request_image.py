@@ -20,34 +20,43 @@ import asyncio
 import html
 from typing import Any
 
-from ipywidgets import HTML, Checkbox, Dropdown, HBox, IntSlider, VBox
+from ipywidgets import HTML, Button, Checkbox, Dropdown, IntSlider, Widget
 from traitlets import List, Unicode
 
-from ..activities import RequestImage
-from ..contract import N_MAX, N_MIN, SIZES
+from ..activities.request_image import RequestImage
+from ..activities.run_state import RunState
+from ..contract.limits import N_MAX, N_MIN, SIZES
 from .widget_edit_image import EditImageSection
-from .widget_panel import FIELD_WIDTH, INITIAL, ActivityPanel
+from .widget_panel import FIELD_WIDTH, ActivityPanel
 from .widget_prompt_area import PromptArea
+from .widget_style import INITIAL
 from .widget_version_fields import VersionFields
-from .widget_view_code import attach_view_code
 
 
 class RequestImagePanel(ActivityPanel):
     """Request Image: configure, Generate, watch progress, preview."""
 
+    activity_class = RequestImage
+    css_class = "azimage-request-image"
+    run_button_spec = ("Generate", "magic", "Submit the prompt and make the images",
+                       "azimage-generate")
+    delete_tooltip = "Delete the finished operations and their images at the service"
+
     ids = List(Unicode(), help="Operation ids of the last run (observable, not synced).")
-    results = List(help="DownloadResult per operation after follow-through (observable).")
+    results: List[Any] = List(help="DownloadResult per operation after follow-through (observable).")
+
+    activity: RequestImage
 
     def __init__(self, conn: Any = None, name: str | None = None, output: str | None = None, *,
                  follow: bool = True, namespace: Any = None, **config: Any) -> None:
-        activity = RequestImage(conn, name=name, output=output, namespace=namespace,
-                                replace=True, **config)
-        super().__init__(activity)
-        self.add_class("azimage-request-image")
-        a = activity
+        super().__init__(RequestImage(conn, name=name, output=output, namespace=namespace,
+                                      replace=True, **config))
+        self.follow_input.value = follow
 
-        name_field = self._name_field()
+    # -- the parts of this kind -----------------------------------------------------
+    def _settings(self) -> list[Widget]:
         look = self.look
+        name_field = self._name_field()
         # the cap is the browser's maxlength while typing and pasting, and Python's for the rest
         self.prompt_input = PromptArea(description="Prompt", rows=4,
                                        placeholder="Describe the image to generate",
@@ -62,46 +71,36 @@ class RequestImagePanel(ActivityPanel):
         version_field = self._version_field()
         output_field = self._output_field()
         # sizes, n max, prompt cap and quality/style/... follow the selected version
-        self.version_fields = VersionFields(self)
-        self.optional = self._optional([size_field, n_field, version_field,
-                                        *self.version_fields.fields, output_field])
+        self.version_fields = VersionFields(self, self.size_input, self.n_input, self.prompt_input)
+        optional = self._optional([size_field, n_field, version_field,
+                                   *self.version_fields.fields, output_field])
         continue_field = self._continue_field()
         # "Edit an image" (versions with edits only): uploads go to a.edit_image / a.edit_mask
         self.edit_section = EditImageSection(self)
-        step1 = VBox([name_field, prompt_field, self.optional, self.edit_section.root,
-                      continue_field], **look(VBox))
-        frame = self._frame(step1)
+        return [name_field, prompt_field, optional, self.edit_section.root, continue_field]
 
-        self.generate_button = self._run_buttons(
-            "Generate", "magic", "Submit the prompt and make the images", "azimage-generate",
-            delete_tooltip="Delete the finished operations and their images at the service")
-        self.edit_section.refresh()  # "Generate edit" while an image is set
-        self.follow_input = Checkbox(value=follow, description="Download and preview", indent=False,
-                                     **look(Checkbox))
+    def _extra_buttons(self) -> list[Widget]:
+        self.follow_input = Checkbox(value=True, description="Download and preview", indent=False,
+                                     **self.look(Checkbox))
         self.follow_input.add_class("azimage-follow")
+        return [self.follow_input]
 
-        status = self._status_line()
-        self.ids_html = HTML(**look(HTML))
+    def _results(self) -> list[Widget]:
+        self.ids_html = HTML(**self.look(HTML))
         self.ids_html.add_class("azimage-ids")
-        self._preview_grid()
-        a.observe(self._on_state, names="state")
+        return [self.ids_html, self.progress_view]
 
-        self.children = (frame, HBox([self.generate_button, self.cancel_button, self.delete_button,
-                                      self.follow_input], **look(HBox)),
-                         status, self.ids_html, self.progress_view, self.previews)
-        self._on_status()
-        attach_view_code(self, self.children[1])  # "View code": Python and curl, no key
-        self._on_ids()
-        frame.refresh()
+
+    @property
+    def generate_button(self) -> Button:
+        """The run button (Generate, or "Generate edit" while an image to edit is set)."""
+        return self.run_button
 
     # -- fields ---------------------------------------------------------------
-    def _count(self, _change: Any = None) -> None:
-        """Nothing to do: the prompt area draws its ``n / max`` counter in the browser."""
-
     @property
     def prompt_counter(self) -> str:
         """The prompt's counter as the browser shows it (``n / max``)."""
-        return self.prompt_input.counter
+        return str(self.prompt_input.counter)
 
     def summary(self) -> str:
         a = self.activity
@@ -125,27 +124,22 @@ class RequestImagePanel(ActivityPanel):
         self._update_buttons()
         return self._task
 
-    def _on_state(self, change: Any) -> None:
-        """The run's outputs changed: ids and previews follow the activity's state."""
-        old, new = change["old"], change["new"]
+    def _show_outputs(self, old: RunState | None, new: RunState) -> None:
         if old is None or old.ids != new.ids:
-            self._on_ids()
+            self.ids = list(new.ids)
+            shown = " ".join(f'<code style="user-select:all">{html.escape(i)}</code>' for i in new.ids)
+            self.ids_html.value = f"<b>Operation ids</b>: {shown}" if new.ids else ""
         if old is None or old.results != new.results:
             self.results = list(new.results)
             self.previews.show(self.results)
 
-    def _on_ids(self) -> None:
-        ids = list(self.activity.state.ids)
-        self.ids = ids
-        if ids:
-            shown = " ".join(f'<code style="user-select:all">{html.escape(i)}</code>' for i in ids)
-            self.ids_html.value = f"<b>Operation ids</b>: {shown}"
-        else:
-            self.ids_html.value = ""
-        self._update_buttons()
-
     def _deletable(self) -> bool:
-        return bool(self.activity.ids)
+        return bool(self.activity.state.ids)
+
+    async def run(self, data: Any = None, **options: Any) -> Any:
+        """``await panel.run(data)``; "Download and preview" decides ``follow`` unless given."""
+        options.setdefault("follow", self.follow_input.value)
+        return await self.activity.run(data, **options)
 
 
 __all__ = ["RequestImagePanel"]

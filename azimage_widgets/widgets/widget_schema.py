@@ -1,8 +1,7 @@
 """Step 2: the request and response data schemas of the selected api-version, as tables.
 
-Refresh and Edit (regenerate the schema from the endpoint; edit nodes and
-fields) arrive with the operations issue: the buttons are shown disabled
-with a tooltip saying so.
+The Refresh and Edit buttons stay disabled until a ``widget_schema_editor.SchemaTools``
+wires them (every panel makes one).
 """
 from __future__ import annotations
 
@@ -11,9 +10,7 @@ import html
 from ipywidgets import HTML, Button, HBox, VBox
 
 from ..contract.schemas import SchemaField, schemas_for
-from .widget_look import Look
-
-LATER = "arrives with the operations issue"
+from .widget_style import Look
 
 _NOTES = {
     "request_image": ("Use the <code>id</code> of the response as the input of a Download Image "
@@ -44,17 +41,19 @@ def schema_table(title: str, fields: tuple[SchemaField, ...]) -> str:
 
 
 class SchemaView(VBox):
-    """Request and response schema tables, with Refresh and Edit shown disabled."""
+    """Request and response schema tables, with the Refresh and Edit buttons."""
 
     def __init__(self, kind: str, api_version: str, look: Look | None = None) -> None:
         owns = look is None
         self.look = look = look or Look()
         self.kind = kind
-        self.refresh_button = Button(description="Refresh", icon="refresh", disabled=True,
-                                     tooltip=f"Refresh {LATER}", **look(Button))
+        self.refresh_button = Button(
+            description="Refresh", icon="refresh", disabled=True, **look(Button),
+            tooltip="Regenerate the schemas from the endpoint (every panel using them updates)")
         self.refresh_button.add_class("azimage-schema-refresh")
-        self.edit_button = Button(description="Edit", icon="pencil", disabled=True,
-                                  tooltip=f"Edit {LATER}", **look(Button))
+        self.edit_button = Button(
+            description="Edit", icon="pencil", disabled=True, **look(Button),
+            tooltip="Edit this activity's schemas: add, delete, rename, reorder, change types")
         self.edit_button.add_class("azimage-schema-edit")
         self.request_table = HTML(**look(HTML))
         self.response_table = HTML(**look(HTML))
@@ -78,4 +77,4 @@ class SchemaView(VBox):
                            "configuration.</span>")
 
 
-__all__ = ["LATER", "SchemaView", "schema_table"]
+__all__ = ["SchemaView", "schema_table"]

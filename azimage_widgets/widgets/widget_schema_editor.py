@@ -1,7 +1,7 @@
 """Step 2's Refresh and Edit: the schema editor, and wiring both into a panel's SchemaView.
 
-``attach_schema_tools(panel)`` (called by every panel) enables the Refresh
-and Edit buttons of the panel's SchemaView:
+``SchemaTools(view, activity, look)`` (made by every panel) enables the
+Refresh and Edit buttons of the panel's SchemaView:
 
 - the tables show the activity's effective schema (its own edit, or the
   shared schema of its kind and version) and follow the shared registry,
@@ -37,11 +37,11 @@ from ..activities.schema_edit import (
     refresh_schema,
     registry,
 )
-from ..contract import ValidationError
+from ..contract.errors import ValidationError
 from ..contract.schemas import SchemaField
 from .widget_html import error_html
-from .widget_look import Look
-from .widget_schema import schema_table
+from .widget_schema import SchemaView, schema_table
+from .widget_style import Look
 from .widget_tree import close_tree, show
 
 
@@ -204,21 +204,18 @@ class SchemaEditor(VBox):
 class SchemaTools:
     """The wiring of Refresh / Edit / the shared registry into one panel's SchemaView."""
 
-    def __init__(self, panel: Any) -> None:
-        self.panel = panel
-        self.view = panel.schema
-        self.activity = panel.activity
+    def __init__(self, view: SchemaView, activity: Any, look: Look | None = None) -> None:
+        self.view = view
+        self.activity = activity
         self.editor: SchemaEditor | None = None
         self._unsubscribe: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
         v = self.view
         v.refresh_button.disabled = False
-        v.refresh_button.tooltip = "Regenerate the schemas from the endpoint (every panel using them updates)"
         v.edit_button.disabled = False
-        v.edit_button.tooltip = "Edit this activity's schemas: add, delete, rename, reorder, change types"
         v.refresh_button.on_click(lambda _b: self.refresh())
         v.edit_button.on_click(lambda _b: self.open_editor())
-        self.look = look = getattr(panel, "look", None) or Look().own(self.view)
+        self.look = look = look or Look().own(self.view)
         self.status = HTML(**look(HTML))
         self.status.add_class("azimage-schema-status")
         self.editor_box = VBox([], **look(VBox))
@@ -304,11 +301,4 @@ class SchemaTools:
         self.close_editor()
 
 
-def attach_schema_tools(panel: Any) -> SchemaTools:
-    """Enable Refresh and Edit on a panel's step 2 (see the module docstring)."""
-    tools = SchemaTools(panel)
-    panel.activity.on_close(lambda _a: tools.close())
-    return tools
-
-
-__all__ = ["SchemaEditor", "SchemaTools", "attach_schema_tools"]
+__all__ = ["SchemaEditor", "SchemaTools"]

@@ -18,7 +18,7 @@ from ipywidgets import HTML, Box, Button, HBox, Layout, VBox, Widget
 from traitlets import Bool, Int
 
 from .widget_html import error_html
-from .widget_look import Look
+from .widget_style import Look
 from .widget_tree import show
 
 STEP_TITLES = {1: "Step 1: Enter a name and specify settings", 2: "Step 2: Review the data schemas"}
@@ -54,7 +54,7 @@ class StepFrame(VBox):
         step1.add_class("azimage-step1")
         step2.add_class("azimage-step2")
 
-        def button(text: str, css: str, handler: Callable[[], None], style: str = "",
+        def button(text: str, css: str, handler: Callable[[], object], style: str = "",
                    tooltip: str = "") -> Button:
             b = Button(description=text, button_style=style, tooltip=tooltip or text, **look(Button))
             b.add_class(css)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from ipywidgets import Widget
 
-from .widget_look import is_shared, owned_look, set_display
+from .widget_style import is_shared, owned_look, set_display
 
 
 def walk(root: Widget) -> Iterator[Widget]:
@@ -34,7 +34,7 @@ def walk(root: Widget) -> Iterator[Widget]:
 def close_tree(root: Widget) -> None:
     """Close ``root`` and every widget under it (their comms, so views disappear).
 
-    Shared Layout/Style models (widget_look) are left open, since other widgets
+    Shared Layout/Style models (widget_style) are left open, since other widgets
     still use them, unless their owner is in the tree: the Look of every closed
     owner is closed with it.
     """
@@ -54,7 +54,7 @@ def show(widget: Widget, visible: bool) -> None:
 
 
 def visible(widget: Widget) -> bool:
-    return widget.layout.display != "none"
+    return bool(widget.layout.display != "none")
 
 
 class OwnsParts:

@@ -17,11 +17,10 @@ from typing import Any
 
 from ipywidgets import Dropdown, IntSlider
 
-from ..contract import version_spec
-from ..contract.limits import OPTION_NAMES
+from ..contract.limits import OPTION_NAMES, version_spec
 from .widget_fields import Field
-from .widget_look import Look
-from .widget_panel import INITIAL
+from .widget_prompt_area import PromptArea
+from .widget_style import INITIAL, Look
 from .widget_tree import show
 
 _LABELS = {"quality": "Quality", "style": "Style", "response_format": "Response format",
@@ -30,11 +29,16 @@ _LABELS = {"quality": "Quality", "style": "Style", "response_format": "Response 
 
 
 class VersionFields:
-    """The version-following parts of a RequestImagePanel."""
+    """The version-following parts of a RequestImagePanel.
 
-    def __init__(self, panel: Any) -> None:
+    ``panel`` makes and binds the option fields (``_bind``); ``size``, ``n`` and
+    ``prompt`` are its inputs whose choices and caps follow the version.
+    """
+
+    def __init__(self, panel: Any, size: Dropdown, n: IntSlider, prompt: PromptArea) -> None:
         self.panel = panel
         self.activity = panel.activity
+        self.size_input, self.n_input, self.prompt_input = size, n, prompt
         self._version: str | None = None
         self.inputs: dict[str, Any] = {}
         self.fields: list[Field] = []
@@ -77,18 +81,13 @@ class VersionFields:
             return
         self._version = version
         spec = version_spec(version)
-        p = self.panel
         a = self.activity
-        if hasattr(p, "size_input"):
-            keep = a.size if a.size in spec.sizes else spec.default_size
-            p.size_input.options = list(spec.sizes)
-            p.size_input.value = keep
-        if hasattr(p, "n_input"):
-            p.n_input.max = spec.n_max
-            p.n_input.disabled = spec.n_max == 1
-        if hasattr(p, "prompt_input"):
-            p.prompt_input.max_chars = spec.prompt_max
-            p._count()
+        keep = a.size if a.size in spec.sizes else spec.default_size
+        self.size_input.options = list(spec.sizes)
+        self.size_input.value = keep
+        self.n_input.max = spec.n_max
+        self.n_input.disabled = spec.n_max == 1
+        self.prompt_input.max_chars = spec.prompt_max
         for name, widget in self.inputs.items():
             opt = spec.option(name)
             show(widget, opt is not None)

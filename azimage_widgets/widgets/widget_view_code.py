@@ -1,8 +1,7 @@
 """"View code" on a panel: a button that shows the panel's configuration as Python and curl.
 
-``attach_view_code(panel, buttons)`` (called by both panels) adds a "View
-code" toggle button to the ``buttons`` box and a code box (two read-only
-text areas, Python and curl, in Tabs) at the end of the panel. The box's
+Both panels put a ``view_code_button`` in their button row and its
+``CodeView`` (two read-only text areas, Python and curl, in Tabs) at their end. The box's
 Tabs and text areas are built on the first open (a panel nobody asks for
 code costs no widget state for them). While open, the code follows every
 configuration change. The text comes from ``activities.view_code`` and
@@ -15,11 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipywidgets import Box, Tab, Textarea, ToggleButton, VBox
+from ipywidgets import Tab, Textarea, ToggleButton, VBox
 
 from ..activities.view_code import CodeSnippet, view_code
-from .widget_html import error_html
-from .widget_look import Look
+from .widget_style import Look
 from .widget_tree import show
 
 
@@ -79,28 +77,21 @@ class CodeView(VBox):
         show(self, False)
 
 
-def attach_view_code(panel: Any, buttons: Box) -> CodeView:
-    """Add the View code button to ``buttons`` and the code box to the end of ``panel``."""
-    look = getattr(panel, "look", None)
-    view = CodeView(panel.activity, look=look)
+def view_code_button(view: CodeView, look: Look | None = None) -> ToggleButton:
+    """The "View code" toggle that shows and hides ``view``."""
     button = ToggleButton(description="View code", icon="code", value=False,
                           tooltip="The equivalent Python and curl (without the key)",
                           **(look or view.look)(ToggleButton))
     button.add_class("azimage-view-code")
 
     def toggle(change: Any) -> None:
-        try:
-            view.reveal() if change["new"] else view.conceal()
-        except Exception as exc:  # noqa: BLE001
-            view._build()
-            view.python.value = error_html(str(exc))
+        if change["new"]:
+            view.reveal()
+        else:
+            view.conceal()
 
     button.observe(toggle, names="value")
-    buttons.children = (*buttons.children, button)
-    panel.children = (*panel.children, view)
-    panel.view_code_button = button
-    panel.code_view = view
-    return view
+    return button
 
 
-__all__ = ["CodeView", "attach_view_code"]
+__all__ = ["CodeView", "view_code_button"]

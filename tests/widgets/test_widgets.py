@@ -19,7 +19,6 @@ import azimage_widgets as aw
 from azimage_widgets.activities import DownloadResult, ImageSlot
 from azimage_widgets.contract import ImageItem, ImageResult
 from azimage_widgets.widgets import PreviewGrid, walk
-from azimage_widgets.widgets.widget_schema import LATER
 from azimage_widgets.widgets.widget_tree import visible
 
 
@@ -199,8 +198,8 @@ def test_schema_step_shows_fields_and_refresh_edit():
     assert "<code>id</code>" in tables[1] and "status" in tables[1]
     for css in ("azimage-schema-refresh", "azimage-schema-edit"):
         b = one(p, css)
-        # enabled by the operations issue (tests/activities/test_schema_edit.py drives them)
-        assert isinstance(b, Button) and not b.disabled and LATER not in b.tooltip
+        # wired by SchemaTools (tests/activities/test_schema_edit.py drives them)
+        assert isinstance(b, Button) and not b.disabled and b.tooltip
     d = aw.DownloadImagePanel(name=uniq(), namespace={})
     resp = with_class(d, "azimage-schema-table")[1].value
     assert "result.data[].url" in resp and "error.code" in resp and "expires" in resp

@@ -3,7 +3,7 @@
 Counts and bytes are deterministic (no timings): every model's full state as
 a front end receives it on ``comm_open`` and as nbclient saves it in a
 notebook. Before the panels shared their Layout and Style models
-(widget_look), an empty RequestImagePanel was 252 models / 171,679 bytes, an
+(widget_style), an empty RequestImagePanel was 252 models / 171,679 bytes, an
 empty DownloadImagePanel 180 / 125,976, and a preview tile 13 models /
 ~10.3 kB beside its thumbnail. The bounds leave ~10 % room over today's
 figures (110 / 64.6 kB, 81 / 51.2 kB, 5 models / 2.7 kB per tile).
@@ -19,7 +19,7 @@ from test_widgets import _result
 
 import azimage_widgets as aw
 from azimage_widgets.widgets import PreviewGrid, walk
-from azimage_widgets.widgets.widget_look import is_shared
+from azimage_widgets.widgets.widget_style import is_shared
 from azimage_widgets.widgets.widget_tree import close_tree, visible
 
 

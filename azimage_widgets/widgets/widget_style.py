@@ -30,13 +30,16 @@ from __future__ import annotations
 from typing import Any
 
 from ipywidgets import Layout, Widget
+from traitlets import HasTraits
 
+#: A style whose description takes the room it needs (long labels such as "Supported versions").
+INITIAL = {"description_width": "initial"}
 SHARED_MARK = "_azimage_shared"
 OWNER_MARK = "_azimage_look"
 VARIANT_MARK = "_azimage_layout_of"  # on a shared Layout: (its Look, its traits)
 
 
-def style_class(widget_cls: type) -> type | None:
+def style_class(widget_cls: type[HasTraits]) -> type | None:
     """The Style class a widget class syncs (None when it has no ``style`` trait)."""
     trait = widget_cls.class_traits().get("style")
     return getattr(trait, "klass", None) if trait is not None else None
@@ -132,4 +135,4 @@ class Look:
         self._models.clear()
 
 
-__all__ = ["Look", "is_shared", "owned_look", "set_display", "style_class"]
+__all__ = ["INITIAL", "Look", "is_shared", "owned_look", "set_display", "style_class"]

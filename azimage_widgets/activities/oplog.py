@@ -9,7 +9,7 @@
 The seeds' "continue on error" writes failing datasets here; runs of
 activities and operations write every dataset (succeeded, failed, canceled)
 so a batch can be checked afterwards. Stdlib only (csv, json); no widgets:
-``widgets.widget_oplog.OperationLogView`` shows a log as a table.
+``widgets.widget_operation_log.OperationLogView`` shows a log as a table.
 
 Choices where the issue is silent: times are timezone-aware UTC; the log
 keeps at most ``max_entries`` entries (oldest dropped first, 10 000 by

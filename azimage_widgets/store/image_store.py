@@ -30,12 +30,10 @@ to keep the kernel's loop free).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
 import sqlite3
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -44,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.errors import strip_query
+from .files import atomic_write, probe_image
 from .location import default_store_dir
 from .pngmeta import NotPNG, with_text
 from .records import MAX_ROW_ID, MalformedRecord, RecordList, StoreRecord, record_from_row, row_id
@@ -173,7 +172,7 @@ class ImageStore:
             raise ValueError("data must be non-empty image bytes")
         data = bytes(data)
         prompt = prompt or ""
-        width, height, fmt = _probe(data)
+        width, height, fmt = probe_image(data)
         ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}.get(fmt or "", "bin")
         if ext == "png":
             meta = {"prompt": prompt, "Software": "azimage-widgets",
@@ -189,7 +188,7 @@ class ImageStore:
         sha = hashlib.sha256(data).hexdigest()
         path = self._file(sha, ext)
         if not path.exists():
-            _atomic_write(path, data)
+            atomic_write(path, data)
         clean_url = strip_query(source_url) if source_url else None
         row = {
             "sha256": sha, "ext": ext, "prompt": prompt, "api_version": api_version, "size": size,
@@ -367,37 +366,11 @@ class ImageStore:
         with Image.open(rec.path) as img:
             out = make_thumbnail(img, max_px)
         if max_px == THUMBNAIL_PX:
-            _atomic_write(cached, out)
+            atomic_write(cached, out)
         return out
 
     def __repr__(self) -> str:
         return f"ImageStore({str(self._root)!r})"
-
-
-def _probe(data: bytes) -> tuple[int | None, int | None, str | None]:
-    """(width, height, format) read from the header; ValueError when it is not an image."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return img.size[0], img.size[1], img.format
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"not an image: {exc}") from None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _terms(text: str) -> list[str]:

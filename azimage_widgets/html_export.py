@@ -5,8 +5,8 @@ only with a widget renderer, which it loads from a CDN unless told
 otherwise. ``scripts/fetch_widget_renderer.sh`` packs one with npm
 (``@jupyter-widgets/html-manager@^1`` and ``requirejs@2``, into
 ``build/widget-renderer``); ``stage_renderer`` copies the files it needs
-(``embed-amd.js`` and ``require.js``, 3.7 MB, and the icon fonts, 3 MB) next to the
-HTML, and ``export_html`` points nbconvert at them with relative URLs, so the
+(``embed-amd.js`` and ``require.js``, 3.7 MB, the icon fonts, 3 MB, and
+anywidget's AMD build when anywidget is installed) next to the HTML, and ``export_html`` points nbconvert at them with relative URLs, so the
 output folder works from ``file://`` or any static web server::
 
     python -m azimage_widgets.html_export executed.ipynb out/notebook.html
@@ -37,6 +37,8 @@ DEFAULT_RENDERER = Path(__file__).resolve().parents[1] / "build" / "widget-rende
 STAGED_DIR = "widget-renderer"
 RENDERER_URL = f"{STAGED_DIR}/embed-amd.js"
 REQUIRE_URL = f"{STAGED_DIR}/require.js"
+#: anywidget's AMD module, next to the HTML (require.js's base folder).
+ANYWIDGET_JS = "anywidget.js"
 #: Where the widget CSS looks for its icon fonts, next to the HTML.
 FONTS_DIR = "@jupyter-widgets"
 _FONT_SUFFIXES = (".woff2", ".woff", ".ttf", ".eot", ".svg")
@@ -70,7 +72,26 @@ def stage_renderer(dest_dir: str | os.PathLike[str], renderer: str | os.PathLike
         if f.suffix in _FONT_SUFFIXES:
             shutil.copy2(f, fonts / f.name)
     shutil.copy2(root / "node_modules" / "requirejs" / "require.js", target / "require.js")
+    amd = anywidget_amd()
+    if amd is not None:
+        shutil.copy2(amd, Path(dest_dir) / ANYWIDGET_JS)
     return target
+
+
+def anywidget_amd() -> Path | None:
+    """anywidget's AMD build (its classic-notebook extension), or None when not installed.
+
+    The html-manager loads a widget module it does not bundle with require.js, by
+    name: widgets made with anywidget (the prompt area, the mask painter) need the
+    module "anywidget", which require.js looks up as ``anywidget.js`` next to the HTML.
+    """
+    from jupyter_core.paths import jupyter_path
+
+    for folder in jupyter_path("nbextensions"):
+        candidate = Path(folder) / "anywidget" / "index.js"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def export_html(notebook: Any, out_html: str | os.PathLike[str],

@@ -6,8 +6,9 @@ otherwise. ``scripts/fetch_widget_renderer.sh`` packs one with npm
 (``@jupyter-widgets/html-manager@^1`` and ``requirejs@2``, into
 ``build/widget-renderer``); ``stage_renderer`` copies the files it needs
 (``embed-amd.js`` and ``require.js``, 3.7 MB, the icon fonts, 3 MB, and
-anywidget's AMD build when anywidget is installed) next to the HTML, and ``export_html`` points nbconvert at them with relative URLs, so the
-output folder works from ``file://`` or any static web server::
+anywidget's AMD build when anywidget is installed) next to the HTML, and
+``export_html`` points nbconvert at them with relative URLs, so the output
+folder works from ``file://`` or any static web server::
 
     python -m azimage_widgets.html_export executed.ipynb out/notebook.html
 

@@ -53,7 +53,7 @@ _HOME: dict[str, str] = {
     "history": "azimage_widgets.widgets",
     "RequestImage": "azimage_widgets.activities",
     "DownloadImage": "azimage_widgets.activities",
-    "Operation": "azimage_widgets.activities.operation",
+    "Operation": "azimage_widgets.activities.operation_chain",
     "Compare": "azimage_widgets.activities.compare",
     "OperationLog": "azimage_widgets.activities.oplog",
     "OperationLogView": "azimage_widgets.widgets",
@@ -78,7 +78,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
 
     from .activities import DownloadImage, RequestImage
     from .activities.compare import Compare
-    from .activities.operation import Operation
+    from .activities.operation_chain import Operation
     from .activities.oplog import OperationLog, default_log
     from .activities.view_code import view_code
     from .client import Connection, ImageClient

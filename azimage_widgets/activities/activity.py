@@ -20,7 +20,7 @@ Run state, for widgets and scripts to follow: ``state``, a frozen RunState
 and ``elapsed`` derived), replaced as a run moves on (see run_state), and
 ``progress`` (one dict per operation: id, status, elapsed seconds, images,
 message). ``status``, ``message``, ``error`` and ``running`` read ``state``.
-The run steps (runner, operation, download_image) move the state through the
+The run steps (dataset_runs, operation_chain, download_result) move the state through the
 public ``start_run`` / ``end_run`` / ``fail_run`` / ``cancel_run`` /
 ``publish`` / ``update_operation``.
 """
@@ -31,63 +31,30 @@ import dataclasses
 import gc
 import itertools
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Dict, HasTraits, Instance, List, TraitError, Unicode, observe, validate
+from traitlets import Bool, Dict, TraitError, Unicode, observe, validate
 
 from ..contract import (
     DEFAULT_API_VERSION,
     TERMINAL_STATUSES,
-    ApiError,
-    ImageFetchError,
-    OperationTimeout,
     ValidationError,
     version_spec,
 )
 from ..contract.text import check_display_name, is_blank
-from .run_state import RunState, RunStatus, now
+from .failures import error_info, format_error
+from .run_state import CANCEL_MESSAGE, RunStateOwner, RunStatus
 from .variables import check_output_name
 
 #: kind -> {name: activity}; weak so a dropped activity frees its name.
 _REGISTRY: dict[str, weakref.WeakValueDictionary[str, Activity]] = {}
 _COUNTERS: dict[str, Iterable[int]] = {}
 
-CANCEL_MESSAGE = ("Stopped waiting for operation {id}; the service may still finish the job. "
-                  "Download it later with this id.")
-
-
 def registered(kind: str) -> dict[str, Activity]:
     """The live activities of a kind, by name (a copy)."""
     return dict(_REGISTRY.get(kind, {}))
-
-
-def error_info(exc: BaseException) -> dict[str, Any]:
-    """What a panel shows of a failure: code, message and, for validation, the field."""
-    info: dict[str, Any] = {"type": type(exc).__name__, "code": None, "message": str(exc),
-                            "field": None, "status_code": None}
-    if isinstance(exc, ValidationError):
-        info.update(code="validation", field=exc.field, message=str(exc))
-    elif isinstance(exc, ApiError):
-        info.update(code=exc.code or (str(exc.status_code) if exc.status_code else "error"),
-                    message=exc.message, status_code=exc.status_code)
-    elif isinstance(exc, OperationTimeout):
-        info.update(code="timeout")
-    elif isinstance(exc, ImageFetchError):
-        info.update(code="fetch", status_code=exc.status_code)
-    else:
-        info.update(code=type(exc).__name__)
-    return info
-
-
-def format_error(info: Mapping[str, Any] | None) -> str:
-    """One line: ``code: message``."""
-    if not info:
-        return ""
-    code = info.get("code")
-    msg = info.get("message") or ""
-    return f"{code}: {msg}" if code and not msg.startswith(f"{code}:") else msg
 
 
 class UsesConnection:
@@ -128,7 +95,7 @@ class UsesConnection:
         return env_api_version()
 
 
-class Activity(UsesConnection, HasTraits):
+class Activity(UsesConnection, RunStateOwner):
     """Base of RequestImage and DownloadImage."""
 
     #: Registry key and schema kind, e.g. "request_image".
@@ -151,8 +118,6 @@ class Activity(UsesConnection, HasTraits):
     saved = Dict(help="The last saved configuration.")
     dirty = Bool(False, help="True when the configuration differs from `saved`.")
 
-    state = Instance(RunState, args=(), help="The last run: status, message, error, ids, results.")
-    progress = List(help="One dict per operation: id, status, elapsed, images, message.")
     closed = Bool(False)
 
     def __init__(self, conn: Any = None, *, name: str | None = None,
@@ -284,8 +249,8 @@ class Activity(UsesConnection, HasTraits):
         return {k: getattr(self, k) for k in self.all_config_names()}
 
     async def run(self, data: Any = None, **options: Any) -> Any:
-        """Run over datasets (a mapping, a list of mappings, a DataFrame); see ``runner``."""
-        from .runner import run_activity
+        """Run over datasets (a mapping, a list of mappings, a DataFrame); see ``dataset_runs``."""
+        from .dataset_runs import run_activity
 
         return await run_activity(self, data, **options)
 
@@ -319,110 +284,6 @@ class Activity(UsesConnection, HasTraits):
     def _on_saved(self, change: Any) -> None:
         self._update_dirty()
 
-    # -- run state (public: the run steps of runner, operation, download_image use it) --
-    @property
-    def status(self) -> RunStatus:
-        """Where the last run is (``state.status``)."""
-        return self.state.status
-
-    @property
-    def message(self) -> str:
-        return self.state.message
-
-    @property
-    def error(self) -> Mapping[str, Any] | None:
-        """code/message/field of the last failure, or None."""
-        return self.state.error
-
-    @property
-    def running(self) -> bool:
-        return self.state.running
-
-    @property
-    def elapsed(self) -> float:
-        return self.state.elapsed
-
-    def start_run(self) -> None:
-        """Mark a run as started by the current task; ValidationError when closed or already running."""
-        if self.closed:
-            raise ValidationError("name", f"activity {self.name!r} is closed")
-        task = asyncio.current_task()
-        if self._task is not None and not self._task.done() and self._task is not task:
-            raise ValidationError("run", f"{self.label} {self.name!r} is already running; cancel it first")
-        self._task = task
-        self.state = self.state.begin()
-
-    def end_run(self, status: RunStatus | str, message: str = "") -> None:
-        """Mark the run as ended with ``status``."""
-        self.state = self.state.end(RunStatus(status), message)
-
-    def fail_run(self, exc: BaseException, **details: Any) -> None:
-        """Mark the run as failed by ``exc`` (``details``, e.g. the dataset, join its error info)."""
-        info = {**error_info(exc), **details}
-        message = format_error(info)
-        self.state = self.state.end(RunStatus.FAILED, message, info)
-
-    def cancel_run(self, ids: Iterable[str]) -> None:
-        """Mark the run as canceled; the operations still waiting are marked stopped."""
-        ids = list(ids)
-        for op_id in ids:
-            row = self.operation_row(op_id)
-            if row is not None and row.get("status") not in TERMINAL_STATUSES:
-                self.update_operation(op_id, status="stopped",
-                                      message="stopped polling; the service may still finish the job")
-        shown = ", ".join(ids) if ids else "(not yet known)"
-        self.end_run(RunStatus.CANCELED, CANCEL_MESSAGE.format(id=shown))
-
-    def publish(self, *, ids: Iterable[str] | None = None, results: Iterable[Any] | None = None,
-                value: Any = None) -> None:
-        """Record what the run produced (given parts replace the last run's)."""
-        self.state = self.state.with_outputs(ids=ids, results=results, value=value)
-
-    def operation_row(self, op_id: str) -> dict[str, Any] | None:
-        """The progress row of one operation (a copy), or None."""
-        for row in self.progress:
-            if row.get("id") == op_id:
-                return dict(row)
-        return None
-
-    def update_operation(self, op_id: str, **fields: Any) -> None:
-        """Update (or add) the progress row of one operation."""
-        rows = [dict(r) for r in self.progress]
-        for row in rows:
-            if row.get("id") == op_id:
-                row.update(fields)
-                break
-        else:
-            row = {"id": op_id, "status": "", "elapsed": 0.0, "images": 0, "message": ""}
-            row.update(fields)
-            rows.append(row)
-        self.progress = rows
-
-    def clear_operations(self) -> None:
-        """Forget the progress rows of the last run."""
-        self.progress = []
-
-    @staticmethod
-    def clock() -> float:
-        """The clock run times are measured with (monotonic seconds)."""
-        return now()
-
-    def cancel(self) -> bool:
-        """Stop the current run (polling stops; the service may still finish the job).
-
-        Returns True when a run was stopped.
-        """
-        task = self._task
-        if task is None or task.done():
-            return False
-        task.cancel()
-        return True
-
-    @property
-    def task(self) -> asyncio.Task[Any] | None:
-        """The task of the current or last run, when it ran as a task."""
-        return self._task
-
     async def delete(self, ids: Iterable[str] | None = None) -> list[str]:
         """Delete finished operations at the service (default: this activity's own); returns the ids deleted.
 
@@ -452,10 +313,6 @@ class Activity(UsesConnection, HasTraits):
             raise
         self.end_run(RunStatus.DELETED, f"Deleted {', '.join(done)}.")
         return done
-
-    def operation_ids(self) -> list[str]:
-        """Ids of the operations of the last run."""
-        return [r["id"] for r in self.progress if r.get("id")]
 
     # -- lifecycle ----------------------------------------------------------
     def on_close(self, callback: Callable[[Activity], None]) -> None:

@@ -30,8 +30,9 @@ from typing import Any
 
 from ..contract import DEFAULT_API_VERSION, ImageRequest, ValidationError
 from ..contract.limits import OPTION_NAMES
-from .activity import UsesConnection, error_info, format_error
-from .download_image import DownloadResult, fetch_slots, raise_for_result
+from .activity import UsesConnection
+from .download_result import DownloadResult, fetch_slots, raise_for_result
+from .failures import error_info, format_error
 
 _CONTRACT = ("prompt", "size", "n", "user")
 

@@ -28,7 +28,7 @@ from typing import Any
 from ..contract import TERMINAL_STATUSES, ApiError, ImageItem, ImageOperation, ImageResult
 from ..store import resolve_store
 from ..store.journal import BatchJournal, ItemState, batch_key, journal_for
-from .activity import error_info, format_error
+from .failures import error_info, format_error
 
 BILLED_TWICE = ("possibly billed twice: an earlier request for it was cut off with no answer, "
                 "so the service may have made (and billed) it; sent again")
@@ -105,9 +105,8 @@ class DurableRun:
 
     async def step(self, ctx: Any, index: int, dataset: Mapping[str, Any]) -> Any:
         """One dataset, as the journal says it stands; logged once, like ``run_step``."""
-        from .download_image import poll_and_fetch
+        from .download_result import images_note, poll_and_fetch, remember_request
         from .request_body import build_request
-        from .runner import _images_note, _remember_request
 
         a = ctx.activity
         t0 = a.clock()
@@ -119,11 +118,11 @@ class DurableRun:
             if item.state == "done":
                 rebuilt = await self._rebuild(item)
                 if rebuilt is not None:
-                    _remember_request(rebuilt, kwargs["prompt"], kwargs.get("size"),
+                    remember_request(rebuilt, kwargs["prompt"], kwargs.get("size"),
                                       getattr(rebuilt, "request", {}).get("operation"))
                     ctx.entry(index, "succeeded", t0, item.operation_id,
                               "done before: not generated again (batch journal); "
-                              + (_images_note(rebuilt) if self.follow else "submitted"))
+                              + (images_note(rebuilt) if self.follow else "submitted"))
                     return rebuilt
                 notes.append("its stored images are gone; generated again")
             result: Any = None
@@ -172,7 +171,7 @@ class DurableRun:
                     op = None
             if not self.follow:
                 result = op
-            _remember_request(result, kwargs["prompt"], kwargs.get("size"), op)
+            remember_request(result, kwargs["prompt"], kwargs.get("size"), op)
             ids = [s.record.id for s in getattr(result, "slots", [])
                    if getattr(s, "record", None) is not None]
             self._mark(index, "done", operation_id=op.id, image_ids=ids)
@@ -188,7 +187,7 @@ class DurableRun:
             ctx.entry(index, "failed", t0, op_id,
                       "; ".join([*notes, format_error(info)]), info.get("code"))
             raise
-        note = _images_note(result) if self.follow else "submitted"
+        note = images_note(result) if self.follow else "submitted"
         ctx.entry(index, "succeeded", t0, op_id, "; ".join([*notes, note]))
         return result
 
@@ -196,7 +195,7 @@ class DurableRun:
         """The result of a dataset finished before: its images read back from the image store."""
         if not self.follow:
             return ImageOperation(id=item.operation_id or "", status="succeeded")
-        from .download_image import DownloadResult, ImageSlot, decode_image
+        from .download_result import DownloadResult, ImageSlot, decode_image
 
         folder = self.journal.path.parent if self.journal.path is not None else None
         store = resolve_store(folder) if folder is not None else None

@@ -16,7 +16,8 @@ from typing import Any
 from ..contract import ImageRequest, ValidationError, version_spec
 from ..contract.limits import OPTION_NAMES
 from ..contract.text import check_json_value
-from .schema_edit import check_value, request_fields
+from .schema_edit import check_value
+from .schema_registry import request_fields
 
 #: Fields of the contract's request that are arguments of their own (not options, not extra).
 CONTRACT_FIELDS = ("prompt", "n", "size", "user")
@@ -118,6 +119,8 @@ def build_request(activity: Any, dataset: Mapping[str, Any] | None = None) -> Pr
         else:
             extra[name] = check_json_value(name, value)
     if "prompt" not in named:
+        if not dataset:  # Generate with an empty prompt
+            raise ValidationError("prompt", "must not be empty or blank")
         raise ValidationError("prompt", "is required: give it in the dataset or the configuration")
     omit = tuple(k for k in OMITTABLE if k not in fields)
     if "size" in omit:

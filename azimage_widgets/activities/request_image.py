@@ -43,10 +43,11 @@ from ..contract import (
 )
 from ..contract.edits import EDIT_OPTIONS, PNG_MAGIC, ImageEditRequest
 from ..contract.limits import OPTION_NAMES
-from ..contract.models import check_n, check_option, check_prompt, check_size
+from ..contract.models import check_n, check_option, check_prompt_length, check_size
 from ..contract.schemas import REQUEST_IMAGE
-from .activity import Activity, error_info, format_error
-from .download_image import DownloadResult, poll_and_fetch
+from .activity import Activity
+from .download_result import DownloadResult, poll_and_fetch
+from .failures import error_info, format_error
 from .request_body import PreparedRequest, build_request
 from .variables import bind
 
@@ -111,7 +112,8 @@ class RequestImage(Activity):
     @validate("prompt")
     def _check_prompt(self, proposal: Any) -> str:
         value = proposal["value"]
-        check_prompt(version_spec(self.api_version), value, allow_blank=True)  # blank: refused when run
+        # the cap while typing; blank text or a lone surrogate are refused when run
+        check_prompt_length(version_spec(self.api_version), value)
         return str(value)
 
     @validate("n")

@@ -11,11 +11,20 @@ times, not stored: nothing has to tick to keep them current.
 """
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
+
+from traitlets import HasTraits, Instance, List
+
+from ..contract import TERMINAL_STATUSES, ValidationError
+from .failures import error_info, format_error
+
+CANCEL_MESSAGE = ("Stopped waiting for operation {id}; the service may still finish the job. "
+                  "Download it later with this id.")
 
 
 class RunStatus(str, Enum):
@@ -97,4 +106,127 @@ class RunState:
         return replace(self, **changes) if changes else self
 
 
-__all__ = ["RunState", "RunStatus", "now"]
+class RunStateOwner(HasTraits):
+    """The run state of an activity and the public steps that move it.
+
+    The run steps (dataset_runs, operation_chain, download_result) call only
+    these methods. Expects ``name``, ``label`` and ``closed`` from the activity.
+    """
+
+    state = Instance(RunState, args=(), help="The last run: status, message, error, ids, results.")
+    progress = List(help="One dict per operation: id, status, elapsed, images, message.")
+
+    name: str
+    label: ClassVar[str]
+    closed: bool
+    _task: asyncio.Task[Any] | None = None
+
+    @property
+    def status(self) -> RunStatus:
+        """Where the last run is (``state.status``)."""
+        return self.state.status
+
+    @property
+    def message(self) -> str:
+        return self.state.message
+
+    @property
+    def error(self) -> Mapping[str, Any] | None:
+        """code/message/field of the last failure, or None."""
+        return self.state.error
+
+    @property
+    def running(self) -> bool:
+        return self.state.running
+
+    @property
+    def elapsed(self) -> float:
+        return self.state.elapsed
+
+    def start_run(self) -> None:
+        """Mark a run as started by the current task; ValidationError when closed or already running."""
+        if self.closed:
+            raise ValidationError("name", f"activity {self.name!r} is closed")
+        task = asyncio.current_task()
+        if self._task is not None and not self._task.done() and self._task is not task:
+            raise ValidationError("run", f"{self.label} {self.name!r} is already running; cancel it first")
+        self._task = task
+        self.state = self.state.begin()
+
+    def end_run(self, status: RunStatus | str, message: str = "") -> None:
+        """Mark the run as ended with ``status``."""
+        self.state = self.state.end(RunStatus(status), message)
+
+    def fail_run(self, exc: BaseException, **details: Any) -> None:
+        """Mark the run as failed by ``exc`` (``details``, e.g. the dataset, join its error info)."""
+        info = {**error_info(exc), **details}
+        message = format_error(info)
+        self.state = self.state.end(RunStatus.FAILED, message, info)
+
+    def cancel_run(self, ids: Iterable[str]) -> None:
+        """Mark the run as canceled; the operations still waiting are marked stopped."""
+        ids = list(ids)
+        for op_id in ids:
+            row = self.operation_row(op_id)
+            if row is not None and row.get("status") not in TERMINAL_STATUSES:
+                self.update_operation(op_id, status="stopped",
+                                      message="stopped polling; the service may still finish the job")
+        shown = ", ".join(ids) if ids else "(not yet known)"
+        self.end_run(RunStatus.CANCELED, CANCEL_MESSAGE.format(id=shown))
+
+    def publish(self, *, ids: Iterable[str] | None = None, results: Iterable[Any] | None = None,
+                value: Any = None) -> None:
+        """Record what the run produced (given parts replace the last run's)."""
+        self.state = self.state.with_outputs(ids=ids, results=results, value=value)
+
+    def operation_row(self, op_id: str) -> dict[str, Any] | None:
+        """The progress row of one operation (a copy), or None."""
+        for row in self.progress:
+            if row.get("id") == op_id:
+                return dict(row)
+        return None
+
+    def update_operation(self, op_id: str, **fields: Any) -> None:
+        """Update (or add) the progress row of one operation."""
+        rows = [dict(r) for r in self.progress]
+        for row in rows:
+            if row.get("id") == op_id:
+                row.update(fields)
+                break
+        else:
+            row = {"id": op_id, "status": "", "elapsed": 0.0, "images": 0, "message": ""}
+            row.update(fields)
+            rows.append(row)
+        self.progress = rows
+
+    def clear_operations(self) -> None:
+        """Forget the progress rows of the last run."""
+        self.progress = []
+
+    @staticmethod
+    def clock() -> float:
+        """The clock run times are measured with (monotonic seconds)."""
+        return now()
+
+    def cancel(self) -> bool:
+        """Stop the current run (polling stops; the service may still finish the job).
+
+        Returns True when a run was stopped.
+        """
+        task = self._task
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    @property
+    def task(self) -> asyncio.Task[Any] | None:
+        """The task of the current or last run, when it ran as a task."""
+        return self._task
+
+    def operation_ids(self) -> list[str]:
+        """Ids of the operations of the last run."""
+        return [r["id"] for r in self.progress if r.get("id")]
+
+
+__all__ = ["CANCEL_MESSAGE", "RunState", "RunStateOwner", "RunStatus", "now"]

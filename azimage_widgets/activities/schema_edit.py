@@ -1,20 +1,4 @@
-"""Data schemas: a shared registry with Refresh, and per-activity edits.
-
-The registry holds, per (activity kind, api_version), the schema the
-endpoint has: at first the contract's (``contract.schemas``); ``refresh``
-regenerates it from the endpoint and tells every observer of that key (each
-panel showing that schema), so one Refresh updates every panel that shares
-it, as the seeds describe.
-
-    await refresh_schema(conn, "request_image", "2023-06-01-preview")
-
-Where the schema comes from on Refresh: a loopback endpoint (the emulator,
-or a local proxy) is asked for its OpenAPI document at ``/openapi.json``;
-for Azure (any other endpoint) the bundled spec of the selected version is
-used, generated from ``contract.schemas`` by ``contract.openapi`` (Azure
-does not serve an OpenAPI document, and the package does not ship
-Microsoft's spec files). A loopback endpoint that answers 404 falls back to
-the bundled spec too; ``SchemaDoc.source`` says which one was used.
+"""Per-activity schema edits: the rules and the draft that makes one.
 
 An edit is an activity's own copy of its schemas, kept in the activity's
 ``schema_edit`` setting (so it is saved with the configuration, discarded
@@ -31,7 +15,7 @@ fields, change types. Rules (``check_edit``), checked on every assignment:
   knows keeps the contract's type (``n`` stays an integer) so the endpoint
   accepts it; Request Image request fields are top-level (the body is flat).
 
-How an edit changes a run (see ``runner``): the request fields of the
+How an edit changes a run (see ``dataset_runs``): the request fields of the
 effective schema are what a dataset may give and what is sent: a field
 added by an edit (for example ``user`` after deleting and re-adding it, or
 ``response_format``) is sent when a dataset or the configuration gives it;
@@ -41,16 +25,16 @@ gives it is refused, naming the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from traitlets import HasTraits, Int
-
 from ..contract import ValidationError
-from ..contract.openapi import OPENAPI_PATH, activity_schemas, openapi_document
 from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE, SchemaField, schemas_for
+from .schema_registry import (
+    SchemaRegistry,
+    effective_schema,
+    registry,
+)
 
 TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "object", "array")
 PARTS: tuple[str, ...] = ("request", "response")
@@ -64,134 +48,6 @@ KNOWN_REQUEST_TYPES: dict[str, dict[str, str]] = {
 }
 #: The request field an activity cannot run without.
 KEY_FIELD = {REQUEST_IMAGE: "prompt", DOWNLOAD_IMAGE: "id"}
-
-
-@dataclass(frozen=True)
-class SchemaDoc:
-    """The request and response fields of one (kind, api_version), and where they came from."""
-
-    kind: str
-    api_version: str
-    request: tuple[SchemaField, ...]
-    response: tuple[SchemaField, ...]
-    source: str = "contract"
-    refreshed: datetime | None = None
-
-
-Key = tuple[str, str]
-
-
-class SchemaRegistry(HasTraits):
-    """The shared schemas by (kind, api_version), with observers per key."""
-
-    version = Int(0, help="Bumped whenever a schema changes.")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._docs: dict[Key, SchemaDoc] = {}
-        self._observers: dict[Key, list[Callable[[SchemaDoc], None]]] = {}
-
-    def get(self, kind: str, api_version: str) -> SchemaDoc:
-        key = (kind, api_version)
-        doc = self._docs.get(key)
-        if doc is None:
-            request, response = schemas_for(kind, api_version)
-            doc = self._docs[key] = SchemaDoc(kind, api_version, request, response)
-        return doc
-
-    def set(self, doc: SchemaDoc) -> None:
-        """Replace the shared schema of ``doc``'s key and tell its observers."""
-        key = (doc.kind, doc.api_version)
-        self._docs[key] = doc
-        self.version += 1
-        for cb in list(self._observers.get(key, ())):
-            cb(doc)
-
-    def reset(self, kind: str | None = None, api_version: str | None = None) -> None:
-        """Back to the contract's schemas (all keys, or one)."""
-        for key in list(self._docs):
-            if (kind is None or key[0] == kind) and (api_version is None or key[1] == api_version):
-                del self._docs[key]
-                self.set(self.get(*key))
-
-    def subscribe(self, kind: str, api_version: str,
-                  callback: Callable[[SchemaDoc], None]) -> Callable[[], None]:
-        """Call ``callback(doc)`` when that key's schema changes; returns the unsubscribe function."""
-        key = (kind, api_version)
-        self._observers.setdefault(key, []).append(callback)
-
-        def unsubscribe() -> None:
-            cbs = self._observers.get(key, [])
-            if callback in cbs:
-                cbs.remove(callback)
-        return unsubscribe
-
-    def observers(self, kind: str, api_version: str) -> int:
-        return len(self._observers.get((kind, api_version), ()))
-
-
-_REGISTRY = SchemaRegistry()
-
-
-def registry() -> SchemaRegistry:
-    """The session's shared schema registry."""
-    return _REGISTRY
-
-
-# -- refresh -------------------------------------------------------------------------
-def _is_loopback(endpoint: str) -> bool:
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(endpoint).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-async def fetch_openapi(conn: Any, api_version: str) -> tuple[dict[str, Any], str]:
-    """(document, source) for a connection: the endpoint's own document or the bundled spec."""
-    import httpx
-
-    endpoint = conn.endpoint
-    if _is_loopback(endpoint):
-        url = f"{endpoint}{OPENAPI_PATH}?api-version={api_version}"
-        headers = await conn.auth_headers(url)
-        async with httpx.AsyncClient(timeout=conn.timeout, follow_redirects=False) as http:
-            try:
-                resp = await http.get(url, headers=headers)
-            except httpx.HTTPError as exc:
-                from ..contract import ApiError
-
-                raise ApiError(None, "connectionError",
-                               conn.redact(f"GET {endpoint}{OPENAPI_PATH} failed: "
-                                           f"{type(exc).__name__}")) from None
-        if resp.status_code == 200:
-            try:
-                return resp.json(), f"endpoint {endpoint}{OPENAPI_PATH}"
-            except ValueError:
-                pass
-        if resp.status_code not in (200, 404):
-            from ..contract import ApiError
-
-            raise ApiError(resp.status_code, "schemaRefresh",
-                           f"the endpoint answered {resp.status_code} for {OPENAPI_PATH}")
-    return openapi_document(api_version), f"bundled spec {api_version}"
-
-
-async def refresh_schema(conn: Any, kind: str, api_version: str,
-                         reg: SchemaRegistry | None = None) -> SchemaDoc:
-    """Regenerate the shared schema of (kind, api_version) from the endpoint; observers update."""
-    reg = reg or registry()
-    doc, source = await fetch_openapi(conn, api_version)
-    found = activity_schemas(doc)
-    if kind not in found:
-        raise ValidationError("schema", f"the endpoint's document has no {kind} schema")
-    request, response = found[kind]
-    new = SchemaDoc(kind, api_version, request, response, source, datetime.now(timezone.utc))
-    reg.set(new)
-    # the other kind of the same document is refreshed too: it is the same endpoint
-    for other, (rq, rs) in found.items():
-        if other != kind:
-            reg.set(SchemaDoc(other, api_version, rq, rs, source, new.refreshed))
-    return new
 
 
 # -- edits ---------------------------------------------------------------------------
@@ -296,17 +152,6 @@ def check_edit(kind: str, api_version: str, edit: Any,
         fields_ = shared if items is None else check_fields(kind, part, items, ref)
         out[part] = [field_dict(f) for f in fields_]
     return out
-
-
-def effective_schema(activity: Any, reg: SchemaRegistry | None = None) -> SchemaDoc:
-    """The schema an activity uses: its own edit, or the shared one."""
-    base = (reg or registry()).get(activity.kind, activity.api_version)
-    edit = getattr(activity, "schema_edit", None)
-    if not edit:
-        return base
-    req = tuple(SchemaField(**d) for d in edit["request"])
-    resp = tuple(SchemaField(**d) for d in edit["response"])
-    return SchemaDoc(activity.kind, activity.api_version, req, resp, "edited", base.refreshed)
 
 
 class SchemaDraft:
@@ -449,11 +294,6 @@ class SchemaDraft:
         activity.schema_edit = self.to_edit()
 
 
-def request_fields(activity: Any, reg: SchemaRegistry | None = None) -> dict[str, SchemaField]:
-    """Top-level request fields of the activity's effective schema, by name."""
-    return {f.name: f for f in effective_schema(activity, reg).request if "." not in f.name}
-
-
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
     "object": (dict,), "array": (list, tuple)}
@@ -470,6 +310,5 @@ def check_value(name: str, typ: str, value: Any) -> Any:
     return list(value) if typ == "array" else value
 
 
-__all__ = ["KEY_FIELD", "KNOWN_REQUEST_TYPES", "SchemaDoc", "SchemaDraft", "SchemaRegistry",
-           "TYPES", "check_edit", "check_fields", "check_value", "effective_schema", "fetch_openapi",
-           "field_dict", "refresh_schema", "registry", "request_fields"]
+__all__ = ["KEY_FIELD", "KNOWN_REQUEST_TYPES", "SchemaDraft", "TYPES", "check_edit", "check_fields",
+           "check_value", "field_dict"]

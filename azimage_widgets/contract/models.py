@@ -72,13 +72,18 @@ def check_prompt(spec: VersionSpec, p: Any, *, allow_blank: bool = False) -> Non
     """ValidationError("prompt") unless ``p`` is a non-blank string within the version's cap.
 
     Blank includes text made only of invisible characters (zero-width, controls).
-    ``allow_blank``: a prompt being typed may still be empty; the rest holds.
+    ``allow_blank``: the prompt may still be empty or blank; the rest holds.
     """
     if not isinstance(p, str):
         raise ValidationError("prompt", "must be a string", type(p).__name__)
     if not allow_blank and is_blank(p):
         raise ValidationError("prompt", "must not be empty or blank")
     check_text("prompt", p)
+    check_prompt_length(spec, p)
+
+
+def check_prompt_length(spec: VersionSpec, p: str) -> None:
+    """ValidationError("prompt") when ``p`` is longer than the version's cap."""
     if len(p) > spec.prompt_max:
         raise ValidationError("prompt", f"at most {spec.prompt_max} characters, got {len(p)}")
 

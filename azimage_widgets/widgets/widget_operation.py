@@ -18,7 +18,7 @@ from typing import Any
 
 from ipywidgets import HTML, Button, HBox, VBox
 
-from ..activities.operation import Operation
+from ..activities.operation_chain import Operation
 from ..activities.oplog import default_log
 from .widget_batch import BatchProgressBar
 from .widget_html import error_html

@@ -28,7 +28,7 @@ from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, HBox, Text, 
 from ..activities import Activity, error_info, format_error
 from ..activities.config_io import panel_settings, to_config
 from ..activities.run_state import RunState, RunStatus
-from ..activities.runner import batch_progress
+from ..activities.dataset_runs import batch_progress
 from ..contract.errors import ValidationError
 from ..contract.limits import API_VERSIONS
 from .widget_batch import BatchProgressBar
@@ -346,7 +346,7 @@ class ActivityPanel(OwnsParts, VBox):
 
     # -- batches and configurations ----------------------------------------------
     async def run(self, data: Any = None, **options: Any) -> Any:
-        """``await panel.run(data)``: the activity's ``run`` over datasets (see activities.runner)."""
+        """``await panel.run(data)``: the activity's ``run`` over datasets (see activities.dataset_runs)."""
         return await self.activity.run(data, **options)
 
     def to_config(self, path: Any = None, **options: Any) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 
 from ipywidgets import HTML, Button, GridBox, HBox, Image, Text, VBox
 
-from ..activities.download_image import DownloadResult, ImageSlot
+from ..activities.download_result import DownloadResult, ImageSlot
 from ..store.thumbnails import THUMBNAIL_FORMAT
 from .widget_browser_download import BrowserDownload, size_text, unique_name, zip_bytes
 from .widget_html import error_html

@@ -30,13 +30,8 @@ from typing import Any
 
 from ipywidgets import HTML, Button, Dropdown, HBox, Select, Text, ToggleButtons, VBox
 
-from ..activities.schema_edit import (
-    TYPES,
-    SchemaDraft,
-    effective_schema,
-    refresh_schema,
-    registry,
-)
+from ..activities.schema_edit import TYPES, SchemaDraft
+from ..activities.schema_registry import effective_schema, refresh_schema, registry
 from ..contract.errors import ValidationError
 from ..contract.schemas import SchemaField
 from .widget_html import error_html

@@ -15,9 +15,9 @@ from helpers import submits, wait_for
 
 import azimage_widgets as aw
 from azimage_widgets.activities import RequestImage
+from azimage_widgets.activities.dataset_runs import batch_progress
 from azimage_widgets.activities.durable import BILLED_TWICE, DurableRun
 from azimage_widgets.activities.oplog import OperationLog
-from azimage_widgets.activities.runner import batch_progress
 from azimage_widgets.store import default_store
 from azimage_widgets.store.journal import journal_for
 

@@ -14,8 +14,8 @@ import pytest
 
 import azimage_widgets as aw
 from azimage_widgets.activities import DownloadImage, RequestImage
+from azimage_widgets.activities.dataset_runs import DatasetError, batch_progress
 from azimage_widgets.activities.oplog import OperationLog
-from azimage_widgets.activities.runner import DatasetError, batch_progress
 from azimage_widgets.client import ImageClient
 from azimage_widgets.contract import ApiError, ContentFilterError, OperationTimeout, ValidationError
 

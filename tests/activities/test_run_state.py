@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 import azimage_widgets as aw
-from azimage_widgets.activities import DownloadImage, RequestImage, download_image
-from azimage_widgets.activities.download_image import DownloadResult
+from azimage_widgets.activities import DownloadImage, RequestImage, download_result
+from azimage_widgets.activities.dataset_runs import batch_progress
+from azimage_widgets.activities.download_result import DownloadResult
 from azimage_widgets.activities.run_state import RunState, RunStatus
-from azimage_widgets.activities.runner import batch_progress
 from azimage_widgets.contract.models import ImageResult
 
 
@@ -79,7 +79,7 @@ async def test_download_keeps_and_binds_images_when_storing_them_fails(conn, mon
     async def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(download_image, "store_download", full_disk)
+    monkeypatch.setattr(download_result, "store_download", full_disk)
     async with aw.ImageClient(conn) as client:
         op = await client.request_image("a fox", size="256x256")
     ns: dict = {}

@@ -10,8 +10,8 @@ import pytest
 import azimage_widgets as aw
 from azimage_widgets.activities import DownloadImage, RequestImage
 from azimage_widgets.activities.oplog import OperationLog
-from azimage_widgets.activities.schema_edit import (
-    SchemaDraft,
+from azimage_widgets.activities.schema_edit import SchemaDraft
+from azimage_widgets.activities.schema_registry import (
     effective_schema,
     fetch_openapi,
     refresh_schema,

@@ -31,7 +31,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, Float, HasTraits, Int, List, Unicode
 
@@ -39,12 +39,16 @@ from ..client.batch import BatchError, run_batch
 from ..client.pacing import batch_eta, format_eta
 from ..contract import ValidationError
 from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
-from .activity import Activity, error_info, format_error
 from .datasets import normalize
+from .download_result import images_note, poll_and_fetch, remember_request
 from .durable import DurableRun
+from .failures import error_info, format_error
 from .oplog import OperationLog, default_log
 from .request_body import build_request
 from .variables import VariableError, bind, is_reference, parse_reference
+
+if TYPE_CHECKING:
+    from .activity import Activity
 
 DEFAULT_CONCURRENCY = 8
 _CONTRACT_FIELDS = ("prompt", "n", "size", "user")
@@ -179,8 +183,6 @@ class StepContext:
 
 async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> Any:
     """One activity on one dataset, logged; the result, or raises the dataset's failure."""
-    from .download_image import poll_and_fetch  # late: the module is being extended
-
     a = ctx.activity
     t0 = a.clock()
     op_id: str | None = None
@@ -194,17 +196,17 @@ async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> 
                             elapsed=round(a.clock() - ctx.started, 1))
             if ctx.follow:
                 result: Any = await poll_and_fetch(a, ctx.client, op.id, ctx.started)
-                note = _images_note(result)
+                note = images_note(result)
             else:
                 result = op
                 note = "submitted"
             result_prompt = kwargs["prompt"]
-            _remember_request(result, result_prompt, kwargs.get("size"), op)
+            remember_request(result, result_prompt, kwargs.get("size"), op)
         elif a.kind == DOWNLOAD_IMAGE:
             op_id = download_id(a, dataset, ctx.namespace)
             a.update_operation(op_id, dataset=index)
             result = await poll_and_fetch(a, ctx.client, op_id, ctx.started)
-            note = _images_note(result)
+            note = images_note(result)
         else:  # pragma: no cover - only two kinds exist
             raise ValidationError("activity", f"cannot run a {a.kind} activity")
     except asyncio.CancelledError:
@@ -219,23 +221,6 @@ async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> 
         raise
     ctx.entry(index, "succeeded", t0, op_id, note)
     return result
-
-
-def _images_note(result: Any) -> str:
-    n = len(result.images)
-    note = f"{n} image{'s' if n != 1 else ''}"
-    if result.errors:
-        note += "; " + "; ".join(f"image {s.index + 1}: {s.error_code}: {s.error_message}"
-                                  for s in result.errors)
-    return note
-
-
-def _remember_request(result: Any, prompt: str, size: str | None, op: Any) -> None:
-    """Keep what was asked on the result (the write step's sidecar needs the prompt and size)."""
-    try:
-        result.request = {"prompt": prompt, "size": size, "operation": op}
-    except AttributeError:  # frozen ImageOperation: nothing to attach
-        pass
 
 
 # -- the batch -------------------------------------------------------------------------

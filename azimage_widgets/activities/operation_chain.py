@@ -48,11 +48,8 @@ from traitlets import Bool, HasTraits, Unicode
 
 from ..contract import ValidationError
 from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
-from .activity import Activity, error_info, format_error
-from .datasets import normalize
-from .oplog import OperationLog, default_log
-from .request_body import build_request
-from .runner import (
+from .activity import Activity
+from .dataset_runs import (
     DEFAULT_CONCURRENCY,
     DatasetError,
     RunResults,
@@ -61,6 +58,10 @@ from .runner import (
     run_datasets,
     run_step,
 )
+from .datasets import normalize
+from .failures import error_info, format_error
+from .oplog import OperationLog, default_log
+from .request_body import build_request
 
 _COUNTER = itertools.count(1)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

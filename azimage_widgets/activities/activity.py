@@ -224,7 +224,7 @@ class Activity(UsesConnection, RunStateOwner):
     # -- other settings --------------------------------------------------------
     @validate("api_version")
     def _check_version(self, proposal: Any) -> str:
-        value = proposal["value"]
+        value = str(proposal["value"])
         version_spec(value)
         return value
 

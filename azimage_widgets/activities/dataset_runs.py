@@ -33,12 +33,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Bool, Float, HasTraits, Int, List, Unicode
-
 from ..client.batch import BatchError, run_batch
 from ..client.pacing import batch_eta, format_eta
 from ..contract import ValidationError
 from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
+from .batch_progress import BatchProgress, batch_progress
 from .datasets import normalize
 from .download_result import images_note, poll_and_fetch, remember_request
 from .durable import DurableRun
@@ -54,7 +53,7 @@ DEFAULT_CONCURRENCY = 8
 _CONTRACT_FIELDS = ("prompt", "n", "size", "user")
 
 
-class RunResults(list):
+class RunResults(list[Any]):
     """One entry per dataset, in order: the dataset's result, or its exception."""
 
     def __init__(self, items: Iterable[Any] = (), log: OperationLog | None = None) -> None:
@@ -88,7 +87,9 @@ class DatasetError(BatchError):
     (None for datasets cancelled or never started).
     """
 
-    def __init__(self, index: int, error: BaseException, results: list[Any],
+    results: RunResults
+
+    def __init__(self, index: int, error: BaseException, results: RunResults,
                  activity: str = "") -> None:
         self.activity = activity
         super().__init__(index, error, results)
@@ -102,28 +103,6 @@ class DatasetError(BatchError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-class BatchProgress(HasTraits):
-    """The progress of an activity's current batch (panels draw a progress bar from it)."""
-
-    total = Int(0)
-    done = Int(0)
-    failed = Int(0)
-    running = Bool(False)
-    text = Unicode("")
-    results = List(help="Per dataset: its DownloadResult (or None), for previews.")
-    eta = Float(None, allow_none=True, help="Seconds still needed, from the deployments' pace.")
-    note = Unicode("", help="Resumed from the batch journal, or why the batch is not durable.")
-
-
-def batch_progress(activity: Any) -> BatchProgress:
-    """The BatchProgress of an activity (made on first use)."""
-    bp = activity.__dict__.get("_batch_progress")
-    if bp is None:
-        bp = BatchProgress()
-        activity.__dict__["_batch_progress"] = bp
-    return bp
 
 
 @dataclass
@@ -140,7 +119,7 @@ def download_id(activity: Any, dataset: Mapping[str, Any], namespace: Any) -> st
         if key != "id":
             raise ValidationError(key, "is not a field of the Download Image request schema (id)")
     if "id" not in dataset:
-        return activity.resolve_id(namespace)
+        return str(activity.resolve_id(namespace))
     value = dataset["id"]
     if hasattr(value, "id") and isinstance(value.id, str):
         value = value.id
@@ -228,7 +207,7 @@ Job = Callable[[int, Mapping[str, Any]], Awaitable[Any]]
 
 
 async def run_datasets(
-    activity: Activity,
+    activity: Any,
     datasets: Sequence[Mapping[str, Any]],
     job: Job,
     *,
@@ -382,10 +361,10 @@ async def run_activity(
 def _publish(activity: Any, results: RunResults, namespace: Any) -> None:
     """Set the activity's result traits and bind ``output``."""
     if activity.kind == REQUEST_IMAGE:
-        ops = [getattr(r, "request", {}).get("operation") if hasattr(r, "request") else r
-               for r in results]
-        ops = [o for o in ops if o is not None and not isinstance(o, BaseException)
-               and hasattr(o, "id")]
+        found = [getattr(r, "request", {}).get("operation") if hasattr(r, "request") else r
+                 for r in results]
+        ops: list[Any] = [o for o in found if o is not None and not isinstance(o, BaseException)
+                          and hasattr(o, "id")]
         activity.operations = ops
         downloads = [r if hasattr(r, "slots") else None for r in results]
         activity.publish(ids=[o.id for o in ops],

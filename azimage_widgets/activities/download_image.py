@@ -18,6 +18,7 @@ thread so the kernel's loop stays free.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from traitlets import Unicode, validate
@@ -118,7 +119,7 @@ class DownloadImage(Activity):
                 bind(self.output, res, namespace if namespace is not None else self.namespace)
         return res
 
-    async def delete(self, ids: Any = None) -> list[str]:  # type: ignore[override]
+    async def delete(self, ids: Iterable[str] | None = None) -> list[str]:
         result = self.result
         if ids is None and not self.operation_ids() and result is not None:
             ids = [result.id]

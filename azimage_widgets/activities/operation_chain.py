@@ -159,7 +159,7 @@ class Operation(HasTraits):
                 and self.request is None:
             raise ValidationError("write_to", "needs a step that downloads images")
         self.write_to = write_to
-        self.folder: Path | None = None if write_to in (None, False, True) else Path(write_to)
+        self.folder: Path | None = Path(write_to) if isinstance(write_to, (str, Path)) else None
         if on_success is None:
             self.on_success: list[Operation] = []
         elif isinstance(on_success, Operation):
@@ -241,7 +241,7 @@ class Operation(HasTraits):
             try:
                 if self.request is not None:
                     out = await run_step(ctxs[REQUEST_IMAGE], index, dataset)
-                    request = {"prompt": None, "size": None}
+                    request: dict[str, Any] = {"prompt": None, "size": None}
                     if self.download is not None:
                         sent = build_request(self.request, dataset)
                         request = {"prompt": sent.prompt, "size": sent.size}
@@ -253,6 +253,7 @@ class Operation(HasTraits):
                         request = {k: v for k, v in (getattr(out, "request", None) or {}).items()
                                    if k in ("prompt", "size")}
                 else:
+                    assert self.download is not None  # an operation has one of the two steps
                     step = self.download
                     request = {}
                     out = await run_step(ctxs[DOWNLOAD_IMAGE], index, dataset)

@@ -52,7 +52,7 @@ from .request_body import PreparedRequest, build_request
 from .variables import bind
 
 
-class Operations(list):
+class Operations(list[ImageOperation]):
     """The operations of one run (a list of ImageOperation): ``.ids``; ``.results`` after follow-through."""
 
     def __init__(self, ops: Iterable[ImageOperation] = ()) -> None:
@@ -95,7 +95,7 @@ class RequestImage(Activity):
     edit_mask = AnyTrait(None, allow_none=True,
                          help="Optional PNG mask for edit_image: transparent pixels mark where to edit.")
 
-    operations = List(help="ImageOperation objects of the last run.")
+    operations: List[ImageOperation] = List(help="ImageOperation objects of the last run.")
     last_run = AnyTrait(None, allow_none=True, help="The Operations of the last run.")
 
     @property

@@ -114,9 +114,11 @@ class RunStateOwner(HasTraits):
     """
 
     state = Instance(RunState, args=(), help="The last run: status, message, error, ids, results.")
-    progress = List(help="One dict per operation: id, status, elapsed, images, message.")
+    progress: List[dict[str, Any]] = List(
+        help="One dict per operation: id, status, elapsed, images, message.")
 
     name: str
+    api_version: str
     label: ClassVar[str]
     closed: bool
     _task: asyncio.Task[Any] | None = None

@@ -307,7 +307,7 @@ def check_value(name: str, typ: str, value: Any) -> Any:
     if not isinstance(value, ok):
         raise ValidationError(name, f"must be {typ} (the request schema's type)",
                               type(value).__name__)
-    return list(value) if typ == "array" else value
+    return list(value) if typ == "array" and isinstance(value, (list, tuple)) else value
 
 
 __all__ = ["KEY_FIELD", "KNOWN_REQUEST_TYPES", "SchemaDraft", "TYPES", "check_edit", "check_fields",

@@ -131,10 +131,12 @@ def default_namespace() -> MutableMapping[str, Any]:
     except Exception:  # IPython missing or broken
         shell = None
     if shell is not None and getattr(shell, "user_ns", None) is not None:
-        return shell.user_ns
+        ns: MutableMapping[str, Any] = shell.user_ns
+        return ns
     import __main__
 
-    return __main__.__dict__
+    main_ns: MutableMapping[str, Any] = __main__.__dict__
+    return main_ns
 
 
 def check_output_name(name: Any, *, field: str = "output") -> str:

@@ -16,7 +16,8 @@ import httpx
 
 from ..contract import ApiError
 from ..contract.openapi import OPENAPI_PATH
-from .connection import Connection, is_loopback_host
+from .connection import Connection
+from .urls import is_loopback_host
 
 #: Largest OpenAPI document read (the emulator's is about 30 kB).
 MAX_SCHEMA_BYTES = 2 * 1024 * 1024

@@ -240,3 +240,21 @@ async def test_edited_request_fields_are_sent_and_removed_ones_are_not(conn, mon
     assert isinstance(results[2], ValidationError) and results[2].field == "style"
     assert len(bodies) == 2  # refused datasets were never sent
     assert sorted(e.dataset for e in log.errors()) == [1, 2]
+
+
+async def test_schema_document_is_asked_only_of_loopback_endpoints(conn):
+    from azimage_widgets.client.schema_fetch import fetch_schema_document
+
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"openapi": "3.0.0"})
+
+    for endpoint in ("https://127.example.com", "https://localhost.example.com",
+                     "https://res.openai.azure.com"):
+        lookalike = aw.Connection(endpoint, api_key="fake-key")
+        assert await fetch_schema_document(lookalike, V, transport=httpx.MockTransport(record)) is None
+    assert sent == []
+    doc = await fetch_schema_document(conn, V)  # the emulator, over real HTTP on loopback
+    assert isinstance(doc, dict) and "request_image" in activity_schemas(doc)

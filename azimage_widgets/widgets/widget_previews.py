@@ -37,7 +37,8 @@ from .widget_tree import close_tree, show
 DEFAULT_FOLDER = "azimage_downloads"
 # A tile is one small grid: the thumbnail on the first row, "Full size" and "Save" side by
 # side on the second, the caption on the third (no HBox per tile: one model fewer per image).
-TILE: dict[str, Any] = {"grid_template_columns": "max-content max-content 1fr"}
+TILE: dict[str, Any] = {"grid_template_columns": "max-content max-content 1fr",
+                        "align_content": "flex-start"}  # a taller neighbour moves nothing
 # Thumbnail, placeholder and caption take the whole row. As grid_area, not grid_column:
 # ipywidgets 8's front end sets grid-area after grid-column, and its unset default then
 # erases grid-column (seen in Chromium: the buttons ended up hidden beside the thumbnail).
@@ -89,7 +90,7 @@ class PreviewGrid(VBox):
         self.save_folder_button = Button(description="Save to folder", icon="folder",
                                          tooltip="Write every image as PNG into the folder on the "
                                                  "server (never over an existing file)",
-                                         **look(Button, width="auto"))
+                                         **look(Button, width="auto", flex="0 0 auto"))
         self.save_folder_button.add_class("azimage-save-folder-button")
         self.save_folder_button.on_click(lambda _b: self._report(self.save_all))
         self.save_status = HTML(**look(HTML))

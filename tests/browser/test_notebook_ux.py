@@ -1,0 +1,236 @@
+"""The anywidget controls and %image in a real JupyterLab 4 (Debian chromium, Playwright).
+
+- the prompt's maxlength: typing stops at the cap and the caret stays put; a paste is cut
+  to the cap with a note; a longer value from the kernel is cut too (caret read with evaluate);
+- Save on a tile and Save all: real downloads land in the browser, bytes compared with the
+  kernel's PNGs (and the zip's members);
+- the mask brush: an uploaded image (through the real file chooser), painted and erased with
+  the mouse; the kernel's mask is a PNG of the image's size, transparent where painted;
+- %load_ext azimage_widgets, then %image shows two previews and binds _image.
+
+The kernel uses the embedded emulator (no AZURE_OPENAI_* in the server's env).
+Screenshots go to test-artifacts/.
+"""
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+from browser_helpers import run_all_cells, run_code_cell, write_notebook
+from PIL import Image
+
+GI = "2025-04-01-preview"
+CELLS = [
+    """\
+import io
+import azimage_widgets as aw
+from PIL import Image
+conn = aw.Connection.from_env()
+req = aw.RequestImagePanel(conn, name="ux", namespace=globals())
+req""",
+    f"""\
+edit = aw.RequestImagePanel(conn, name="ux-edit", prompt="a sun", api_version="{GI}",
+                            namespace=globals())
+edit""",
+]
+
+
+@pytest.fixture(scope="module")
+def lab(jupyter_servers, notebook_dir, tmp_path_factory):
+    jupyter_servers.env["AZIMAGE_STORE_DIR"] = str(tmp_path_factory.mktemp("azimage-store"))
+    return jupyter_servers.lab(notebook_dir)
+
+
+@pytest.fixture
+def nb_page(lab, page, request):
+    # a notebook (so a kernel) per test: re-running the cells of a notebook whose widgets
+    # a fresh page is still restoring from the kernel logs "model not found" errors
+    name = f"ux_{request.node.name.removeprefix('test_')[:40]}.ipynb"
+    write_notebook(lab.root / name, CELLS)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.base_url)
+    page.goto(lab.url(f"/lab/tree/{name}?reset"))  # reset: no tab of an earlier test comes back
+    run_all_cells(page)
+    page.locator(".azimage-request-image").first.wait_for(state="visible", timeout=60_000)
+    return page
+
+
+def _textarea(page):
+    return page.locator(".azimage-request-image").first.locator("textarea.azimage-prompt-text")
+
+
+def _wait_value_length(page, ta, n: int) -> None:
+    page.wait_for_function("([el, n]) => el.value.length === n", arg=[ta.element_handle(), n],
+                           timeout=15_000)
+
+
+def test_prompt_maxlength_typing_paste_and_kernel(nb_page, page_errors, screenshot):
+    page = nb_page
+    ta = _textarea(page)
+    assert ta.get_attribute("maxlength") == "1000"
+    run_code_cell(page, "req.prompt_input.value = 'a' * 990")
+    _wait_value_length(page, ta, 990)
+
+    # typing at the end stops at the cap
+    ta.evaluate("el => { el.focus(); el.setSelectionRange(990, 990); }")
+    page.keyboard.type("bcdefghijklmnop")
+    _wait_value_length(page, ta, 1000)
+    assert ta.evaluate("el => el.value.slice(-10)") == "bcdefghijk"
+
+    # typing in the middle at the cap changes nothing and leaves the caret where it was
+    ta.evaluate("el => { el.focus(); el.setSelectionRange(500, 500); }")
+    page.keyboard.type("XYZ")
+    state = ta.evaluate("el => [el.value.length, el.selectionStart, el.value.includes('X')]")
+    assert state == [1000, 500, False], state
+    counter = page.locator(".azimage-request-image .azimage-prompt-counter").first
+    assert counter.inner_text().strip() == "1000 / 1000"
+    out = run_code_cell(page, "print(len(req.activity.prompt), req.activity.prompt[-3:])")
+    assert out.strip() == "1000 ijk", out
+
+    # a paste is cut to the room left, with a note; the caret ends after the pasted text
+    run_code_cell(page, "req.prompt_input.value = 'b' * 900")
+    _wait_value_length(page, ta, 900)
+    ta.evaluate("el => { el.focus(); el.setSelectionRange(900, 900); }")
+    page.evaluate("t => navigator.clipboard.writeText(t)", "P" * 300)
+    page.keyboard.press("Control+v")
+    _wait_value_length(page, ta, 1000)
+    assert ta.evaluate("el => [el.value.slice(-100) === 'P'.repeat(100), el.selectionStart]") == [
+        True, 1000]
+    note = page.locator(".azimage-request-image .azimage-prompt-note").first
+    page.wait_for_function("el => el.textContent.includes('the last 200 of 300')",
+                           arg=note.element_handle(), timeout=10_000)
+    out = run_code_cell(page, "print(len(req.activity.prompt), req.activity.prompt.count('P'))")
+    assert out.strip() == "1000 100", out
+    ta.scroll_into_view_if_needed()
+    screenshot(page, "paste", full_page=False)
+
+    # a longer value from the kernel is cut as well, and the page shows the kept text
+    run_code_cell(page, "req.prompt_input.value = 'k' * 1200")
+    _wait_value_length(page, ta, 1000)
+    page.wait_for_function("el => el.textContent.includes('1200')", arg=note.element_handle(),
+                           timeout=10_000)
+    page_errors.check()
+
+
+def test_save_and_save_all_land_as_browser_downloads(nb_page, lab, page_errors, screenshot, tmp_path):
+    page = nb_page
+    out = run_code_cell(page, """\
+req.prompt_input.value = 'a red fox in the snow'
+req.activity.n = 2
+req.activity.size = '512x512'
+await req.submit()
+from azimage_widgets.widgets.widget_previews import png_bytes
+for i, (_op, slot) in enumerate(req.previews.entries):
+    open(f'expected_{i}.png', 'wb').write(png_bytes(slot))
+print(len(req.previews.entries), [req.previews.file_name(i) for i in range(2)])""", timeout=60_000)
+    assert out.startswith("2 "), out
+    names = eval(out.split(" ", 1)[1])  # noqa: S307 - the list printed just above
+    panel = page.locator(".azimage-request-image").first
+    panel.locator("img.azimage-thumb").nth(1).wait_for(state="visible", timeout=30_000)
+
+    save = panel.locator(".azimage-tile").nth(1).locator("button.azimage-save")
+    with page.expect_download(timeout=30_000) as dl:
+        save.click()
+    got = tmp_path / "one.png"
+    dl.value.save_as(str(got))
+    assert dl.value.suggested_filename == names[1]
+    assert got.read_bytes() == (lab.root / "expected_1.png").read_bytes()
+    caption = panel.locator(".azimage-tile").nth(1)
+    page.wait_for_function("([el, n]) => el.textContent.includes('downloaded ' + n)",
+                           arg=[caption.element_handle(), names[1]], timeout=10_000)
+    assert "downloaded" not in panel.locator(".azimage-tile").nth(0).inner_text()
+
+    with page.expect_download(timeout=30_000) as dl_all:
+        panel.locator("button.azimage-save-all").click()
+    zpath = tmp_path / "all.zip"
+    dl_all.value.save_as(str(zpath))
+    assert dl_all.value.suggested_filename == "ux_images.zip"
+    with zipfile.ZipFile(zpath) as zf:
+        assert zf.namelist() == names
+        for i, name in enumerate(names):
+            assert zf.read(name) == (lab.root / f"expected_{i}.png").read_bytes()
+    status = panel.locator(".azimage-save-status")
+    page.wait_for_function("el => el.textContent.includes('Downloaded ux_images.zip')",
+                           arg=status.element_handle(), timeout=10_000)
+    # the message sits in the row of Save all
+    row = panel.locator(".azimage-save-all").evaluate(
+        "(b) => { const s = b.parentElement.querySelector('.azimage-save-status');"
+        " return s && Math.abs(s.getBoundingClientRect().top - b.getBoundingClientRect().top) < 40; }")
+    assert row
+    panel.locator(".azimage-tile").first.scroll_into_view_if_needed()
+    screenshot(page, "saved", full_page=False)
+    page_errors.check()
+
+
+def test_mask_brush_paints_transparent_pixels(nb_page, page_errors, screenshot, tmp_path):
+    page = nb_page
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (200, 150), (30, 120, 200)).save(photo)
+    panel = page.locator(".azimage-request-image").nth(1)
+    panel.get_by_text("Edit an image").first.click()
+    upload = panel.locator(".azimage-edit-image")
+    upload.wait_for(state="visible")
+    with page.expect_file_chooser() as chooser:
+        upload.click()
+    chooser.value.set_files(str(photo))
+    uploaded = panel.locator(".azimage-edit-uploaded")
+    page.wait_for_function("el => el.textContent.includes('photo.png') && el.textContent.includes('200x150')",
+                           arg=uploaded.element_handle(), timeout=20_000)
+    canvas = panel.locator("canvas.azimage-mask-canvas")
+    page.wait_for_function("el => el.width === 200 && el.height === 150",
+                           arg=canvas.element_handle(), timeout=20_000)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box and abs(box["width"] - 200) < 2  # shown at its own size (not up-scaled)
+
+    def stroke(x0: float, x1: float) -> None:
+        canvas.scroll_into_view_if_needed()  # a cell run below may have scrolled the page
+        box = canvas.bounding_box()
+        assert box
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + x0, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + x1, y, steps=15)
+        page.mouse.up()
+
+    note = panel.locator(".azimage-mask-note")
+    stroke(40, 160)
+    page.wait_for_function("el => /\\d+% of the image painted/.test(el.textContent)",
+                           arg=note.element_handle(), timeout=15_000)
+    check = ("m = Image.open(io.BytesIO(edit.activity.edit_mask)).convert('RGBA')\n"
+             "print(m.size, m.getpixel((100, 75))[3], m.getpixel((150, 75))[3], "
+             "m.getpixel((5, 5))[3], m.getpixel((195, 145))[3])")
+    out = run_code_cell(page, check)
+    assert out.strip() == "(200, 150) 0 0 255 255", out
+    screenshot(page, "painted", full_page=False)
+
+    # the eraser takes paint away: the right part is opaque (kept) again
+    panel.locator("button.azimage-mask-eraser").click()
+    before = note.inner_text()
+    stroke(130, 195)
+    page.wait_for_function("([el, t]) => el.textContent !== t", arg=[note.element_handle(), before],
+                           timeout=15_000)
+    out = run_code_cell(page, check)
+    assert out.strip() == "(200, 150) 0 255 255 255", out
+    info = panel.locator(".azimage-edit-info").inner_text()
+    assert "where the mask is transparent" in info and "painted mask" in uploaded.inner_text()
+    screenshot(page, "erased", full_page=False)
+    page_errors.check()
+
+
+def test_image_magic_shows_previews_and_binds(nb_page, page_errors, screenshot):
+    page = nb_page
+    run_code_cell(page, "%load_ext azimage_widgets")
+    run_code_cell(page, "%image a red fox in the snow --size 512x512 -n 2", timeout=60_000)
+    magic = page.locator(".azimage-magic").last
+    page.wait_for_function(
+        """el => { const imgs = [...el.querySelectorAll('img.azimage-thumb')];
+                   return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0); }""",
+        arg=magic.element_handle(), timeout=60_000)
+    assert "succeeded" in magic.locator(".azimage-magic-status").inner_text()
+    out = run_code_cell(page, "print(len(_image.ids), [im.size for im in _image.results[0].images])")
+    assert out.strip() == "1 [(512, 512), (512, 512)]", out
+    out = run_code_cell(page, "%image a fox -n 9")
+    assert "n: must be from 1 to" in out and "Nothing was sent" in out
+    magic.scroll_into_view_if_needed()
+    screenshot(page, full_page=False)
+    page_errors.check()

@@ -12,7 +12,7 @@ from typing import Any
 
 from ipywidgets import HTML, HBox, IntProgress
 
-from ..activities.dataset_runs import BatchProgress
+from ..activities.batch_progress import BatchProgress
 from .widget_style import Look
 from .widget_tree import OwnsParts, show
 

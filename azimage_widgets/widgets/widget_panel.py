@@ -26,9 +26,9 @@ from typing import Any, ClassVar
 from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, HBox, Text, VBox, Widget
 
 from ..activities import Activity, error_info, format_error
+from ..activities.batch_progress import batch_progress
 from ..activities.config_io import panel_settings, to_config
 from ..activities.run_state import RunState, RunStatus
-from ..activities.dataset_runs import batch_progress
 from ..contract.errors import ValidationError
 from ..contract.limits import API_VERSIONS
 from .widget_batch import BatchProgressBar

@@ -64,7 +64,7 @@ class ActivitySetting:
         return getattr(panel.activity, self.name)
 
     def __set__(self, panel: ActivityPanel, value: Any) -> None:
-        setattr(panel.activity, self.name, value)
+        panel.activity.set_setting(self.name, value)  # a wrong type: ValidationError naming it
 
 
 class ActivityPanel(OwnsParts, VBox):

@@ -135,3 +135,15 @@ async def test_wrong_typed_dataset_values_name_the_field(conn):
             await act.run(dataset)
         err = getattr(ei.value, "error", ei.value)  # DatasetError carries the dataset's error
         assert isinstance(err, ValidationError) and err.field == field
+
+
+@pytest.mark.parametrize("field, value", [("prompt", 123), ("n", "2"), ("size", None)])
+def test_wrong_typed_panel_attributes_name_the_field(field, value):
+    panel = aw.RequestImagePanel(name=uniq(), namespace={}, prompt="a fox")
+    try:
+        before = getattr(panel, field)
+        with pytest.raises(ValidationError) as ei:
+            setattr(panel, field, value)
+        assert ei.value.field == field and getattr(panel, field) == before
+    finally:
+        panel.close()

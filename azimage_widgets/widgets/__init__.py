@@ -123,7 +123,10 @@ Previews
     ``azimage-thumb``            a thumbnail ``<img>`` (<= 256 px, JPEG)
     ``azimage-filtered``         placeholder of a filtered image (the service's message)
     ``azimage-fullsize``         a tile's "Full size" button
-    ``azimage-full``             the full-size ``<img>``; ``azimage-full-close`` hides it
+    ``azimage-full-size-view``   the (invisible) widget behind the full-size overlay
+                                 (widget_full_size); the overlay itself, outside the widget:
+                                 ``azimage-full-overlay``, ``azimage-full`` (the ``<img>``),
+                                 ``azimage-full-caption``, ``azimage-full-close``
     ``azimage-save``             a tile's Save button (a browser download of its PNG);
                                  ``azimage-save-all`` Save all (one zip, through the browser)
     ``azimage-save-folder-button`` Save to folder: PNGs written on the server

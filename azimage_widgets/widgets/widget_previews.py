@@ -4,8 +4,9 @@
 image becomes a tile with a JPEG thumbnail of at most 256 px, a "Full size"
 and a "Save" button; a refused image becomes a placeholder tile with the
 service's code and message. Showing new results closes the old tiles first,
-so re-running a panel leaks no widgets. One full-size ``Image`` widget is
-reused for every "Full size" click.
+so re-running a panel leaks no widgets. "Full size" opens the image in an
+overlay over the page (widget_full_size: its own size or fitted down to the
+window, closed by a click or Escape); one overlay widget serves every tile.
 
 A tile's Save downloads its PNG (the service's bytes when they are PNG,
 else re-encoded with Pillow) to the viewer's computer through the browser
@@ -30,6 +31,7 @@ from ipywidgets import HTML, Button, GridBox, HBox, Image, Text, VBox
 from ..activities.download_result import DownloadResult, ImageSlot
 from ..store.thumbnails import THUMBNAIL_FORMAT
 from .widget_browser_download import BrowserDownload, size_text, unique_name, zip_bytes
+from .widget_full_size import FullSizeView
 from .widget_html import error_html
 from .widget_style import Look
 from .widget_tree import close_tree, show
@@ -73,13 +75,6 @@ class PreviewGrid(VBox):
         self.grid = GridBox([], **look(GridBox, grid_template_columns="repeat(auto-fill, 264px)",
                                        grid_gap="8px"))
         self.grid.add_class("azimage-grid")
-        self.full_caption = HTML(**look(HTML))
-        self.full_image = Image(format="png", **look(Image))
-        self.full_image.add_class("azimage-full")
-        self.full_close = Button(description="Close full size", icon="times", **look(Button))
-        self.full_close.add_class("azimage-full-close")
-        self.full_close.on_click(lambda _b: self.hide_full())
-        self.full_box = VBox([self.full_caption, self.full_image, self.full_close], **look(VBox))
         self.folder = Text(value=folder, description="Folder", **look(Text, width="320px"))
         self.folder.add_class("azimage-save-folder")
         self.save_all_button = Button(description="Save all", icon="download",
@@ -95,10 +90,12 @@ class PreviewGrid(VBox):
         self.save_folder_button.on_click(lambda _b: self._report(self.save_all))
         self.save_status = HTML(**look(HTML))
         self.save_status.add_class("azimage-save-status")
-        self.downloader = BrowserDownload(**look(BrowserDownload))
+        # made with the first tiles (page_widgets): an empty panel carries neither's code
+        self._downloader: BrowserDownload | None = None
+        self._full_view: FullSizeView | None = None
         self.toolbar = HBox([self.save_all_button, self.save_folder_button, self.folder,
                              self.save_status], **look(HBox))
-        super().__init__([self.grid, self.full_box, self.toolbar, self.downloader], **look(VBox))
+        super().__init__([self.grid, self.toolbar], **look(VBox))
         self.add_class("azimage-previews")
         if owns:
             look.own(self)
@@ -128,6 +125,8 @@ class PreviewGrid(VBox):
                 tiles.append(self._tile(res.id, slot))
         self.tiles = tiles
         self.grid.children = tuple(tiles)
+        if self.entries:
+            self.page_widgets()
         self._refresh()
 
     def _tile(self, op_id: str, slot: ImageSlot) -> GridBox:
@@ -167,24 +166,48 @@ class PreviewGrid(VBox):
         tile.add_class("azimage-tile")
         return tile
 
+    # -- the widgets that act on the page (downloads, the full-size overlay) -------
+    def page_widgets(self) -> tuple[BrowserDownload, FullSizeView]:
+        """The downloader and the full-size overlay, made (and added) on first use.
+
+        They are made when the first tiles are shown, so the front end has loaded
+        them long before a click on Save or Full size reaches them.
+        """
+        if self._downloader is None or self._full_view is None:
+            self._downloader = BrowserDownload(**self.look(BrowserDownload))
+            self._full_view = FullSizeView(on_close=self._full_closed, **self.look(FullSizeView))
+            self.children = (self.grid, self.toolbar, self._downloader, self._full_view)
+        return self._downloader, self._full_view
+
+    @property
+    def downloader(self) -> BrowserDownload:
+        return self.page_widgets()[0]
+
+    @property
+    def full_view(self) -> FullSizeView:
+        return self.page_widgets()[1]
+
     def _refresh(self) -> None:
         show(self.toolbar, bool(self.entries))
         show(self.grid, bool(self.tiles))
 
     # -- full size ------------------------------------------------------------
     def show_full(self, index: int) -> None:
+        """Open image ``index`` in the overlay, at its own size (fitted down, never up)."""
         op_id, slot = self.entries[index]
         w, h = slot.image.size
-        self.full_image.value = png_bytes(slot)
-        self.full_caption.value = (f"<b>image {slot.index + 1}</b> of <code>{html.escape(op_id)}</code>"
-                                   f" &middot; {w}x{h}")
         self.full_index = index
-        show(self.full_box, True)
+        self.full_view.show_image(png_bytes(slot),
+                                  f"image {slot.index + 1} of {op_id} \u00b7 {w}x{h}")
 
     def hide_full(self) -> None:
-        self.full_image.value = b""
         self.full_index = None
-        show(self.full_box, False)
+        if self._full_view is not None:
+            self._full_view.hide()
+
+    def _full_closed(self) -> None:
+        """The user closed the overlay (click or Escape)."""
+        self.full_index = None
 
     def close(self) -> None:
         """Close the grid with its tiles, buttons and (when it owns them) shared layouts."""

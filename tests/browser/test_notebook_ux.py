@@ -234,3 +234,47 @@ def test_image_magic_shows_previews_and_binds(nb_page, page_errors, screenshot):
     magic.scroll_into_view_if_needed()
     screenshot(page, full_page=False)
     page_errors.check()
+
+
+def test_full_size_opens_in_view_never_upscaled_and_closes(nb_page, page_errors, screenshot):
+    page = nb_page
+    page.set_viewport_size({"width": 1280, "height": 700})
+    out = run_code_cell(page, """\
+req.prompt_input.value = 'a small fox'
+req.activity.n = 2
+req.activity.size = '256x256'
+await req.submit()
+print(len(req.previews.entries))""", timeout=60_000)
+    assert out.strip() == "2", out
+    panel = page.locator(".azimage-request-image").first
+    full_buttons = panel.locator("button.azimage-fullsize")
+    full_buttons.nth(1).scroll_into_view_if_needed()
+    full_buttons.nth(1).click()
+    overlay = page.locator(".azimage-full-overlay")
+    overlay.wait_for(state="visible", timeout=10_000)
+    img = overlay.locator("img.azimage-full")
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
+    natural, shown = img.evaluate("el => [[el.naturalWidth, el.naturalHeight], "
+                                  "[el.getBoundingClientRect().width, el.getBoundingClientRect().height]]")
+    assert natural == [256, 256] and shown == [256, 256], (natural, shown)  # its own size
+    box = img.bounding_box()
+    assert box and 0 <= box["y"] and box["y"] + box["height"] <= 700  # where the user looks
+    assert overlay.locator(".azimage-full-caption").inner_text().startswith("image 2 of ")
+    screenshot(page, "small", full_page=False)
+    page.keyboard.press("Escape")
+    overlay.wait_for(state="detached", timeout=10_000)
+    assert run_code_cell(page, "print(req.previews.full_index)").strip() == "None"
+
+    # a large image is fitted down to the window, and a click closes it
+    run_code_cell(page, "req.activity.size = '1024x1024'\nreq.activity.n = 1\nawait req.submit()",
+                  timeout=60_000)
+    panel.locator("button.azimage-fullsize").first.click()
+    overlay.wait_for(state="visible", timeout=10_000)
+    page.wait_for_function("el => el.complete && el.naturalWidth === 1024", arg=img.element_handle())
+    shown = img.evaluate("el => [el.getBoundingClientRect().width, el.getBoundingClientRect().height]")
+    assert shown[1] <= 700 and abs(shown[0] - shown[1]) < 2, shown  # fitted, square kept
+    screenshot(page, "large", full_page=False)
+    overlay.click(position={"x": 5, "y": 5})
+    overlay.wait_for(state="detached", timeout=10_000)
+    assert run_code_cell(page, "print(req.previews.full_index)").strip() == "None"
+    page_errors.check()

@@ -283,12 +283,13 @@ def test_preview_tiles_thumbnails_placeholder_fullsize_and_save(tmp_path):
         assert im.format == "WEBP" and max(im.size) <= 256
     placeholder = one(grid, "azimage-filtered")
     assert "contentFilter" in placeholder.value and "safety system" in placeholder.value
-    full = one(grid, "azimage-full")
-    assert not visible(grid.full_box)
-    with_class(grid, "azimage-fullsize")[1].click()
-    assert visible(grid.full_box) and PILImage.open(io.BytesIO(full.value)).size == (512, 512)
-    one(grid, "azimage-full-close").click()
-    assert not visible(grid.full_box)
+    sent = []
+    grid.full_view.comm.send = lambda data=None, metadata=None, buffers=None: sent.append(buffers)
+    assert grid.full_index is None
+    with_class(grid, "azimage-fullsize")[1].click()  # the overlay (test_full_size.py)
+    assert grid.full_index == 1 and PILImage.open(io.BytesIO(bytes(sent[-1][0]))).size == (512, 512)
+    grid.hide_full()
+    assert grid.full_index is None and grid.full_view.showing is None
     assert grid.save(0).name == "fox_op-abcde_1.png"  # into the folder on the server
     one(grid, "azimage-save-folder-button").click()
     saved = sorted(p.name for p in (tmp_path / "out").iterdir())

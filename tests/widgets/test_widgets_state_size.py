@@ -57,7 +57,11 @@ def test_empty_download_panel_is_small():
 
 def test_a_preview_tile_costs_five_small_models():
     grid = PreviewGrid(prefix="fox")
+    bare = size(grid)
+    # once per grid, with its first tiles: the downloader and the full-size overlay (their code)
+    grid.page_widgets()
     empty = size(grid)
+    assert empty[0] - bare[0] <= 2 and empty[1] - bare[1] <= 5_300, (bare, empty)  # ~4.8 kB today
     grid.show([_result(4, filtered=False)])
     four = size(grid)
     grid.show([_result(5, filtered=False)])

@@ -170,7 +170,8 @@ class ImageClient:
             self._http = httpx.AsyncClient(
                 timeout=self._conn.timeout,
                 transport=self._transport,
-                event_hooks=with_pacing(self._conn, self._event_hooks),  # quota pace
+                event_hooks=with_pacing(self._conn, self._event_hooks,  # the quota's pace
+                                        sleep=lambda s: self._sleep(s)),
                 follow_redirects=False,  # a redirect must not carry the key elsewhere
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
                 headers={"User-Agent": "azimage-widgets"},

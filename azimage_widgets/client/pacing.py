@@ -126,11 +126,13 @@ class Pace:
         """Wait for a slot (again, if a 429 paused the Pace meanwhile); seconds waited."""
         waited = 0.0
         while True:
+            paused = self._paused_until
             delay = self.reserve(images)
             if delay > 0:
                 await sleep(delay)
                 waited += delay
-            if self._paused_until <= self._clock():
+            # again only for a pause that began while this one waited (a 429 meanwhile)
+            if self._paused_until <= paused or self._paused_until <= self._clock():
                 self.sent += 1
                 return waited
 
@@ -362,11 +364,12 @@ def pacing_hooks(conn: Any, sleep: Sleep = asyncio.sleep) -> dict[str, list[Call
     return {"request": [on_request], "response": [on_response]}
 
 
-def with_pacing(conn: Any, hooks: Mapping[str, list[Callable[..., Any]]] | None
-                ) -> dict[str, list[Callable[..., Any]]]:
-    """``hooks`` with the pacing hooks of ``conn`` added (first, so a slot is waited before others run)."""
+def with_pacing(conn: Any, hooks: Mapping[str, list[Callable[..., Any]]] | None,
+                sleep: Sleep = asyncio.sleep) -> dict[str, list[Callable[..., Any]]]:
+    """``hooks`` with the pacing hooks of ``conn`` added (first, so a slot is waited before
+    others run); ``sleep``: how they wait (a client's own seam)."""
     merged: dict[str, list[Callable[..., Any]]] = {k: list(v) for k, v in (hooks or {}).items()}
-    for kind, fns in pacing_hooks(conn).items():
+    for kind, fns in pacing_hooks(conn, sleep).items():
         merged[kind] = fns + merged.get(kind, [])
     return merged
 

@@ -176,8 +176,14 @@ class ActivityPanel(OwnsParts, VBox):
     def _bind(self, trait: str, field: Field, **kw: Any) -> Field:
         self.fields[trait] = field
         self.bindings[trait] = FieldBinding(self.activity, trait, field,
-                                            on_change=self.frame.refresh, **kw)
+                                            on_change=self._field_changed, **kw)
         return field
+
+    def _field_changed(self) -> None:
+        """An edit was taken or refused: Save & Exit and the run button follow."""
+        self.frame.refresh()
+        if "run_button" in self.__dict__:  # made after the fields
+            self._update_buttons()
 
     def _name_field(self) -> Field:
         text = Text(description="Name", placeholder="unique name, no / or :",
@@ -291,7 +297,10 @@ class ActivityPanel(OwnsParts, VBox):
         # the state says running once the run's first step ran; the task covers the moment before
         pending = self._task is not None and not self._task.done()
         running = self.activity.state.running or pending
-        self.run_button.disabled = running
+        # a field whose last edit was refused: the activity still holds the old value, so
+        # running now would run what the panel no longer shows
+        invalid = self.field_errors()
+        self.run_button.disabled = running or bool(invalid)
         self.cancel_button.disabled = not running
         self.delete_button.disabled = running or not self._deletable()
 

@@ -66,6 +66,7 @@ class VersionFields:
             if binding is not None:
                 binding._to_widget = self.through
         self.activity.observe(lambda _c: self.refresh(), names="api_version")
+        self.activity.observe(lambda _c: self._show_compression(), names="output_format")
         self._version = None
         self.refresh()
 
@@ -97,6 +98,14 @@ class VersionFields:
             options = [(f"default ({opt.default})", "")] + [(c, c) for c in opt.choices]
             widget.options = options
             widget.value = current if current in opt.choices else ""
+        self._show_compression()
+
+    def _show_compression(self) -> None:
+        """Output compression only where it applies: a version that has it, with jpeg output."""
+        widget = self.inputs.get("output_compression")
+        if widget is not None:
+            has = version_spec(self.activity.api_version).option("output_compression") is not None
+            show(widget, has and self.activity.output_format == "jpeg")
 
     def visible(self) -> list[str]:
         """Names of the option fields shown for the current version."""

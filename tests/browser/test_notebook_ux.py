@@ -278,3 +278,29 @@ print(len(req.previews.entries))""", timeout=60_000)
     overlay.wait_for(state="detached", timeout=10_000)
     assert run_code_cell(page, "print(req.previews.full_index)").strip() == "None"
     page_errors.check()
+
+
+def test_generate_waits_for_valid_fields_and_compression_follows_jpeg(nb_page, page_errors, screenshot):
+    page = nb_page
+    panel = page.locator(".azimage-request-image").nth(1)  # gpt-image-1: has output options
+    generate = panel.locator("button.azimage-generate")
+    assert generate.is_enabled()
+    name = panel.locator(".azimage-name input")
+    name.fill("bad/name")
+    page.wait_for_function("el => el.disabled", arg=generate.element_handle(), timeout=10_000)
+    assert "/" in panel.locator(".azimage-name-error").inner_text()
+    name.fill("good-name")
+    page.wait_for_function("el => !el.disabled", arg=generate.element_handle(), timeout=10_000)
+
+    panel.locator(".azimage-optional").get_by_text("Optional settings").first.click()
+    fmt = panel.locator(".azimage-output-format select")
+    fmt.wait_for(state="visible")
+    compression = panel.locator(".azimage-output-compression")
+    assert not compression.is_visible()
+    fmt.select_option("jpeg")
+    compression.wait_for(state="visible", timeout=10_000)
+    compression.scroll_into_view_if_needed()
+    screenshot(page, "jpeg", full_page=False)
+    fmt.select_option("png")
+    compression.wait_for(state="hidden", timeout=10_000)
+    page_errors.check()

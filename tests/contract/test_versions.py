@@ -384,8 +384,11 @@ def test_panel_fields_follow_the_version():
     version.value = GI
     assert p.size_input.value == p.activity.size == "auto"  # 1792x1024 is no gpt-image-1 size
     assert (p.n_input.max, p.prompt_input.max_chars) == (10, 32000)
-    assert vf.visible() == ["quality", "response_format", "output_format", "background",
-                            "output_compression"]
+    assert vf.visible() == ["quality", "response_format", "output_format", "background"]
+    vf.inputs["output_format"].value = "jpeg"  # compression applies to jpeg only
+    assert vf.visible()[-1] == "output_compression"
+    vf.inputs["output_format"].value = ""
+    assert "output_compression" not in vf.visible()
     assert p.activity.style is None and vf.inputs["style"].layout.display == "none"
     p.n_input.value = 8
     vf.inputs["background"].value = "transparent"

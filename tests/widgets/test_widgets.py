@@ -345,3 +345,13 @@ def test_close_frees_the_name():
     p.close()
     assert p.comm is None
     aw.DownloadImage(name=name)  # free again
+
+
+def test_generate_is_disabled_while_a_field_is_invalid():
+    p = aw.RequestImagePanel(name=uniq(), prompt="a fox", namespace={})
+    assert not p.generate_button.disabled
+    front_end_update(one(p, "azimage-name"), value="bad/name")
+    assert p.generate_button.disabled  # the activity still has the old name: no run under it
+    front_end_update(one(p, "azimage-name"), value=uniq("ok"))
+    assert not p.generate_button.disabled
+    p.close()

@@ -105,6 +105,24 @@ class DatasetError(BatchError):
         return str(self.args[0])
 
 
+class DatasetValidationError(ValidationError, DatasetError):
+    """A run stopped at a dataset the contract refuses: a DatasetError that is also the
+    ValidationError naming the field (``field``, ``limit``, ``value`` are the dataset's)."""
+
+    def __init__(self, index: int, error: ValidationError, results: RunResults,
+                 activity: str = "") -> None:
+        DatasetError.__init__(self, index, error, results, activity)
+        self.field, self.limit, self.value = error.field, error.limit, error.value
+
+
+def dataset_error(index: int, error: BaseException, results: RunResults,
+                  activity: str = "") -> DatasetError:
+    """The DatasetError of a stopped run (a DatasetValidationError for a refused value)."""
+    if isinstance(error, ValidationError):
+        return DatasetValidationError(index, error, results, activity)
+    return DatasetError(index, error, results, activity)
+
+
 @dataclass
 class _Failure:
     """A dataset that failed while continue on error was on (becomes its exception)."""
@@ -276,7 +294,7 @@ async def run_datasets(
         partial = RunResults([_unwrap(r) for r in exc.results])
         partial[exc.index] = exc.error
         bp.running = False
-        raise DatasetError(exc.index, exc.error, partial, label) from exc.error
+        raise dataset_error(exc.index, exc.error, partial, label) from exc.error
     finally:
         bp.running = False
     return RunResults([_unwrap(r) for r in raw])
@@ -378,6 +396,6 @@ def _publish(activity: Any, results: RunResults, namespace: Any) -> None:
         bind(activity.output, results, namespace if namespace is not None else activity.namespace)
 
 
-__all__ = ["BatchProgress", "DEFAULT_CONCURRENCY", "DatasetError", "RunResults", "StepContext",
-           "batch_progress", "download_id", "run_activity", "run_datasets",
-           "run_step"]
+__all__ = ["BatchProgress", "DEFAULT_CONCURRENCY", "DatasetError", "DatasetValidationError",
+           "RunResults", "StepContext", "batch_progress", "dataset_error", "download_id",
+           "run_activity", "run_datasets", "run_step"]

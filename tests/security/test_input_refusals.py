@@ -14,6 +14,7 @@ import pytest
 import azimage_widgets as aw
 from azimage_widgets.activities import DownloadImage, RequestImage
 from azimage_widgets.activities.config_io import activity_from_config, config_dict
+from azimage_widgets.activities.dataset_runs import DatasetError
 from azimage_widgets.activities.schema_edit import SchemaDraft
 from azimage_widgets.contract import ImageRequest, ValidationError
 
@@ -130,11 +131,13 @@ def test_wrong_typed_configuration_names_the_field(field, value):
 
 async def test_wrong_typed_dataset_values_name_the_field(conn):
     act = RequestImage(conn, name=uniq(), namespace={}, prompt="a fox", size="256x256")
-    for dataset, field in (({"prompt": 123}, "prompt"), ({"n": "2"}, "n"), ({"size": 5}, "size")):
-        with pytest.raises(Exception) as ei:
+    for dataset, field in (({"prompt": 123}, "prompt"), ({"n": "2"}, "n"), ({"size": 5}, "size"),
+                           ([{"prompt": "a fox"}, {"prompt": 7}], "prompt")):
+        with pytest.raises(ValidationError) as ei:
             await act.run(dataset)
-        err = getattr(ei.value, "error", ei.value)  # DatasetError carries the dataset's error
-        assert isinstance(err, ValidationError) and err.field == field
+        assert ei.value.field == field
+        assert isinstance(ei.value, DatasetError)  # which dataset, and the successes so far
+        assert isinstance(ei.value.error, ValidationError) and ei.value.error.field == field
 
 
 @pytest.mark.parametrize("field, value", [("prompt", 123), ("n", "2"), ("size", None)])

@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..contract.errors import ValidationError, redact
-from ..contract.limits import DEFAULT_API_VERSION, version_spec
+from ..contract.image_models import ImageModel, model_for_version, model_spec
+from ..contract.limits import API_VERSIONS, DEFAULT_API_VERSION, V1_API_VERSION, version_spec
 from .auth import TOKEN_SCOPE, EndpointAuth, TokenProvider
 from .urls import Origin, is_loopback_host, url_origin
 
@@ -21,15 +22,66 @@ ENV_ENDPOINT = "AZURE_OPENAI_ENDPOINT"
 ENV_API_KEY = "AZURE_OPENAI_API_KEY"
 ENV_API_VERSION = "AZURE_OPENAI_API_VERSION"
 ENV_DEPLOYMENT = "AZURE_OPENAI_DEPLOYMENT"
+ENV_MODEL = "AZURE_OPENAI_MODEL"
+#: Entra ID scope of the v1 API (the dated versions use ``TOKEN_SCOPE``).
+V1_TOKEN_SCOPE = "https://ai.azure.com/.default"
+#: Base paths a user may paste with the endpoint; the client adds them itself.
+_BASE_PATHS: tuple[str, ...] = ("/openai/v1", "/openai")
 
-__all__ = ["Connection", "Origin", "TOKEN_SCOPE", "TokenProvider", "env_api_version", "is_loopback_host",
-           "url_origin"]
+__all__ = ["Connection", "Origin", "TOKEN_SCOPE", "TokenProvider", "V1_TOKEN_SCOPE", "env_api_version",
+           "env_settings", "is_loopback_host", "token_scope", "url_origin"]
 
 
 def env_api_version(environ: Mapping[str, str] | None = None) -> str:
-    """The api-version ``Connection.from_env`` uses: AZURE_OPENAI_API_VERSION, else the default."""
+    """The api-version ``Connection.from_env`` uses: AZURE_OPENAI_API_VERSION, else "v1" for a
+    configured endpoint (what an Azure resource serves today) and the seeds' version for the
+    emulator."""
     env = os.environ if environ is None else environ
-    return (env.get(ENV_API_VERSION) or "").strip() or DEFAULT_API_VERSION
+    asked = (env.get(ENV_API_VERSION) or "").strip()
+    if asked:
+        return asked
+    return V1_API_VERSION if (env.get(ENV_ENDPOINT) or "").strip() else DEFAULT_API_VERSION
+
+
+def env_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``api_version``, ``deployment`` and ``model`` from AZURE_OPENAI_*, checked.
+
+    A configured endpoint on a version that calls a deployment (v1 and the
+    deployments flow) needs AZURE_OPENAI_DEPLOYMENT: a ValidationError names it.
+    """
+    env = os.environ if environ is None else environ
+    version = env_api_version(env)
+    deployment = (env.get(ENV_DEPLOYMENT) or "").strip() or None
+    model = (env.get(ENV_MODEL) or "").strip() or None
+    try:
+        spec = version_spec(version)
+    except ValidationError:
+        raise ValidationError(ENV_API_VERSION, f"must be one of {', '.join(API_VERSIONS)} "
+                                               "(v1 for today's models)", version) from None
+    if model is not None:
+        try:
+            model_spec(model)
+        except ValidationError as exc:
+            raise ValidationError(ENV_MODEL, exc.limit, model) from None
+    if (env.get(ENV_ENDPOINT) or "").strip() and spec.is_sync and deployment is None:
+        raise ValidationError(
+            ENV_DEPLOYMENT, f"is not set: api-version {version} calls a deployment; set it to the "
+                            f"name of your image model deployment (e.g. my-gpt-image-2)")
+    return {"api_version": version, "deployment": deployment, "model": model}
+
+
+def token_scope(api_version: str) -> str:
+    """The Entra ID scope a token for ``api_version`` is asked for."""
+    return V1_TOKEN_SCOPE if version_spec(api_version).is_v1 else TOKEN_SCOPE
+
+
+def _strip_base_path(endpoint: str) -> tuple[str, bool]:
+    """The endpoint without a pasted ``/openai/v1`` or ``/openai`` base; True when v1 was pasted."""
+    path = urlsplit(endpoint).path.rstrip("/")
+    for base in _BASE_PATHS:
+        if path.lower().endswith(base):
+            return endpoint.rstrip("/")[: len(endpoint.rstrip("/")) - len(base)], base == "/openai/v1"
+    return endpoint, False
 
 
 def _check_endpoint(value: object) -> str:
@@ -68,34 +120,41 @@ class Connection:
 
     ``api_key`` or ``token_provider`` is required. ``timeout`` is per HTTP
     request, ``poll_timeout`` bounds how long ``download_image`` waits, and
-    ``max_retries`` bounds retries of one request.
+    ``max_retries`` bounds retries of one request. ``model`` names the image
+    model the deployment runs (its rules apply: ``image_model``); when left
+    out it is read from the deployment's name. An endpoint pasted with its
+    ``/openai/v1`` base is understood (and means ``api_version="v1"`` unless
+    another is given).
     """
 
     __slots__ = ("_endpoint", "_origin", "_auth", "_api_version",
-                 "_deployment", "_timeout", "_poll_timeout", "_max_retries",
+                 "_deployment", "_model", "_timeout", "_poll_timeout", "_max_retries",
                  "_images_per_minute", "_requests_per_minute", "__weakref__")
 
     def __init__(
         self,
         endpoint: str,
         api_key: str | None = None,
-        api_version: str = DEFAULT_API_VERSION,
+        api_version: str | None = None,
         *,
         token_provider: TokenProvider | None = None,
         deployment: str | None = None,
+        model: str | None = None,
         timeout: float = 30.0,
         poll_timeout: float = 600.0,
         max_retries: int = 4,
         images_per_minute: float | None = None,
         requests_per_minute: float | None = None,
     ) -> None:
-        self._endpoint = _check_endpoint(endpoint)
+        self._endpoint, pasted_v1 = _strip_base_path(_check_endpoint(endpoint))
         origin = url_origin(self._endpoint)
         assert origin is not None
         self._origin: Origin = origin
         # the key is stripped and checked (visible ASCII) here, never echoed
         self._auth: EndpointAuth | None = EndpointAuth(origin, api_key=api_key,
                                                        token_provider=token_provider)
+        if api_version is None:
+            api_version = V1_API_VERSION if pasted_v1 else DEFAULT_API_VERSION
         if not isinstance(api_version, str):
             raise ValidationError("api_version", "must be a string", api_version)
         version_spec(api_version)
@@ -103,6 +162,9 @@ class Connection:
         if deployment is not None and (not isinstance(deployment, str) or not deployment.strip()):
             raise ValidationError("deployment", "must be a non-empty string or None", deployment)
         self._deployment = deployment
+        if model is not None:
+            model = model_spec(model).name  # ValidationError("model") for an unknown one
+        self._model = model
         self._timeout = _positive("timeout", timeout)
         self._poll_timeout = _positive("poll_timeout", poll_timeout)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or not 0 <= max_retries <= 20:
@@ -129,6 +191,18 @@ class Connection:
     @property
     def deployment(self) -> str | None:
         return self._deployment
+
+    @property
+    def model(self) -> str | None:
+        """The image model named for the deployment (None: read from its name, see image_model)."""
+        return self._model
+
+    @property
+    def image_model(self) -> ImageModel:
+        """The rules requests on this connection follow: ``model``, else the model the
+        deployment's name names, else those common to all GPT image models (the older
+        versions: the one model they serve)."""
+        return model_for_version(self._api_version, self._model, self._deployment)
 
     @property
     def timeout(self) -> float:
@@ -191,6 +265,7 @@ class Connection:
             "endpoint": self._endpoint,
             "api_version": self._api_version,
             "deployment": self._deployment,
+            "model": self._model,
             "auth": self.auth_kind,
             "timeout": self._timeout,
             "poll_timeout": self._poll_timeout,
@@ -204,6 +279,8 @@ class Connection:
         auth = {"api-key": "api_key=***", "token": "token_provider=<callable>"}.get(kind or "",
                                                                                   "api_key=None")
         dep = f", deployment={self._deployment!r}" if self._deployment else ""
+        if self._model:
+            dep += f", model={self._model!r}"
         return (f"Connection(endpoint={self._endpoint!r}, api_version={self._api_version!r}"
                 f"{dep}, {auth})")
 
@@ -250,28 +327,27 @@ class Connection:
         """Build from AZURE_OPENAI_* variables; with no endpoint set, the emulator of the Jupyter
         server running this kernel (``serverinfo``), else the embedded emulator.
 
+        With an endpoint the api-version defaults to v1, which needs
+        AZURE_OPENAI_DEPLOYMENT (AZURE_OPENAI_MODEL optional; see ``env_settings``).
         Endpoint without key: Entra ID through azure-identity's DefaultAzureCredential
-        when it is installed.
+        when it is installed, with the scope of the version (``token_scope``).
         """
         env = os.environ if environ is None else environ
         endpoint = (env.get(ENV_ENDPOINT) or "").strip()
-        version = env_api_version(env)
-        deployment = (env.get(ENV_DEPLOYMENT) or "").strip() or None
+        settings = env_settings(env)
         if not endpoint:
             from ..serverinfo import server_emulator
 
             shared = server_emulator(env)  # a Jupyter server's emulator (serverextension)
             if shared is not None:
-                return cls(shared["endpoint"], api_key=shared["api_key"], api_version=version,
-                           deployment=deployment)
+                return cls(shared["endpoint"], api_key=shared["api_key"], **settings)
             from .. import emulator  # lazy: only this path needs it
 
             handle = emulator.embedded()
-            return cls(handle.endpoint, api_key=handle.api_key, api_version=version,
-                       deployment=deployment)
+            return cls(handle.endpoint, api_key=handle.api_key, **settings)
         key = (env.get(ENV_API_KEY) or "").strip()
         if key:
-            return cls(endpoint, api_key=key, api_version=version, deployment=deployment)
+            return cls(endpoint, api_key=key, **settings)
         try:
             from azure.identity import (  # type: ignore[import-not-found,unused-ignore]
                 DefaultAzureCredential,
@@ -284,8 +360,9 @@ class Connection:
                 f"pip install 'azimage-widgets[azure]'); set it or unset {ENV_ENDPOINT} "
                 f"to use the embedded emulator",
             ) from None
-        provider = get_bearer_token_provider(DefaultAzureCredential(), TOKEN_SCOPE)
-        return cls(endpoint, token_provider=provider, api_version=version, deployment=deployment)
+        provider = get_bearer_token_provider(DefaultAzureCredential(),
+                                             token_scope(settings["api_version"]))
+        return cls(endpoint, token_provider=provider, **settings)
 
 
 def _positive(name: str, value: Any) -> float:

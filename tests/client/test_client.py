@@ -443,7 +443,8 @@ async def test_generate_many_takes_the_versions_settings(emu):
 
 async def test_from_env_with_emulator_endpoint(emu):
     conn = Connection.from_env({"AZURE_OPENAI_ENDPOINT": emu.endpoint,
-                                "AZURE_OPENAI_API_KEY": emu.api_key})
+                                "AZURE_OPENAI_API_KEY": emu.api_key,
+                                "AZURE_OPENAI_API_VERSION": "2023-06-01-preview"})
     async with ImageClient(conn) as client:
         assert (await client.generate("env", size="256x256")).succeeded
 

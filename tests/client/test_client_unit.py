@@ -199,7 +199,7 @@ def test_from_env_with_key():
     c = Connection.from_env({"AZURE_OPENAI_ENDPOINT": EP + "/", "AZURE_OPENAI_API_KEY": KEY,
                              "AZURE_OPENAI_DEPLOYMENT": "dalle"})
     assert c.endpoint == EP and c.auth_kind == "api-key" and c.deployment == "dalle"
-    assert c.api_version == "2023-06-01-preview"
+    assert c.api_version == "v1"  # an Azure resource today: the v1 API
 
 
 def test_from_env_bad_version():
@@ -211,7 +211,7 @@ def test_from_env_bad_version():
 def test_from_env_no_key_without_azure_identity(monkeypatch):
     monkeypatch.setitem(sys.modules, "azure.identity", None)  # import fails
     with pytest.raises(aw.ValidationError) as ei:
-        Connection.from_env({"AZURE_OPENAI_ENDPOINT": EP})
+        Connection.from_env({"AZURE_OPENAI_ENDPOINT": EP, "AZURE_OPENAI_DEPLOYMENT": "d"})
     assert ei.value.field == "AZURE_OPENAI_API_KEY"
     assert "azure-identity" in str(ei.value)
 
@@ -232,7 +232,8 @@ async def test_from_env_no_key_uses_default_azure_credential(monkeypatch):
     fake.get_bearer_token_provider = get_bearer_token_provider
     monkeypatch.setitem(sys.modules, "azure", types.ModuleType("azure"))
     monkeypatch.setitem(sys.modules, "azure.identity", fake)
-    c = Connection.from_env({"AZURE_OPENAI_ENDPOINT": EP})
+    c = Connection.from_env({"AZURE_OPENAI_ENDPOINT": EP,
+                             "AZURE_OPENAI_API_VERSION": "2023-06-01-preview"})
     assert seen == {"scope": "https://cognitiveservices.azure.com/.default",
                     "cred": "DefaultAzureCredential"}
     assert await c.auth_headers(EP + "/openai/x") == {"Authorization": "Bearer entra-token"}

@@ -183,6 +183,7 @@ def test_saved_executed_quickstart_has_no_key(tmp_path, monkeypatch):
     try:
         monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", handle.endpoint)
         monkeypatch.setenv("AZURE_OPENAI_API_KEY", SECRET)
+        monkeypatch.setenv("AZURE_OPENAI_API_VERSION", "2023-06-01-preview")  # the seeds' flow
         work = isolate_jupyter(tmp_path, monkeypatch)
         nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
         client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False,

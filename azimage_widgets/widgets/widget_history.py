@@ -9,7 +9,10 @@
 Each tile: a JPEG thumbnail (<= 256 px, cached by the store), the prompt,
 the size and the date it was stored, a Pin toggle (favourites) and Delete.
 A search box filters by prompt text (every word must appear, any case;
-"quoted phrases" as written). Re-searching closes the old tiles.
+"quoted phrases" as written) as the user types: keystrokes from the browser
+refresh the tiles once typing pauses for ``SEARCH_DEBOUNCE_S`` (one store
+query per pause, not one per key); a value set from Python refreshes at once.
+Re-searching closes the old tiles.
 
 CSS classes: ``azimage-history`` (root), ``azimage-history-search`` (the
 Text), ``azimage-history-pinned-only`` (Checkbox), ``azimage-history-count``,
@@ -19,6 +22,7 @@ Text), ``azimage-history-pinned-only`` (Checkbox), ``azimage-history-count``,
 """
 from __future__ import annotations
 
+import asyncio
 import html
 from typing import Any
 
@@ -30,6 +34,8 @@ from .widget_html import error_html
 from .widget_tree import OwnsParts, close_tree
 
 DEFAULT_LIMIT = 50
+#: Seconds of no typing before the search box's text is searched.
+SEARCH_DEBOUNCE_S = 0.3
 
 
 def _caption(rec: StoreRecord) -> str:
@@ -55,10 +61,11 @@ class HistoryGallery(OwnsParts, VBox):
         self.records: list[StoreRecord] = []
         self.tiles: list[VBox] = []
         self.search_input = Text(value=query or "", placeholder="search prompts, e.g. red fox",
-                                 description="Search", continuous_update=False,
+                                 description="Search", continuous_update=True,
                                  layout=Layout(width="360px"))
         self.search_input.add_class("azimage-history-search")
-        self.search_input.observe(lambda _c: self.refresh(), names="value")
+        self._pending: asyncio.TimerHandle | None = None
+        self.search_input.observe(self._on_search, names="value")
         self.pinned_input = Checkbox(value=pinned_only, description="Pinned only", indent=False)
         self.pinned_input.add_class("azimage-history-pinned-only")
         self.pinned_input.observe(lambda _c: self.refresh(), names="value")
@@ -87,6 +94,27 @@ class HistoryGallery(OwnsParts, VBox):
         else:
             self.search_input.value = text  # refreshes through the observer
         return self.records
+
+    def _on_search(self, _change: Any) -> None:
+        """Typing (a front-end update) refreshes after a pause; Python's assignment at once."""
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        # ipywidgets holds _property_lock while it applies a front-end update
+        typed = bool(getattr(self.search_input, "_property_lock", None))
+        if typed:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                self._pending = loop.call_later(SEARCH_DEBOUNCE_S, self._typed_search_done)
+                return
+        self.refresh()
+
+    def _typed_search_done(self) -> None:
+        self._pending = None
+        self.refresh()
 
     def refresh(self) -> list[StoreRecord]:
         """Read the store again and rebuild the tiles."""
@@ -163,6 +191,8 @@ class HistoryGallery(OwnsParts, VBox):
         return done
 
     def close_parts(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
         for tile in self.tiles:
             close_tree(tile)
         self.tiles = []

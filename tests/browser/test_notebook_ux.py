@@ -304,3 +304,33 @@ def test_generate_waits_for_valid_fields_and_compression_follows_jpeg(nb_page, p
     fmt.select_option("png")
     compression.wait_for(state="hidden", timeout=10_000)
     page_errors.check()
+
+
+def test_history_search_follows_typing(nb_page, page_errors, screenshot):
+    page = nb_page
+    run_code_cell(page, """\
+for p in ('a zebra on a beach', 'a quokka smiling'):
+    req.prompt_input.value = p
+    req.activity.size = '256x256'
+    await req.submit()
+gallery = aw.history()
+gallery""", timeout=90_000)
+    gallery = page.locator(".azimage-history").last
+    gallery.wait_for(state="visible", timeout=30_000)
+    box = gallery.locator(".azimage-history-search input")
+    box.click()
+    page.keyboard.type("quokka", delay=40)  # no Enter
+    page.wait_for_function(
+        """el => { const t = [...el.querySelectorAll('.azimage-history-tile')];
+                   return t.length === 1 && t[0].textContent.includes('a quokka smiling'); }""",
+        arg=gallery.element_handle(), timeout=15_000)
+    assert run_code_cell(page, "print(gallery.query, len(gallery.records))").strip() == "quokka 1"
+    box.fill("")
+    page.keyboard.type("zebra", delay=40)
+    page.wait_for_function(
+        """el => { const t = [...el.querySelectorAll('.azimage-history-tile')];
+                   return t.length === 1 && t[0].textContent.includes('a zebra on a beach'); }""",
+        arg=gallery.element_handle(), timeout=15_000)
+    gallery.scroll_into_view_if_needed()
+    screenshot(page, full_page=False)
+    page_errors.check()

@@ -123,3 +123,27 @@ def test_history_of_an_empty_store(tmp_path):
     assert gallery.records == [] and gallery.tiles == []
     assert "0 shown of 0" in with_class(gallery, "azimage-history-count")[0].value
     assert not (tmp_path / "empty").exists()
+
+
+async def test_typing_in_the_search_box_searches_once_typing_pauses(conn):
+    from helpers import front_end_update
+
+    from azimage_widgets.widgets.widget_history import SEARCH_DEBOUNCE_S
+
+    await generate(conn, "a red fox")
+    await generate(conn, "a grey wolf")
+    gallery = aw.history()
+    assert len(gallery.records) == 2
+    calls = []
+    original = gallery.refresh
+    gallery.refresh = lambda: calls.append(gallery.query) or original()
+    search = with_class(gallery, "azimage-history-search")[0]
+    assert search.continuous_update  # the browser sends each keystroke
+    for typed in ("w", "wo", "wol", "wolf"):
+        front_end_update(search, {"value": typed})
+    assert calls == [] and len(gallery.records) == 2  # still typing: nothing searched yet
+    await asyncio.sleep(SEARCH_DEBOUNCE_S * 2)
+    assert calls == ["wolf"] and [r.prompt for r in gallery.records] == ["a grey wolf"]
+    gallery.search("fox")  # from Python: at once
+    assert calls[-1] == "fox" and [r.prompt for r in gallery.records] == ["a red fox"]
+    gallery.close()

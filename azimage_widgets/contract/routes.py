@@ -35,3 +35,9 @@ def generations_path(deployment: str) -> str:
 def edits_path(deployment: str) -> str:
     """``/openai/deployments/{deployment}/images/edits`` (gpt-image-1)."""
     return DEPLOYMENTS_PREFIX + quote(deployment, safe="") + EDITS_SUFFIX
+
+
+# -- the v1 API (CONTRACT.md section 4): the deployment goes in the body as ``model`` --------
+V1_PREFIX = "/openai/v1"
+V1_GENERATIONS_PATH = V1_PREFIX + GENERATIONS_SUFFIX
+V1_EDITS_PATH = V1_PREFIX + EDITS_SUFFIX

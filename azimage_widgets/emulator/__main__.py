@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from .config import EmulatorConfig
+from .config import EmulatorConfig, parse_deployment
 from .server import start
 
 
@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--corrupt-rate", type=float, default=0.0, help="fraction of corrupt image downloads")
     p.add_argument("--image-ttl", type=float, default=d.image_ttl, help="seconds image links stay valid")
     p.add_argument("--seed", type=int, default=None, help="seed of the fault dice")
+    p.add_argument("--deployment", dest="deployments", action="append", type=parse_deployment,
+                   metavar="NAME=MODEL", help="a deployment and the model it answers as (repeat "
+                   "for more; a bare NAME: the model its name names); default: any name")
+    p.add_argument("--images-per-minute", type=int, default=None,
+                   help="images per minute per deployment, then 429 + Retry-After")
     p.add_argument("--accept-any-bearer", action="store_true",
                    help="accept any Authorization: Bearer token (Entra ID tryouts)")
     p.add_argument("--request-log", default=None, metavar="PATH",
@@ -54,6 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     knobs = {k: v for k, v in vars(args).items() if k not in ("host", "port", "images_port")}
+    if args.deployments is not None:
+        knobs["deployments"] = dict(args.deployments)
     handle = start(args.host, args.port, args.images_port, **knobs)
     print(handle.endpoint, flush=True)
     print(f"images: {handle.images_endpoint}", flush=True)

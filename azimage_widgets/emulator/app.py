@@ -26,13 +26,9 @@ import asyncio
 import base64
 import json
 import logging
-import math
-import random
 import time
 import uuid
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import tornado.web
 
@@ -55,8 +51,8 @@ from ..contract.routes import (
 )
 from . import images, openapi, request_log
 from .config import EmulatorConfig
-from .operations import OperationStore
-from .sas import UrlSigner
+from .quota import admit_request
+from .state import EmulatorState, RequestRecord, StreamRecord
 
 #: Path of image ``index`` of operation ``op_id`` on the image host.
 IMAGE_PATH = "/private/images/{op_id}/generated_{index:02d}.png"
@@ -64,34 +60,6 @@ IMAGE_PATTERN = r"/private/images/([0-9a-f-]{36})/generated_(\d{2})\.png"
 
 FILTER_FAIL_MESSAGE = "Your task failed as a result of our safety system."
 FILTER_IMAGE_MESSAGE = "Generated image was filtered as a result of our safety system."
-
-
-class RequestRecord(NamedTuple):
-    """One request the emulator answered (for tests and benchmarks to count)."""
-
-    method: str
-    path: str
-    status: int
-    listener: str  # "api" or "images"
-    credentials: bool  # an api-key or Authorization header came with it
-
-
-@dataclass
-class EmulatorState:
-    """What the handlers of one emulator share; lives on the emulator's loop thread."""
-
-    config: EmulatorConfig
-    images_base: str = ""  # absolute URL of the image host, set once it listens
-    store: OperationStore = field(default_factory=OperationStore)
-    signer: UrlSigner = field(default_factory=UrlSigner)
-    requests: list[RequestRecord] = field(default_factory=list)
-    window: deque = field(default_factory=deque)  # monotonic times of admitted API requests
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.config.seed)
-
-    def chance(self, rate: float) -> bool:
-        return rate > 0 and self.rng.random() < rate
 
 
 class _Base(tornado.web.RequestHandler):
@@ -163,30 +131,30 @@ class ApiHandler(_Base):
                                          "active subscription and use a correct regional API "
                                          "endpoint for your resource.")
         if cfg.rpm_limit is not None:
-            now = time.monotonic()
-            window = self.state.window
-            while window and window[0] <= now - 60:
-                window.popleft()
-            if len(window) >= cfg.rpm_limit:
-                # rpm_limit=0 admits nothing: the whole minute is the wait.
-                wait = max(1, math.ceil(window[0] + 60 - now)) if window else 60
+            wait = admit_request(self.state.window, cfg.rpm_limit, time.monotonic())
+            if wait is not None:
                 self.set_header("Retry-After", str(wait))
                 return self.fail(429, "429", "Requests to the Images API have exceeded the rate "
                                              f"limit of the emulator. Please retry after {wait} "
                                              "seconds.")
-            window.append(now)
         if self.state.chance(cfg.failure_rate):
             status = self.state.rng.choice(cfg.failure_statuses or (500,))
             code = "ServiceUnavailable" if status == 503 else "InternalServerError"
             return self.fail(status, code, "The server had an error while processing your "
                                            "request (injected by the emulator).")
-        version = self.get_query_argument("api-version", None)
+        self.check_api_version(self.get_query_argument("api-version", None))
+
+    def check_api_version(self, version: str | None) -> None:
+        """Set ``api_version``, or answer 400 (missing) / 404 (unknown) as Azure does."""
         if version is None:
             return self.fail(400, "MissingApiVersionParameter",
                              "The api-version query parameter (?api-version=) is required.")
         if version not in VERSIONS:
             return self.fail(404, "404", "Resource not found")
         self.api_version = version
+
+    #: The api key is accepted as ``Authorization: Bearer <key>`` too (the v1 routes).
+    key_as_bearer = False
 
     def _authorized(self, cfg: EmulatorConfig) -> bool:
         key = self.request.headers.get(API_KEY_HEADER)
@@ -196,6 +164,8 @@ class ApiHandler(_Base):
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
+        if self.key_as_bearer and cfg.api_key is not None and token == cfg.api_key:
+            return True
         return token in cfg.bearer_tokens or cfg.accept_any_bearer
 
     def base_url(self) -> str:
@@ -221,7 +191,7 @@ class SubmitHandler(ApiHandler):
             return self.fail(400, "InvalidPayload", "prompt: is required", target="prompt")
         try:
             req = ImageRequest(
-                prompt=body.get("prompt"),
+                prompt=body["prompt"],
                 size=body.get("size"),
                 n=body.get("n", 1),
                 user=body.get("user"),
@@ -358,12 +328,14 @@ class ImageNotFoundHandler(ImageHandler):
     post = put = delete = get
 
 
-def api_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, dict]]:
+def api_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, dict[str, Any]]]:
     """The API listener's routes, optionally under a prefix (a Jupyter server's base URL)."""
     from .sync_app import sync_routes  # imports this module: a late import
+    from .v1_app import v1_routes
 
     kw = {"state": state}
     return [
+        *v1_routes(state, prefix),
         *sync_routes(state, prefix),
         (prefix + SUBMIT_PATH, SubmitHandler, kw),
         (prefix + OPERATION_PREFIX + r"([^/?]+)", OperationHandler, kw),
@@ -371,7 +343,7 @@ def api_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, 
     ]
 
 
-def image_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, dict]]:
+def image_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, dict[str, Any]]]:
     """The image host's routes."""
     return [(prefix + IMAGE_PATTERN, ImageHandler, {"state": state})]
 
@@ -400,4 +372,5 @@ def make_images_app(state: EmulatorState) -> tornado.web.Application:
 
 
 __all__ = ["DEFAULT_API_VERSION", "LEGACY_API_VERSION", "EmulatorState", "RequestRecord",
+           "StreamRecord",
            "api_routes", "image_routes", "make_api_app", "make_images_app"]

@@ -8,10 +8,12 @@ submitted, so changing it never moves a job that is already running.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..contract import RESULT_TTL_SECONDS
+from ..contract.image_models import model_spec
 
 #: A prompt containing this word (any case) fails with ``contentFilter``.
 DEFAULT_CONTENT_FILTER_WORD = "CONTENT_FILTER"
@@ -66,20 +68,30 @@ class EmulatorConfig:
     image_ttl: float = float(RESULT_TTL_SECONDS)
     #: Seed of the random source behind the rates; None: seeded from the OS.
     seed: int | None = None
-    #: Deployment names the synchronous routes (2024-10-21 and later,
-    #: ``/openai/deployments/{name}/images/...``) accept; None: any name. Another
-    #: name gets Azure's 404 ``DeploymentNotFound``. The model answering is the
-    #: one of the request's api-version (dall-e-3 or gpt-image-1), whatever the name.
-    deployments: set[str] | None = None
+    #: The deployments of the synchronous and v1 routes (``/openai/deployments/{name}/...``,
+    #: ``"model": name`` on v1): a mapping NAME -> MODEL (None: the model the name
+    #: names), or a set of names; None: any name. Another name gets Azure's 404
+    #: ``DeploymentNotFound``. A deployment answers as its model (see ``deployment_model``).
+    deployments: dict[str, str | None] | None = None
+    #: Images per minute per deployment (sliding 60 s window), then 429 + Retry-After; None: off.
+    images_per_minute: int | None = None
     #: A file that gets one JSON line per answered request (see request_log.py); None: off.
     request_log: str | None = None
 
     def __post_init__(self) -> None:
         self.bearer_tokens = set(self.bearer_tokens)
         self.failure_statuses = tuple(self.failure_statuses)
-        if self.deployments is not None:
-            self.deployments = {self.deployments} if isinstance(self.deployments, str) \
-                else set(self.deployments)
+        self.deployments = deployment_map(self.deployments)
+
+    def deployment_model(self, name: str) -> tuple[bool, str | None]:
+        """(known, model) of deployment ``name``: model None means "read it from the name".
+
+        Reads ``deployments`` as it is now, even if a test assigned a plain set to it.
+        """
+        table = deployment_map(self.deployments)
+        if table is None:
+            return True, None
+        return name in table, table.get(name)
 
     def __repr__(self) -> str:
         parts = []
@@ -101,6 +113,31 @@ class EmulatorConfig:
 
 
 _SECRET_FIELDS = ("api_key", "bearer_tokens")
+
+
+def deployment_map(value: Any) -> dict[str, str | None] | None:
+    """``deployments`` as NAME -> MODEL: a name, a set of names or a mapping; model names checked.
+
+    ValidationError (a ValueError) for a model the contract does not know.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {value}
+    if isinstance(value, Mapping):
+        table = {str(k): (None if v in (None, "") else model_spec(str(v)).name)
+                 for k, v in value.items()}
+    else:
+        table = {str(k): None for k in value}
+    return table
+
+
+def parse_deployment(text: str) -> tuple[str, str | None]:
+    """``NAME=MODEL`` (or a bare ``NAME``) from the command line."""
+    name, sep, model = text.partition("=")
+    if not name.strip() or (sep and not model.strip()):
+        raise ValueError(f"expected NAME=MODEL, got {text!r}")
+    return name.strip(), (model_spec(model.strip()).name if sep else None)
 
 
 def _hidden(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..contract import TERMINAL_STATUSES
 
@@ -33,7 +34,7 @@ class Operation:
     filtered_index: int | None = None  # one image refused by the content filter
     deleted: bool = False
     user: str | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def status(self, now: float | None = None) -> str:
         """notRunning for the first tenth of the processing time, then running, then the outcome."""

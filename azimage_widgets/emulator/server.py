@@ -15,13 +15,13 @@ from typing import Any
 import tornado.httpserver
 import tornado.netutil
 
-from .app import EmulatorState, RequestRecord, make_api_app, make_images_app
+from .app import EmulatorState, RequestRecord, StreamRecord, make_api_app, make_images_app
 from .config import EmulatorConfig
 
 #: Pending connections each listener queues (a load test opens hundreds at once).
 BACKLOG = 1024
-#: Largest request body the API accepts (a prompt is at most a few kB).
-MAX_BODY = 1024 * 1024
+#: Largest request body the API accepts (a prompt is a few kB; an edit carries its images).
+MAX_BODY = 64 * 1024 * 1024
 
 
 class EmulatorHandle:
@@ -52,8 +52,14 @@ class EmulatorHandle:
         """Every request answered so far (a copy), both listeners."""
         return list(self._state.requests)
 
+    @property
+    def stream_events(self) -> list[StreamRecord]:
+        """Every server-sent event flushed so far (a copy), with the time it left."""
+        return list(self._state.stream_events)
+
     def reset_stats(self) -> None:
         self._state.requests.clear()
+        self._state.stream_events.clear()
 
     def stop(self) -> None:
         """Close both listeners and their open connections, end the thread."""

@@ -42,17 +42,24 @@ import time
 from typing import Any
 
 from ..contract import ImageRequest, ValidationError
-from ..contract.edits import ImageEditRequest
+from ..contract.image_models import (
+    MODELS,
+    ImageModel,
+    model_for_version,
+    model_spec,
+    retirement_note,
+)
 from ..contract.limits import VERSIONS, VersionSpec
 from ..contract.routes import DEPLOYMENTS_PREFIX, EDITS_SUFFIX, GENERATIONS_SUFFIX
-from . import sync_images
+from . import gpt_routes, sync_images
 from .app import IMAGE_PATH, ApiHandler, EmulatorState
 
 FILTER_MESSAGE = ("The prompt was refused by the safety system of the emulator (it contains the "
                   "configured content-filter word).")
 _SAFE = {"filtered": False, "severity": "safe"}
 _FIELDS = ("prompt", "n", "size", "user", "response_format", "quality", "style", "output_format",
-           "background", "output_compression")
+           "background", "output_compression", "moderation", "stream", "partial_images",
+           "input_fidelity")
 
 
 def _filter_results(flagged: bool) -> dict[str, Any]:
@@ -69,30 +76,53 @@ def revise(prompt: str) -> str:
 
 
 class SyncHandler(ApiHandler):
-    """What both synchronous routes share: version, deployment, errors, the answer."""
+    """What the synchronous and v1 routes share: version, deployment, errors, the answer."""
 
     spec: VersionSpec
+    #: This route is a v1 one (``/openai/v1/...``); the deployments path refuses api-version v1.
+    v1_route = False
+    #: The ``type`` of a 400's error (the v1 spec allows only "error": v1 leaves it out).
+    error_type: str | None = "invalid_request_error"
+    #: A non-streamed answer waits ``processing_time`` (v1), or comes at once (as it always has).
+    waits_processing_time = False
 
     async def prepare(self) -> None:
         await super().prepare()
         if self._finished:
             return
         spec = VERSIONS[self.api_version]
-        if not spec.is_sync:
+        if not spec.is_sync or spec.is_v1 != self.v1_route:
             return self.fail(404, "404", "Resource not found")
         self.spec = spec
 
-    def check_deployment(self, deployment: str) -> bool:
-        allowed = self.state.config.deployments
-        if allowed is not None and deployment not in allowed:
+    def model_of(self, deployment: str) -> ImageModel | None:
+        """The model ``deployment`` answers as; None when a 404 or 400 was answered.
+
+        A configured model first, else the one its name names (``model_for_version``);
+        the dall-e-3 version answers as dall-e-3 whatever the deployment is.
+        """
+        known, mapped = self.state.config.deployment_model(deployment)
+        if not known:
             self.fail(404, "DeploymentNotFound",
                       "The API deployment for this resource does not exist. If you created the "
                       "deployment within the last 5 minutes, please wait a moment and try again.")
-            return False
-        return True
+            return None
+        if not self.spec.is_v1 and self.spec.model in MODELS \
+                and not MODELS[self.spec.model].is_gpt_image:
+            return MODELS[self.spec.model]
+        model = model_spec(mapped) if mapped else model_for_version(self.spec.version,
+                                                                     deployment=deployment)
+        if not model.is_gpt_image:
+            self.invalid(f"The deployment's model {model.name} does not serve api-version "
+                         f"{self.spec.version}. {retirement_note(model.name) or ''}".strip(),
+                         "model", "OperationNotSupported")
+            return None
+        return model
 
     def invalid(self, message: str, param: str | None = None, code: str = "invalid_value") -> None:
-        err: dict[str, Any] = {"code": code, "message": message, "type": "invalid_request_error"}
+        err: dict[str, Any] = {"code": code, "message": message}
+        if self.error_type:
+            err["type"] = self.error_type
         if param:
             err["param"] = param
         self.set_status(400)
@@ -111,9 +141,10 @@ class SyncHandler(ApiHandler):
         self.set_status(400)
         self.set_header("Content-Type", "application/json")
         self.set_header("x-ms-error-code", "content_policy_violation")
-        self.finish(json.dumps({"error": {
-            "code": "content_policy_violation", "type": "invalid_request_error",
-            "message": FILTER_MESSAGE, "inner_error": inner}}))
+        err = {"code": "content_policy_violation", "message": FILTER_MESSAGE, "inner_error": inner}
+        if self.error_type:
+            err["type"] = self.error_type
+        self.finish(json.dumps({"error": err}))
         return True
 
     def images_base(self) -> str:
@@ -137,7 +168,8 @@ class GenerationsHandler(SyncHandler):
     """POST /openai/deployments/{deployment}/images/generations."""
 
     async def post(self, deployment: str) -> None:
-        if not self.check_deployment(deployment):
+        model = self.model_of(deployment)
+        if model is None:
             return
         try:
             body = json.loads(self.request.body or b"")
@@ -152,6 +184,8 @@ class GenerationsHandler(SyncHandler):
             if k in body and body[k] is None:
                 return self.invalid(f"{k}: must not be null; leave the field out for its default",
                                     k)
+        if model.is_gpt_image:
+            return await gpt_routes.serve_generation(self, deployment, body, model)
         kw = {k: body[k] for k in _FIELDS if k in body}
         kw.setdefault("n", 1)
         prompt = kw["prompt"]
@@ -164,12 +198,12 @@ class GenerationsHandler(SyncHandler):
         except TypeError as exc:  # e.g. an unhashable value where a choice was expected
             return self.invalid(f"a field has the wrong type ({exc})")
         text: str = prompt  # the prompt as sent (req.prompt may be the blank's stand-in)
-        if self.refused(text):
+        if self.refused(text) or not gpt_routes.admit_images(self, deployment, req.n):
             return
         created = int(time.time())
         size = sync_images.actual_size(req.size, spec.default_size if spec.default_size != "auto"
                                        else sync_images.AUTO_SIZE)
-        fmt = req.response_format or ("b64_json" if spec.model == "gpt-image-1" else "url")
+        fmt = req.response_format or "url"
         loop = asyncio.get_running_loop()
         data: list[dict[str, Any]] = []
         if fmt == "url":
@@ -187,8 +221,6 @@ class GenerationsHandler(SyncHandler):
                 item["content_filter_results"] = {k: v for k, v in _filter_results(False).items()
                                                   if k in ("sexual", "violence", "hate", "self_harm")}
         answer: dict[str, Any] = {"created": created, "data": data}
-        if spec.usage:
-            answer["usage"] = sync_images.usage(text, req.n, req.size, req.quality)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(answer))
 
@@ -197,59 +229,17 @@ class EditsHandler(SyncHandler):
     """POST /openai/deployments/{deployment}/images/edits (multipart)."""
 
     async def post(self, deployment: str) -> None:
-        if not self.check_deployment(deployment):
+        model = self.model_of(deployment)
+        if model is None:
             return
-        spec = self.spec
-        if not spec.edits:
+        if not self.spec.edits or not model.edits:
             return self.fail(404, "404", "Resource not found")
-        ctype = self.request.headers.get("Content-Type", "")
-        if not ctype.lower().startswith("multipart/form-data"):
-            return self.invalid("Image edits take multipart/form-data (image, optional mask, "
-                                "prompt and the other fields).", code="invalid_payload")
-        files = self.request.files
-        uploads = [f.body for f in files.get("image", []) + files.get("image[]", [])]
-        if not uploads:
-            return self.invalid("image: is required", "image", "missing_required_parameter")
-        masks = files.get("mask", [])
-        form: dict[str, Any] = {}
-        for name in ("prompt", "n", "size", "quality", "response_format", "user"):
-            values = self.request.body_arguments.get(name)
-            if values:
-                try:
-                    form[name] = values[-1].decode("utf-8")
-                except UnicodeDecodeError:
-                    return self.invalid(f"{name}: not valid UTF-8", name)
-        if "prompt" not in form:
-            return self.invalid("prompt: is required", "prompt", "missing_required_parameter")
-        n_text = form.pop("n", "1")
-        try:
-            n = int(n_text)
-        except ValueError:
-            return self.invalid(f"n: must be a whole number from 1 to {spec.n_max}", "n")
-        try:
-            req = ImageEditRequest(images=tuple(uploads), mask=masks[0].body if masks else None,
-                                   n=n, api_version=spec.version, **form)
-        except ValidationError as exc:
-            return self.invalid(str(exc), exc.field.split("[", 1)[0])
-        if self.refused(req.prompt):
-            return
-        loop = asyncio.get_running_loop()
-        data = []
-        for i in range(req.n):
-            try:
-                raw = await loop.run_in_executor(None, sync_images.render_edit, req.images[0],
-                                                 req.mask, req.prompt, i, req.size)
-            except sync_images.BadImage as exc:
-                return self.invalid(str(exc), exc.param, "invalid_image")
-            data.append({"b64_json": base64.b64encode(raw).decode()})
-        answer = {"created": int(time.time()), "data": data,
-                  "usage": sync_images.usage(req.prompt, req.n, req.size, req.quality,
-                                             input_images=len(req.images))}
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(answer))
+        read = gpt_routes.read_edit_form(self)
+        if read is not None:
+            await gpt_routes.serve_edit(self, deployment, model, *read)
 
 
-def sync_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, dict]]:
+def sync_routes(state: EmulatorState, prefix: str = "") -> list[tuple[str, type, dict[str, Any]]]:
     """The synchronous routes, optionally under a prefix (a Jupyter server's base URL)."""
     kw = {"state": state}
     name = r"([^/?]+)"

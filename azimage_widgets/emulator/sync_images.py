@@ -9,9 +9,8 @@ transparent (everywhere, half blended, without a mask).
 from __future__ import annotations
 
 import io
-import math
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from . import images
 
@@ -19,10 +18,6 @@ from . import images
 AUTO_SIZE = "1024x1024"
 #: Largest input image side the emulator decodes (its own limit; the service documents bytes only).
 MAX_INPUT_SIDE = 4096
-
-#: Output tokens per image of 1024x1024 by quality (gpt-image-1's published table);
-#: the oblong sizes cost about 1.5 times as much.
-_OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "auto": 1056}
 
 
 def actual_size(size: str | None, default: str = AUTO_SIZE) -> str:
@@ -78,8 +73,13 @@ def open_input(data: bytes, param: str) -> Image.Image:
 
 
 def render_edit(base: bytes, mask: bytes | None, prompt: str, index: int, size: str | None,
-                output_format: str = "png") -> bytes:
-    """The edit of ``base``: the prompt's picture where ``mask`` is transparent (or blended)."""
+                output_format: str = "png", references: tuple[bytes, ...] = (),
+                compression: int | None = None) -> bytes:
+    """The edit of ``base``: the prompt's picture where ``mask`` is transparent (or blended).
+
+    ``references`` (the other input images) show in the painted part as vertical
+    bands blended over the picture, one band per image, so every input is used.
+    """
     src = open_input(base, "image").convert("RGBA")
     msk = None
     if mask is not None:
@@ -92,6 +92,13 @@ def render_edit(base: bytes, mask: bytes | None, prompt: str, index: int, size: 
     w, h = images.parse_size(out_size)
     src = src.resize((w, h))
     painted = Image.open(io.BytesIO(images.render_png(prompt, index, f"{w}x{h}"))).convert("RGBA")
+    for i, ref in enumerate(references):
+        band = (w * i // len(references), 0, w * (i + 1) // len(references), h)
+        if band[2] <= band[0]:
+            continue
+        part = open_input(ref, f"image[{i + 1}]").convert("RGBA").resize(
+            (band[2] - band[0], h))
+        painted.paste(Image.blend(painted.crop(band), part, 0.6), band[:2])
     if msk is None:
         result = Image.blend(src, painted, 0.5)
     else:
@@ -99,19 +106,32 @@ def render_edit(base: bytes, mask: bytes | None, prompt: str, index: int, size: 
         where = msk.resize((w, h)).getchannel("A").point(lambda a: 255 if a == 0 else 0)
         result = src.copy()
         result.paste(painted, (0, 0), where)
-    return encode(result, output_format, None)
+    return encode(result, output_format, compression)
 
 
-def usage(prompt: str, n: int, size: str | None, quality: str | None,
-          input_images: int = 0) -> dict:
-    """gpt-image-1's ``usage``: text tokens about len/4, 65 per input image tile, output by quality."""
-    text_tokens = max(1, math.ceil(len(prompt) / 4))
-    image_tokens = 65 * 4 * input_images
-    per_image = _OUTPUT_TOKENS.get(quality or "auto", 1056)
-    if size and size not in ("auto", "1024x1024"):
-        per_image = int(per_image * 1.5)
-    output_tokens = per_image * n
-    input_tokens = text_tokens + image_tokens
-    return {"total_tokens": input_tokens + output_tokens, "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens}}
+def render_partial(final: bytes, step: int, steps: int, output_format: str = "png") -> bytes:
+    """Partial image ``step`` (0-based) of ``steps`` before ``final``: a person sees it form.
+
+    The top ``(step + 1) / (steps + 1)`` of the picture is shown, blurred less at
+    each step; the rest is a heavy blur of the picture, a wash of its colours.
+    Worked at a quarter of the size and saved with light compression, so a
+    partial costs a fraction of the final image.
+    """
+    with Image.open(io.BytesIO(final)) as opened:
+        img = opened.convert("RGBA" if opened.mode in ("RGBA", "LA", "P") else "RGB")
+    w, h = img.size
+    small = img.reduce(4) if min(w, h) >= 64 else img
+    done = (step + 1) / (steps + 1)
+    sw, sh = small.size
+    wash = small.filter(ImageFilter.GaussianBlur(max(sw, sh) / 12))
+    radius = (1.0 - done) * max(sw, sh) / 30
+    shown = small.filter(ImageFilter.GaussianBlur(radius)) if radius >= 0.3 else small
+    top = max(1, round(sh * done))
+    wash.paste(shown.crop((0, 0, sw, top)), (0, 0))
+    out = io.BytesIO()
+    wash = wash.resize((w, h), Image.Resampling.BILINEAR)
+    if output_format == "jpeg":
+        wash.convert("RGB").save(out, format="JPEG", quality=80)
+    else:
+        wash.save(out, format="PNG", compress_level=1)
+    return out.getvalue()

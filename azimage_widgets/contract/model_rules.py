@@ -30,7 +30,7 @@ from .image_models import (
     CustomSizeRule,
     ImageModel,
 )
-from .text import check_text
+from .text import check_text, is_blank
 
 #: Each input image of a GPT image model's edit (CONTRACT.md section 4: under 50 MB).
 EDIT_IMAGE_MAX_BYTES = 50 * 1024 * 1024
@@ -97,7 +97,7 @@ def _check_common(model: ImageModel, fields: Mapping[str, Any]) -> None:
         raise ValidationError("prompt", "is required")
     if not isinstance(prompt, str):
         raise ValidationError("prompt", "must be a string", type(prompt).__name__)
-    if not prompt.strip():
+    if is_blank(prompt):
         raise ValidationError("prompt", "must not be empty or blank")
     check_text("prompt", prompt)
     if len(prompt) > model.prompt_max:

@@ -8,6 +8,11 @@ image quota (429 + ``Retry-After``), and the answer: all images at once
 (after ``processing_time`` on v1, at once on the deployments path, as that
 path always answered), or, with ``stream: true``, server-sent events
 (``streaming.py``).
+
+One leniency the client does not have: a prompt of invisible characters only
+(controls, zero-width) is accepted, as Azure documents nothing stricter than
+"not empty"; an empty prompt, or one of whitespace only (``WIRE_SPACE``), is
+refused.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..contract import ValidationError
 from ..contract.image_models import ImageModel
 from ..contract.model_rules import form_values, validate_generation, validate_image_edit
+from ..contract.text import is_blank
 from . import image_jobs, streaming
 from .sync_images import BadImage
 
@@ -31,10 +37,23 @@ EDIT_TEXT_FIELDS = ("prompt", "model", "n", "size", "quality", "response_format"
                     "input_fidelity", "stream", "partial_images")
 
 
+#: Whitespace as JSON Schema's (ECMAScript's) ``\s`` has it: what "blank" means on the wire.
+WIRE_SPACE = frozenset("\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff"
+                       + "".join(map(chr, range(0x2000, 0x200B))))
+
+
+def as_checked(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` for the model rules: a prompt of invisible characters only passes as "."."""
+    prompt = fields.get("prompt")
+    if isinstance(prompt, str) and is_blank(prompt) and any(c not in WIRE_SPACE for c in prompt):
+        return {**fields, "prompt": "."}
+    return fields
+
+
 async def serve_generation(h: SyncHandler, deployment: str, body: dict[str, Any],
                            model: ImageModel) -> None:
     try:
-        validate_generation(model, body)
+        validate_generation(model, as_checked(body))
     except ValidationError as exc:
         return h.invalid(str(exc), exc.field)
     if h.refused(body["prompt"]):
@@ -74,7 +93,7 @@ async def serve_edit(h: SyncHandler, deployment: str, model: ImageModel, form: d
                      uploads: list[bytes], mask: bytes | None) -> None:
     fields = form_values(form)
     try:
-        validate_image_edit(model, fields, uploads, mask)
+        validate_image_edit(model, as_checked(fields), uploads, mask)
     except ValidationError as exc:
         return h.invalid(str(exc), exc.field.split("[", 1)[0])
     if h.refused(fields["prompt"]):

@@ -51,6 +51,7 @@ from ..contract.image_models import (
 )
 from ..contract.limits import VERSIONS, VersionSpec
 from ..contract.routes import DEPLOYMENTS_PREFIX, EDITS_SUFFIX, GENERATIONS_SUFFIX
+from ..contract.text import is_blank
 from . import gpt_routes, sync_images
 from .app import IMAGE_PATH, ApiHandler, EmulatorState
 
@@ -189,7 +190,7 @@ class GenerationsHandler(SyncHandler):
         kw = {k: body[k] for k in _FIELDS if k in body}
         kw.setdefault("n", 1)
         prompt = kw["prompt"]
-        if isinstance(prompt, str) and prompt and not prompt.strip():
+        if isinstance(prompt, str) and prompt and is_blank(prompt):
             kw["prompt"] = "."  # blank but not empty: the spec allows it (see the module doc)
         try:
             req = ImageRequest(api_version=spec.version, **kw)

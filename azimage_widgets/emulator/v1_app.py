@@ -9,7 +9,10 @@ silent or a fact they state:
   value is a 404, like an unknown version elsewhere;
 - the api key is accepted as ``api-key`` and as ``Authorization: Bearer <key>``
   (what ``OpenAI(base_url=.../openai/v1/, api_key=key)`` sends);
-- fields are nullable (the v1 spec says so): ``null`` means left out;
+- ``n`` and ``output_compression`` take ``null`` as "left out" (the v1 spec
+  declares them nullable); every other field refuses it: the spec's nullable
+  fields with an ``enum`` do not list null, which OpenAPI 3.0.3 reads as "not
+  null", and ``prompt``, ``model`` and ``user`` are not nullable at all;
 - ``model`` missing is a 400 ``missing_required_parameter``; an unknown
   deployment (when ``config.deployments`` names them) a 404 ``DeploymentNotFound``;
 - errors carry ``code``, ``message`` and ``param``, no ``type`` (the v1 spec
@@ -27,6 +30,10 @@ from ..contract.routes import V1_EDITS_PATH, V1_GENERATIONS_PATH
 from . import gpt_routes
 from .state import EmulatorState
 from .sync_app import SyncHandler
+
+#: Fields whose ``null`` is refused rather than read as "left out" (see the module docstring).
+NOT_NULLABLE = ("prompt", "model", "user", "size", "quality", "response_format", "output_format",
+                "background", "moderation", "style", "stream", "partial_images", "input_fidelity")
 
 
 class V1Handler(SyncHandler):
@@ -64,6 +71,10 @@ class V1GenerationsHandler(V1Handler):
             return self.invalid("The request body is not valid JSON.", code="invalid_payload")
         if not isinstance(body, dict):
             return self.invalid("The request body must be a JSON object.", code="invalid_payload")
+        for name in NOT_NULLABLE:
+            if name in body and body[name] is None:
+                return self.invalid(f"{name}: must not be null; leave it out for its default",
+                                    name)
         fields = {k: v for k, v in body.items() if v is not None}
         if "prompt" not in fields:
             return self.invalid("prompt: is required", "prompt", "missing_required_parameter")

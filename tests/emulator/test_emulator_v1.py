@@ -173,10 +173,19 @@ def test_model_rules_answered_400_with_code_and_param(http, body, param, words):
     assert err["param"] == param and words in err["message"] and err["code"]
 
 
-def test_null_fields_are_left_out_on_v1(http):
-    r = http.post(GEN, json={"model": "prod", "prompt": "p", "n": None, "size": None,
-                             "quality": None, "style": None})
+def test_null_is_left_out_only_where_the_v1_spec_allows_it(http):
+    r = http.post(GEN, json={"model": "prod", "prompt": "p", "n": None,
+                             "output_compression": None})
     assert r.status_code == 200 and len(r.json()["data"]) == 1
+    for name in ("size", "quality", "background", "user", "model", "prompt"):
+        err = error_of(http.post(GEN, json={"model": "prod", "prompt": "p", name: None}), 400)
+        assert err["param"] == name
+
+
+def test_prompt_of_invisible_characters_is_accepted_whitespace_is_not(http):
+    assert http.post(GEN, json={"model": "prod", "prompt": "\u200b\x1d"}).status_code == 200
+    assert error_of(http.post(GEN, json={"model": "prod", "prompt": " \t\n"}), 400)["param"] \
+        == "prompt"
 
 
 def test_jpeg_and_transparent_outputs(http):

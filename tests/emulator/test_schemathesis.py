@@ -29,7 +29,10 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from azimage_widgets import emulator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT.parent / "shared" / "specs" / "azure-openai" / "inference-2024-10-21.json"
+#: AZIMAGE_SPECS_DIR names the specs folder when it is not ../shared/specs/azure-openai (a git
+#: worktree kept elsewhere).
+SPEC = Path(os.environ.get("AZIMAGE_SPECS_DIR") or ROOT.parent / "shared" / "specs" / "azure-openai") \
+    / "inference-2024-10-21.json"
 OPERATION = "ImageGenerations_Create"
 
 if not SPEC.is_file():

@@ -17,8 +17,9 @@ Choices where Azure's documents are silent (CONTRACT.md):
   200 with status ``deleted`` and no result, and the image links give 404;
 - ``/openapi.json`` serves the contract's OpenAPI document (schema Refresh).
 - api-versions of the synchronous flow (2024-10-21 and later) are served on
-  ``/openai/deployments/{name}/images/...`` (sync_app.py); the submit route
-  answers them 404, as a path the version does not have.
+  ``/openai/deployments/{name}/images/...`` (sync_app.py), the v1 API on
+  ``/openai/v1/images/...`` (v1_app.py); the submit route answers them 404,
+  as a path the version does not have.
 """
 from __future__ import annotations
 

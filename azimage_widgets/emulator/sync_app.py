@@ -1,12 +1,13 @@
 """The synchronous routes of the emulator (api-version 2024-10-21 and later).
 
 ``POST /openai/deployments/{deployment}/images/generations`` answers 200 with
-the images at once (CONTRACT.md section 2): dall-e-3 under 2024-10-21 (one
-image, ``revised_prompt``, per-image filter results, ``url`` or
-``b64_json``), gpt-image-1 under 2025-04-01-preview (``b64_json`` always,
-``usage`` token counts). ``POST .../images/edits`` (gpt-image-1) takes
-multipart form data: ``image`` (or ``image[]``), optional ``mask``, and the
-text fields.
+the images (CONTRACT.md section 2): dall-e-3 under 2024-10-21 (one image,
+``revised_prompt``, per-image filter results, ``url`` or ``b64_json``); under
+2025-04-01-preview the deployment's GPT image model (gpt-image-1 when its
+name names none), served like the v1 routes by ``gpt_routes`` (``b64_json``
+always, ``usage``, ``stream: true``). ``POST .../images/edits`` takes
+multipart form data: ``image`` (or ``image[]``, several), optional ``mask``,
+and the text fields.
 
 The checks of every API request run first (authentication, rate limit,
 injected failures, latency, dropped connections, api-version: see
@@ -15,11 +16,12 @@ injected failures, latency, dropped connections, api-version: see
   path, is a 404 ``Resource not found``; so is an edit under a version
   without edits (dall-e-3);
 - the deployment name: any is accepted unless ``config.deployments`` names
-  the allowed ones; another gets 404 ``DeploymentNotFound``. The model is the
-  api-version's, whatever the deployment is called;
-- a blank prompt that is not empty is accepted on the generations route:
-  the spec only sets ``minLength: 1`` (the client still refuses blank
-  prompts before sending, its own choice);
+  the allowed ones; another gets 404 ``DeploymentNotFound``. Under
+  2024-10-21 the model is dall-e-3 whatever the deployment is; a deployment
+  whose model is a DALL-E one answers other versions 400 ``OperationNotSupported``;
+- a blank prompt that is not empty is accepted on the dall-e-3 route: the
+  spec only sets ``minLength: 1`` (the client still refuses blank prompts
+  before sending, its own choice);
 - a bad field is a 400 in OpenAI's shape: ``{"error": {"code":
   "invalid_value", "message", "param": <field>, "type":
   "invalid_request_error"}}`` (``invalid_payload`` for a body that is not

@@ -199,8 +199,9 @@ class ImageView:
         state = self.activity.state
         if state.error:
             from .activities import format_error
+            from .widgets.widget_colours import tone
 
-            self.status.value = (f'<span style="color:var(--jp-error-color1,#b00020)"><b>Failed</b>'
+            self.status.value = (f'<span style="color:{tone("error")}"><b>Failed</b>'
                                  f" &middot; {html.escape(format_error(state.error))}</span>")
             return
         text = html.escape(state.message) if state.message else ""

@@ -27,10 +27,9 @@ from ipywidgets import HTML, Button, GridBox, HBox, Image, Layout, ToggleButton,
 
 from ..activities.compare import Compare, CompareCell
 from ..store.thumbnails import THUMBNAIL_FORMAT
+from .widget_colours import status_colour
 from .widget_html import error_html
 from .widget_tree import OwnsParts, close_tree
-
-_STATUS_COLOURS = {"succeeded": "#1b5e20", "failed": "#b00020", "canceled": "#8a6d00"}
 
 
 class CompareGrid(OwnsParts, VBox):
@@ -104,7 +103,7 @@ class CompareGrid(OwnsParts, VBox):
         if box is None:
             return
         status = box.children[0]
-        colour = _STATUS_COLOURS.get(cell.status, "#333")
+        colour = status_colour(cell.status)
         extra = f" &middot; {cell.elapsed} s" if cell.elapsed is not None else ""
         msg = f" &middot; {html.escape(cell.message)}" if cell.message else ""
         status.value = (f'<span style="color:{colour}"><b>{html.escape(cell.status)}</b>'

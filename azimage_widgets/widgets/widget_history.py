@@ -30,6 +30,7 @@ from ipywidgets import HTML, Button, Checkbox, GridBox, HBox, Image, Layout, Tex
 
 from ..store import ImageStore, StoreRecord, resolve_store
 from ..store.thumbnails import THUMBNAIL_FORMAT
+from .widget_colours import MUTED
 from .widget_html import error_html
 from .widget_tree import OwnsParts, close_tree
 
@@ -44,7 +45,7 @@ def _caption(rec: StoreRecord) -> str:
     when = rec.stored_datetime.strftime("%Y-%m-%d %H:%M UTC")
     size = f"{rec.width}x{rec.height}" if rec.width and rec.height else (rec.size or "")
     return (f'<div style="font-size:85%;line-height:1.3;width:256px;overflow-wrap:anywhere">'
-            f"{html.escape(shown)}<br><span style=\"color:#666\">{html.escape(size)} &middot; "
+            f"{html.escape(shown)}<br><span style=\"color:{MUTED}\">{html.escape(size)} &middot; "
             f"{html.escape(when)}</span></div>")
 
 
@@ -141,7 +142,7 @@ class HistoryGallery(OwnsParts, VBox):
         total = len(self.store)
         where = html.escape(str(self.store.path))
         self.count_html.value = (f"{len(self.tiles)} shown of {total} stored "
-                                 f'<span style="color:#666">in <code>{where}</code></span>')
+                                 f'<span style="color:{MUTED}">in <code>{where}</code></span>')
         self.status_html.value = error_html(
             f"Not shown: {'; '.join(problems)}.") if problems else ""
         return self.records

@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 from urllib.parse import urlsplit
 
+from .widget_colours import tone
+
 LINK_SCHEMES = frozenset({"http", "https"})
 #: How much of a refused URL is shown as text (a data: URL can be megabytes long).
 REFUSED_URL_CHARS = 60
@@ -21,7 +23,7 @@ def error_html(message: str) -> str:
     """``message`` in the error colour, escaped; "" for no message."""
     if not message:
         return ""
-    return f'<span style="color:#b00020">{html.escape(message)}</span>'
+    return f'<span style="color:{tone("error")}">{html.escape(message)}</span>'
 
 
 def safe_href(url: object) -> str | None:

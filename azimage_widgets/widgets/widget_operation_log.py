@@ -24,10 +24,9 @@ from typing import Any
 from ipywidgets import HTML, Button, Checkbox, HBox, Layout, Text, VBox
 
 from ..activities.oplog import LogEntry, OperationLog, default_log
+from .widget_colours import MUTED, status_colour
 from .widget_html import error_html
 from .widget_tree import OwnsParts, close_tree
-
-_STATUS_COLOURS = {"succeeded": "#1b5e20", "failed": "#b00020", "canceled": "#8a6d00"}
 
 
 def entries_html(entries: list[LogEntry], total: int) -> str:
@@ -37,7 +36,7 @@ def entries_html(entries: list[LogEntry], total: int) -> str:
     rows = []
     for e in entries:
         css = "azimage-oplog-row" + (" azimage-oplog-error" if e.is_error else "")
-        colour = _STATUS_COLOURS.get(e.status, "#0d47a1")
+        colour = status_colour(e.status)
         cells = [e.time.strftime("%H:%M:%S"), html.escape(e.operation or ""),
                  html.escape(e.activity), "" if e.dataset is None else str(e.dataset),
                  f'<b style="color:{colour}">{html.escape(e.status)}</b>',
@@ -45,7 +44,7 @@ def entries_html(entries: list[LogEntry], total: int) -> str:
                  html.escape(e.message), f"{e.duration:.2f}"]
         rows.append(f'<tr class="{css}">' + "".join(
             f'<td style="padding:2px 6px;vertical-align:top">{c}</td>' for c in cells) + "</tr>")
-    shown = (f"<div style='font-size:85%;color:#555'>showing the newest {len(entries)} of {total}"
+    shown = (f"<div style='font-size:85%;color:{MUTED}'>showing the newest {len(entries)} of {total}"
              "</div>") if len(entries) < total else ""
     if not entries:
         return "<i>No entries.</i>"

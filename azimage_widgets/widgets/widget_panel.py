@@ -32,6 +32,7 @@ from ..activities.run_state import RunState, RunStatus
 from ..contract.errors import ValidationError
 from ..contract.limits import API_VERSIONS
 from .widget_batch import BatchProgressBar
+from .widget_colours import tone
 from .widget_fields import Field, FieldBinding
 from .widget_html import error_html
 from .widget_previews import PreviewGrid
@@ -280,7 +281,7 @@ class ActivityPanel(OwnsParts, VBox):
     def _show_status(self, state: RunState) -> None:
         if state.error:
             info = state.error
-            self.status_html.value = (f'<span style="color:#b00020"><b>Failed</b> &middot; '
+            self.status_html.value = (f'<span style="color:{tone("error")}"><b>Failed</b> &middot; '
                                       f"{html.escape(format_error(info))}</span>")
             self.status_html.add_class("azimage-error")
             if info.get("field") in self.fields:

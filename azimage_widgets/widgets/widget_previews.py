@@ -138,9 +138,10 @@ class PreviewGrid(VBox):
                        f'<code>{html.escape(op_id[:8])}</code></span>', **whole_row)
         if not slot.ok:
             placeholder = HTML(
-                '<div style="width:256px;height:160px;display:flex;align-items:center;'
-                'justify-content:center;text-align:center;background:#eee;color:#555;'
-                'border:1px dashed #999;padding:8px;box-sizing:border-box">'
+                '<div style="width:256px;height:256px;display:flex;align-items:center;'
+                'justify-content:center;text-align:center;'
+                'background:var(--jp-layout-color2,#eee);color:var(--jp-ui-font-color1,#222);'
+                'border:1px dashed var(--jp-border-color1,#999);padding:8px;box-sizing:border-box">'
                 f"<div><b>{html.escape(slot.error_code or 'error')}</b><br>"
                 f"{html.escape(slot.error_message or '')}</div></div>", **whole_row)
             placeholder.add_class("azimage-filtered")

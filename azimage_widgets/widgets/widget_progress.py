@@ -12,16 +12,14 @@ from typing import Any
 
 from ipywidgets import HTML, VBox
 
+from .widget_colours import status_colour
 from .widget_style import Look
 from .widget_tree import close_tree
-
-_COLOURS = {"succeeded": "#1b5e20", "failed": "#b00020", "error": "#b00020",
-            "canceled": "#8a6d00", "stopped": "#8a6d00", "deleted": "#555"}
 
 
 def row_html(row: Mapping[str, Any]) -> str:
     status = str(row.get("status") or "")
-    colour = _COLOURS.get(status, "#0d47a1")
+    colour = status_colour(status)
     parts = [f'<code style="user-select:all">{html.escape(str(row.get("id", "")))}</code>',
              f'<b style="color:{colour}">{html.escape(status)}</b>',
              f'{float(row.get("elapsed") or 0):.1f} s']

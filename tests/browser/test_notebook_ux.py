@@ -334,3 +334,73 @@ gallery""", timeout=90_000)
     gallery.scroll_into_view_if_needed()
     screenshot(page, full_page=False)
     page_errors.check()
+
+
+# WCAG relative luminance and contrast of the text colours as the browser computes them
+# (color-mix() comes back as "color(srgb r g b)"), against the first opaque background up
+# the tree; a translucent text colour is blended over that background first.
+_CONTRAST_JS = """
+(selectors) => {
+  const parse = (s) => {
+    let m = s.match(/^rgba?\\(([^)]+)\\)/);
+    if (m) { const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+             return [p[0] / 255, p[1] / 255, p[2] / 255, p.length > 3 ? p[3] : 1]; }
+    m = s.match(/^color\\(srgb ([^)]+)\\)/);
+    if (m) { const p = m[1].split(/[ \\/]+/).filter(Boolean).map(Number);
+             return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    throw new Error('colour not understood: ' + s);
+  };
+  const lin = (c) => c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  const lum = (c) => 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2]);
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0.99) return c;
+    }
+    return [1, 1, 1, 1];
+  };
+  const out = {};
+  for (const sel of selectors) {
+    const el = document.querySelector(sel);
+    if (!el) { out[sel] = null; continue; }
+    const bg = background(el);
+    const fg = parse(getComputedStyle(el).color);
+    const text = [0, 1, 2].map(i => fg[i] * fg[3] + bg[i] * (1 - fg[3]));
+    const [a, b] = [lum(text), lum(bg)];
+    out[sel] = Math.round(((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) * 100) / 100;
+  }
+  return out;
+}
+"""
+_MEASURED = [".azimage-progress-row b", ".azimage-filtered div", ".azimage-name-error span",
+             ".azimage-prompt-counter", ".azimage-status"]
+
+
+def test_text_contrast_in_light_and_dark_themes(nb_page, page_errors, screenshot):
+    page = nb_page
+    out = run_code_cell(page, """\
+req.prompt_input.value = 'a fox PARTIAL_FILTER'
+req.activity.n = 2
+req.activity.size = '256x256'
+await req.submit()
+print(sum(len(r.errors) for r in req.results))""", timeout=60_000)
+    assert out.strip() == "1", out  # one image refused: a placeholder tile
+    panel = page.locator(".azimage-request-image").first
+    panel.locator(".azimage-name input").fill("bad/name")
+    panel.locator(".azimage-name-error span").wait_for(timeout=10_000)
+    panel.locator(".azimage-filtered").scroll_into_view_if_needed()
+    results = {}
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        page.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})",
+                      theme)
+        page.wait_for_function("light => document.body.dataset.jpThemeLight === light",
+                               arg="true" if theme.endswith("Light") else "false", timeout=20_000)
+        page.wait_for_timeout(500)  # the theme's stylesheet applied
+        results[theme] = page.evaluate(_CONTRAST_JS, _MEASURED)
+        screenshot(page, theme.split()[-1].lower(), full_page=False)
+    print(results)
+    for theme, measured in results.items():
+        for sel, ratio in measured.items():
+            assert ratio is not None, (theme, sel, "not on the page")
+            assert ratio >= 4.5, (theme, sel, ratio)
+    page_errors.check()

@@ -5,15 +5,23 @@
 input order. With ``continue_on_error`` a failure becomes that entry; without
 it, the first failure stops new launches, cancels the rest, and raises a
 BatchError naming the failed index and carrying what finished.
+
+A progress callback that raises is the caller's bug, not the batch's: it is
+logged and kept in ``progress_errors`` (of the answer, or of the BatchError),
+and every job still runs to its end, so no finished result is thrown away and
+no accepted job is left behind.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from ..contract import AzimageError
+from ..contract.errors import AzimageError
 from .poll import call_back
+
+log = logging.getLogger("azimage_widgets.client")
 
 T = TypeVar("T")
 
@@ -29,14 +37,27 @@ class BatchError(AzimageError):
     None for those cancelled or never started.
     """
 
-    def __init__(self, index: int, error: BaseException, results: list[Any]) -> None:
+    def __init__(self, index: int, error: BaseException, results: list[Any],
+                 progress_errors: list[Exception] | None = None) -> None:
         self.index = index
         self.error = error
         self.results = results
+        #: What the on_progress callback raised, in order (it did not stop the batch).
+        self.progress_errors = list(progress_errors or [])
         done = sum(1 for r in results if r is not None and not isinstance(r, BaseException))
         super().__init__(
             f"item {index} failed: {type(error).__name__}: {error} "
             f"({done} of {len(results)} finished before the batch stopped)")
+
+
+class BatchResults(list[Any]):
+    """One entry per input, in order; ``progress_errors``: what on_progress raised, in order."""
+
+    progress_errors: list[Exception]
+
+    def __init__(self, entries: list[Any], progress_errors: list[Exception]) -> None:
+        super().__init__(entries)
+        self.progress_errors = progress_errors
 
 
 async def run_batch(
@@ -52,7 +73,16 @@ async def run_batch(
     sem = asyncio.Semaphore(concurrency)
     stop = asyncio.Event()
     failed: list[tuple[int, Exception]] = []
+    progress_errors: list[Exception] = []
     done = 0
+
+    async def report(index: int, outcome: Any) -> None:
+        try:
+            await call_back(on_progress, done, total, index, outcome)
+        except Exception as exc:  # noqa: BLE001 - the callback's bug must not stop the batch
+            log.warning("on_progress raised %s after item %d; the batch goes on",
+                        type(exc).__name__, index, exc_info=exc)
+            progress_errors.append(exc)
 
     async def one(index: int) -> None:
         nonlocal done
@@ -68,7 +98,7 @@ async def run_batch(
                     stop.set()
             results[index] = outcome
             done += 1
-            await call_back(on_progress, done, total, index, outcome)
+            await report(index, outcome)
 
     tasks = [asyncio.create_task(one(i), name=f"azimage-batch-{i}") for i in range(total)]
     try:
@@ -84,7 +114,7 @@ async def run_batch(
                     pending.discard(waiter)
                     for t in finished:
                         if t is not waiter and not t.cancelled() and t.exception() is not None:
-                            raise t.exception()  # a bug in a callback: do not hide it
+                            raise t.exception()  # a bug here: do not hide it
             finally:
                 waiter.cancel()
     finally:
@@ -93,5 +123,5 @@ async def run_batch(
         await asyncio.gather(*tasks, return_exceptions=True)
     if failed:
         index, error = failed[0]
-        raise BatchError(index, error, results) from error
-    return results
+        raise BatchError(index, error, results, progress_errors) from error
+    return BatchResults(results, progress_errors)

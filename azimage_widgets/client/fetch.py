@@ -21,7 +21,8 @@ from PIL import Image, UnidentifiedImageError
 from ..contract import ImageFetchError, ValidationError
 from ..contract.errors import strip_query
 from .connection import Connection, url_origin
-from .retry import RETRY_STATUSES, RetryPolicy, is_retryable, parse_retry_after
+from .exchange import Answer, exchange
+from .retry import RetryPolicy, send_with_retries
 
 log = logging.getLogger("azimage_widgets.client")
 
@@ -50,57 +51,42 @@ async def fetch_image_bytes(
     verify: bool = True,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> bytes:
-    """GET ``url`` (credentials only if it is on the endpoint's origin) and return its bytes."""
+    """GET ``url`` (credentials only if it is on the endpoint's origin) and return its bytes.
+
+    Each attempt, connect to last byte, ends within ``conn.timeout`` seconds;
+    idempotent retries follow ``policy``.
+    """
     url = check_image_url(url)
     shown = strip_query(url)
-    attempt = 0
-    while True:
+
+    def too_large(status: int, size: str) -> ImageFetchError:
+        if size == "longer":
+            return ImageFetchError(url, f"image is over the {max_bytes}-byte cap")
+        return ImageFetchError(url, f"image is {size}, over the {max_bytes}-byte cap")
+
+    async def once(budget: float | None) -> Answer:
         headers = await conn.auth_headers(url)
-        try:
-            data, status, retry_after = await _get_capped(http, url, headers, max_bytes)
-        except httpx.HTTPError as exc:
-            if is_retryable("idempotent", error=exc) and policy.can_retry(attempt):
-                delay = policy.delay(attempt, None)
-                log.debug("GET %s failed (%s); retry in %.2f s", shown, type(exc).__name__, delay)
-                attempt += 1
-                await sleep(delay)
-                continue
-            raise ImageFetchError(url, f"network error: {type(exc).__name__}: {exc}") from None
-        if status in RETRY_STATUSES and policy.can_retry(attempt):
-            delay = policy.delay(attempt, retry_after)
-            log.debug("GET %s -> %s; retry in %.2f s", shown, status, delay)
-            attempt += 1
-            await sleep(delay)
-            continue
-        break
+        request = http.build_request("GET", url, headers=headers)
+        return await exchange(http, request, budget=budget, max_bytes=max_bytes,
+                              too_large=too_large, read_body=lambda status: 200 <= status < 300)
+
+    try:
+        answer = await send_with_retries(once, kind="idempotent", policy=policy,
+                                         timeout=conn.timeout, sleep=sleep, what=f"GET {shown}")
+    except httpx.HTTPError as exc:
+        what = "timed out" if isinstance(exc, httpx.TimeoutException) else "network error"
+        raise ImageFetchError(url, f"{what}: {type(exc).__name__}: {exc}") from None
+    status = answer.status_code
     if status in REFUSED_STATUSES:
         raise ImageFetchError(
             url, f"the link is expired or was refused (HTTP {status}); "
                  "poll the operation again for fresh URLs, which live 24 hours", status)
-    if not 200 <= status < 300:
+    if not answer.is_success:
         raise ImageFetchError(url, f"HTTP {status}", status)
     if verify:
-        await asyncio.to_thread(check_image_bytes, url, data)  # Pillow decodes off the event loop
-    return data
-
-
-async def _get_capped(http: httpx.AsyncClient, url: str, headers: dict[str, str],
-                      max_bytes: int) -> tuple[bytes, int, float | None]:
-    async with http.stream("GET", url, headers=headers) as resp:
-        log.debug("GET %s -> %s", strip_query(url), resp.status_code)
-        if not 200 <= resp.status_code < 300:
-            return b"", resp.status_code, parse_retry_after(resp.headers)
-        declared = resp.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            raise ImageFetchError(url, f"image is {int(declared)} bytes, over the {max_bytes}-byte cap")
-        chunks: list[bytes] = []
-        total = 0
-        async for chunk in resp.aiter_bytes():
-            total += len(chunk)
-            if total > max_bytes:
-                raise ImageFetchError(url, f"image is over the {max_bytes}-byte cap")
-            chunks.append(chunk)
-        return b"".join(chunks), resp.status_code, None
+        # Pillow decodes off the event loop
+        await asyncio.to_thread(check_image_bytes, url, answer.content)
+    return answer.content
 
 
 def check_image_bytes(url: str, data: bytes) -> None:

@@ -36,12 +36,14 @@ from ..contract import (
     version_spec,
 )
 from ..contract.errors import redact_exception, strip_query
-from ..contract.limits import OPTION_NAMES
+from ..contract.limits import OPTION_NAMES, VERSIONS
+from ..contract.models import parse_timestamp
 from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_path
 from ..contract.text import check_json_value
 from .answer_caps import MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES, answer_cap
 from .batch import ProgressCallback, run_batch
 from .connection import Connection
+from .exchange import Answer, exchange
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
 from .pacing import with_pacing
 from .poll import (
@@ -52,7 +54,15 @@ from .poll import (
     phase_of,
     poll_until_terminal,
 )
-from .retry import RequestKind, RetryPolicy, is_retryable, never_sent, parse_retry_after
+from .retry import (
+    RequestKind,
+    RetryPolicy,
+    is_retryable,
+    never_sent,
+    parse_retry_after,
+    passed,
+    send_with_retries,
+)
 from .sync_flow import SyncRecords, edit_sync, generate_sync, report
 
 log = logging.getLogger("azimage_widgets.client")
@@ -60,6 +70,8 @@ log = logging.getLogger("azimage_widgets.client")
 #: Error codes that mean the safety system refused (async flow, then sync flow).
 CONTENT_FILTER_CODES = frozenset(
     {"contentFilter", "content_filter", "content_policy_violation", "ResponsibleAIPolicyViolation"})
+#: Image fetches (download and decode check) one client runs at once.
+DEFAULT_FETCH_CONCURRENCY = 4
 _MAX_REMEMBERED_OPS = 10_000
 _MAX_MESSAGE = 500
 
@@ -94,6 +106,7 @@ class ImageClient:
         max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
         poll_schedule: PollSchedule | None = None,
         retry_policy: RetryPolicy | None = None,
+        fetch_concurrency: int = DEFAULT_FETCH_CONCURRENCY,
     ) -> None:
         if not isinstance(conn, Connection):
             raise ValidationError("conn", "must be an azimage_widgets.Connection",
@@ -101,8 +114,14 @@ class ImageClient:
         if isinstance(max_image_bytes, bool) or not isinstance(max_image_bytes, int) \
                 or max_image_bytes <= 0:
             raise ValidationError("max_image_bytes", "must be a positive whole number", max_image_bytes)
+        if isinstance(fetch_concurrency, bool) or not isinstance(fetch_concurrency, int) \
+                or fetch_concurrency <= 0:
+            raise ValidationError("fetch_concurrency", "must be a positive whole number",
+                                  fetch_concurrency)
         self._conn = conn
         self._transport = transport
+        self._fetch_concurrency = fetch_concurrency
+        self._fetch_slots: asyncio.Semaphore | None = None
         self._event_hooks = dict(event_hooks) if event_hooks else None
         self._max_image_bytes = max_image_bytes
         self._schedule = poll_schedule or PollSchedule()
@@ -312,93 +331,51 @@ class ImageClient:
         files: Any = None,
         timeout: httpx.Timeout | None = None,
         max_bytes: int = MAX_API_RESPONSE_BYTES,
-    ) -> httpx.Response:
-        """Send with bounded retries (see retry.py); a 2xx response or an ApiError.
+    ) -> Answer:
+        """Send with bounded retries (see retry.py); a 2xx Answer or an ApiError.
 
         ``data``/``files``: a multipart body (image edits); ``timeout`` overrides
         the client's for this request (the synchronous flow waits longer).
-        The answer is streamed and read whole (``resp.content`` is set) up to
-        ``max_bytes``; a longer one is ApiError("responseTooLarge") at once.
-        ``deadline`` (polls): no retry past it, the body may only take what it
-        leaves, and a transport timeout once it passed is DeadlinePassed.
+        Each attempt, connect to last body byte, ends within the read timeout
+        (``conn.timeout`` unless overridden): past it ApiError("timeout"). The
+        body is read up to ``max_bytes``; a longer one is
+        ApiError("responseTooLarge") at once. ``deadline`` (polls): no retry
+        past it, an attempt may only take what it leaves, and a timeout once it
+        passed is DeadlinePassed.
         """
         extra: dict[str, Any] = {}
         if data is not None or files is not None:
             extra.update(data=data, files=files)
         if timeout is not None:
             extra["timeout"] = timeout
-        read_timeout = timeout.read if timeout is not None else self._conn.timeout
+        total = timeout.read if timeout is not None else self._conn.timeout
         http = self._client()
         shown = strip_query(url)
-        attempt = 0
-        while True:
-            headers = await self._conn.auth_headers(url)
-            try:
-                request = http.build_request(method, url, json=json, headers=headers, **extra)
-                resp = await http.send(request, stream=True)
-                try:
-                    await self._read_capped(resp, method, shown, max_bytes, operation_id,
-                                            _budget(deadline, read_timeout))
-                finally:
-                    await resp.aclose()
-            except httpx.HTTPError as exc:
-                log.debug("%s %s -> %s", method, shown, type(exc).__name__)
-                if is_retryable(kind, error=exc) and self._policy.can_retry(attempt):
-                    delay = self._policy.delay(attempt, None)
-                    if _fits(deadline, delay):
-                        attempt += 1
-                        await self._sleep(delay)
-                        continue
-                if isinstance(exc, httpx.TimeoutException) and _passed(deadline):
-                    # the answer's time was cut to what the deadline left: the operation's
-                    # timeout, not the request's (poll_until_terminal makes it OperationTimeout)
-                    raise DeadlinePassed(f"{method} {shown}: {type(exc).__name__}") from exc
-                raise self._transport_error(method, url, kind, exc, operation_id) from exc
-            log.debug("%s %s -> %s", method, shown, resp.status_code)
-            if resp.is_success:
-                return resp
-            retry_after = parse_retry_after(resp.headers)
-            if is_retryable(kind, status=resp.status_code) and self._policy.can_retry(attempt):
-                delay = self._policy.delay(attempt, retry_after)
-                if _fits(deadline, delay):
-                    log.debug("retry %s %s in %.2f s (HTTP %s)", method, shown, delay,
-                              resp.status_code)
-                    attempt += 1
-                    await self._sleep(delay)
-                    continue
-            raise self._api_error(resp, operation_id, retry_after)
 
-    @staticmethod
-    async def _read_capped(resp: httpx.Response, method: str, shown: str, max_bytes: int,
-                           operation_id: str | None, budget: float | None) -> None:
-        """Read a streamed answer into ``resp.content``; ApiError past ``max_bytes``.
-
-        ``budget``: seconds the whole body may take (a server trickling bytes
-        defeats the per-read timeout); checked at each chunk, past it httpx.ReadTimeout.
-        """
-        def too_large(size: str) -> ApiError:
-            return ApiError(resp.status_code, "responseTooLarge",
+        def too_large(status: int, size: str) -> ApiError:
+            return ApiError(status, "responseTooLarge",
                             f"the answer to {method} {shown} is {size}, over the {max_bytes}-byte "
                             "cap of an API answer; reading stopped there", operation_id=operation_id)
 
-        declared = resp.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise too_large(f"{int(declared)} bytes")
+        async def once(budget: float | None) -> Answer:
+            headers = await self._conn.auth_headers(url)
+            request = http.build_request(method, url, json=json, headers=headers, **extra)
+            return await exchange(http, request, budget=budget, max_bytes=max_bytes,
+                                  too_large=too_large)
 
-        end = None if budget is None else time.monotonic() + budget
-        chunks: list[bytes] = []
-        total = 0
-        async for chunk in resp.aiter_bytes():  # decoded: a gzip bomb is capped too
-            total += len(chunk)
-            if total > max_bytes:
-                raise too_large("longer")
-            if end is not None and time.monotonic() > end:  # a stall is the read timeout's
-                raise httpx.ReadTimeout(f"the answer's body took over {budget:.3g} s",
-                                        request=resp.request)
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        # what Response.aread() does: from here resp.content / resp.json() work as usual
-        resp._content = body
+        try:
+            answer = await send_with_retries(once, kind=kind, policy=self._policy, timeout=total,
+                                             deadline=deadline, sleep=self._sleep,
+                                             what=f"{method} {shown}")
+        except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.TimeoutException) and passed(deadline):
+                # the attempt's time was cut to what the deadline left: the operation's
+                # timeout, not the request's (poll_until_terminal makes it OperationTimeout)
+                raise DeadlinePassed(f"{method} {shown}: {type(exc).__name__}") from exc
+            raise self._transport_error(method, url, kind, exc, operation_id) from exc
+        if answer.is_success:
+            return answer
+        raise self._api_error(answer, operation_id, parse_retry_after(answer.headers))
 
     def _transport_error(self, method: str, url: str, kind: RequestKind, exc: Exception,
                          operation_id: str | None) -> ApiError:
@@ -410,16 +387,17 @@ class ImageClient:
                      "(that could make a duplicate generation)")
         return ApiError(None, code, self._conn.redact(text), operation_id=operation_id)
 
-    def _api_error(self, resp: httpx.Response, operation_id: str | None,
+    def _api_error(self, answer: Answer, operation_id: str | None,
                    retry_after: float | None) -> ApiError:
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
+        body = answer.json_or_none()
         code, message = parse_error_body(body)
-        code = code or resp.headers.get("x-ms-error-code")
-        message = self._conn.redact((message or resp.reason_phrase or "request failed")[:_MAX_MESSAGE])
-        status = resp.status_code
+        code = code or answer.headers.get("x-ms-error-code")
+        if message is None and answer.content and body is None:
+            message = f"{answer.reason_phrase or 'request failed'} (the error body is not JSON " \
+                      "this client can read)"
+        message = self._conn.redact((message or answer.reason_phrase or "request failed")
+                                    [:_MAX_MESSAGE])
+        status = answer.status_code
         if status == 429:
             return ThrottledError(status, code or "429", message, operation_id=operation_id,
                                   retry_after=retry_after)
@@ -428,11 +406,12 @@ class ImageClient:
         return ApiError(status, code, message, operation_id=operation_id)
 
     @staticmethod
-    def _json(resp: httpx.Response, what: str, operation_id: str | None = None) -> Any:
+    def _json(answer: Answer, what: str, operation_id: str | None = None) -> Any:
         try:
-            return resp.json()
-        except ValueError:
-            raise ApiError(resp.status_code, "invalidResponse", f"the {what} answer is not JSON",
+            return answer.json()
+        except ParseError as exc:
+            raise ApiError(answer.status_code, "invalidResponse",
+                           f"the {what} answer is not JSON the contract can hold: {exc}",
                            operation_id=operation_id) from None
 
     # -- the API ------------------------------------------------------------
@@ -499,41 +478,42 @@ class ImageClient:
         if version_spec(req.api_version).is_sync:
             return await generate_sync(self, req, payload, deployment)
         url = self._url(SUBMIT_PATH, req.api_version)
-        resp = await self._request("POST", url, kind="submit", json=payload)
+        answer = await self._request("POST", url, kind="submit", json=payload)
         submitted_at = time.monotonic()
-        body = self._json(resp, "submit")
-        header = resp.headers.get(OPERATION_LOCATION_HEADER)
+        body = self._json(answer, "submit")
+        header = answer.headers.get(OPERATION_LOCATION_HEADER)
         op_id = body.get("id") if isinstance(body, dict) else None
         if not isinstance(op_id, str) or not op_id:
             op_id = unquote(urlsplit(header).path.rstrip("/").rsplit("/", 1)[-1]) if header else ""
         if not op_id:
-            raise ApiError(resp.status_code, "invalidResponse",
+            raise ApiError(answer.status_code, "invalidResponse",
                            "the submit answer has no operation id and no operation-location")
         status = body.get("status") if isinstance(body, dict) else None
         if status not in STATUSES:
             status = "notRunning"
-        created = body.get("created") if isinstance(body, dict) else None
+        try:
+            created = parse_timestamp(body, "created") if isinstance(body, dict) else None
+        except ParseError:
+            created = None  # the job was accepted: an odd time must not lose its id
         location = self._operation_url(op_id, header, req.api_version)
         self._remember(op_id, location, submitted_at)
         self._note_request(op_id, payload, req.api_version)
-        return ImageOperation(id=op_id, status=status,
-                              created=created if isinstance(created, int) and created else None,
-                              location=location)
+        return ImageOperation(id=op_id, status=status, created=created or None, location=location)
 
     async def _poll_once(self, op_id: str, url: str,
                          deadline: float | None) -> tuple[ImageResult, float | None]:
         asked = self._requests.get(op_id)
         cap = MAX_B64_RESPONSE_BYTES if asked is None else answer_cap(
             asked["api_version"], asked.get("response_format"), poll=True)
-        resp = await self._request("GET", url, kind="idempotent", operation_id=op_id,
-                                   deadline=deadline, max_bytes=cap)
-        body = self._json(resp, "operation", op_id)
+        answer = await self._request("GET", url, kind="idempotent", operation_id=op_id,
+                                     deadline=deadline, max_bytes=cap)
+        body = self._json(answer, "operation", op_id)
         try:
-            result = parse_operation(body)
+            result = parse_operation(body, max_items=images_asked(asked))
         except ParseError as exc:
-            raise ApiError(resp.status_code, "invalidResponse",
+            raise ApiError(answer.status_code, "invalidResponse",
                            f"malformed operation answer: {exc}", operation_id=op_id) from None
-        return result, parse_retry_after(resp.headers)
+        return result, parse_retry_after(answer.headers)
 
     async def get_operation(self, op: str | ImageOperation, *,
                             api_version: str | None = None) -> ImageResult:
@@ -639,9 +619,18 @@ class ImageClient:
                                deployment=deployment)
 
     async def fetch_image(self, url: str) -> bytes:
-        """The image's bytes, checked to decode; credentials only go to the endpoint's origin."""
-        return await fetch_image_bytes(self._client(), self._conn, url, policy=self._policy,
-                                       max_bytes=self._max_image_bytes, sleep=self._sleep)
+        """The image's bytes, checked to decode; credentials only go to the endpoint's origin.
+
+        At most ``fetch_concurrency`` fetches (with their decode check) run at
+        once per client, so the images of a large result do not all sit in
+        memory together; the others wait their turn.
+        """
+        http = self._client()
+        if self._fetch_slots is None:
+            self._fetch_slots = asyncio.Semaphore(self._fetch_concurrency)
+        async with self._fetch_slots:
+            return await fetch_image_bytes(http, self._conn, url, policy=self._policy,
+                                           max_bytes=self._max_image_bytes, sleep=self._sleep)
 
     async def generate(
         self,
@@ -753,19 +742,15 @@ def check_terminal(result: ImageResult) -> ImageResult:
                    operation_id=op_id)
 
 
-def _budget(deadline: float | None, read_timeout: float | None) -> float | None:
-    """Seconds an answer's whole body may take: the read timeout, and no later than ``deadline``."""
-    budgets = [b for b in (read_timeout, None if deadline is None else deadline - time.monotonic())
-               if b is not None]
-    return max(min(budgets), 0.001) if budgets else None
-
-
-def _passed(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() >= deadline
-
-
-def _fits(deadline: float | None, delay: float) -> bool:
-    return deadline is None or time.monotonic() + delay < deadline
+def images_asked(asked: Mapping[str, Any] | None) -> int:
+    """How many images a request asked for: its n, else the most its version (or any) makes."""
+    n = asked.get("n") if asked is not None else None
+    if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+        return n
+    version = asked.get("api_version") if asked is not None else None
+    if isinstance(version, str) and version in VERSIONS:
+        return VERSIONS[version].n_max
+    return max(spec.n_max for spec in VERSIONS.values())
 
 
 def _raiser(err: Exception) -> Callable[[], Any]:

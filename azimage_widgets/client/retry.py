@@ -6,18 +6,27 @@ is retried only when the server certainly did not accept it: the connection
 was never made, or it answered 429 / 503 (both mean "not taken"). A read
 timeout, a 500/502/504 or a connection dropped after sending may hide an
 accepted job, and retrying those would make duplicate generations.
+
+``send_with_retries`` is the retry step of the send chain: it repeats one
+exchange (see exchange.py) while the policy allows, and never past a deadline.
 """
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import logging
 import math
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
+
+from .exchange import Answer
+
+log = logging.getLogger("azimage_widgets.client")
 
 #: HTTP statuses worth retrying for an idempotent request.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
@@ -130,3 +139,67 @@ class RetryPolicy:
     def can_retry(self, attempt: int) -> bool:
         """True while ``attempt`` (retries done so far) is below the bound."""
         return attempt < self.max_retries
+
+
+#: One attempt: send and read the answer within the given seconds (None: no total bound).
+SendOnce = Callable[["float | None"], Awaitable[Answer]]
+
+
+async def send_with_retries(
+    send_once: SendOnce,
+    *,
+    kind: RequestKind,
+    policy: RetryPolicy,
+    timeout: float | None,
+    deadline: float | None = None,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    what: str = "request",
+) -> Answer:
+    """The answer of the last attempt (any status) after bounded retries of ``send_once``.
+
+    Each attempt gets ``timeout`` seconds, cut to what ``deadline`` (a
+    ``time.monotonic()`` time) leaves; no retry starts when its wait would end
+    past the deadline. The last attempt's httpx.HTTPError is raised as is.
+    ``what`` names the request in debug logs (method and URL without query).
+    """
+    attempt = 0
+    while True:
+        try:
+            answer = await send_once(time_left(timeout, deadline))
+        except httpx.HTTPError as exc:
+            log.debug("%s -> %s", what, type(exc).__name__)
+            if is_retryable(kind, error=exc) and policy.can_retry(attempt):
+                delay = policy.delay(attempt, None)
+                if fits(deadline, delay):
+                    attempt += 1
+                    await sleep(delay)
+                    continue
+            raise
+        log.debug("%s -> %s", what, answer.status_code)
+        if answer.is_success:
+            return answer
+        if is_retryable(kind, status=answer.status_code) and policy.can_retry(attempt):
+            delay = policy.delay(attempt, parse_retry_after(answer.headers))
+            if fits(deadline, delay):
+                log.debug("retry %s in %.2f s (HTTP %s)", what, delay, answer.status_code)
+                attempt += 1
+                await sleep(delay)
+                continue
+        return answer
+
+
+def time_left(timeout: float | None, deadline: float | None) -> float | None:
+    """Seconds an attempt may take: ``timeout``, and no later than ``deadline``."""
+    budgets = [b for b in (timeout, None if deadline is None else deadline - time.monotonic())
+               if b is not None]
+    return max(min(budgets), 0.001) if budgets else None
+
+
+def passed(deadline: float | None) -> bool:
+    """True once ``deadline`` (a ``time.monotonic()`` time, or None for none) is past."""
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def fits(deadline: float | None, delay: float) -> bool:
+    """True when waiting ``delay`` seconds still ends before ``deadline``."""
+    return deadline is None or time.monotonic() + delay < deadline

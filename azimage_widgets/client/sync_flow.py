@@ -45,6 +45,7 @@ from ..contract import (
 from ..contract.edits import ImageEditRequest, as_images, image_kind
 from ..contract.routes import edits_path, generations_path
 from .answer_caps import answer_cap
+from .exchange import Answer
 
 if TYPE_CHECKING:
     from .image_client import ImageClient
@@ -103,14 +104,14 @@ def sync_timeout(client: ImageClient) -> httpx.Timeout:
     return httpx.Timeout(conn.timeout, read=max(conn.timeout, SYNC_READ_TIMEOUT))
 
 
-def _record(client: ImageClient, resp: httpx.Response, payload: Mapping[str, Any],
-            api_version: str, what: str) -> ImageOperation:
-    body = client._json(resp, what)
+def _record(client: ImageClient, answer: Answer, payload: Mapping[str, Any],
+            api_version: str, what: str, n: int) -> ImageOperation:
+    body = client._json(answer, what)
     op_id = new_id()
     try:
-        result = parse_images_response(body, op_id, ttl=RESULT_TTL_SECONDS)
+        result = parse_images_response(body, op_id, ttl=RESULT_TTL_SECONDS, max_items=n)
     except ParseError as exc:
-        raise ApiError(resp.status_code, "invalidResponse", f"malformed {what} answer: {exc}",
+        raise ApiError(answer.status_code, "invalidResponse", f"malformed {what} answer: {exc}",
                        operation_id=op_id) from None
     client._sync.add(result)
     client._note_request(op_id, payload, api_version)
@@ -125,7 +126,9 @@ async def generate_sync(client: ImageClient, req: ImageRequest, payload: dict[st
     resp = await client._request("POST", url, kind="submit", json=payload,
                                  timeout=sync_timeout(client),
                                  max_bytes=answer_cap(req.api_version, req.response_format))
-    return _record(client, resp, {**payload, "deployment": name}, req.api_version, "generations")
+    asked = req.n if "n" in payload else version_spec(req.api_version).n_max  # n may be omitted
+    return _record(client, resp, {**payload, "deployment": name}, req.api_version, "generations",
+                   asked)
 
 
 async def edit_sync(client: ImageClient, image: Any, prompt: str, *, mask: bytes | None,
@@ -150,7 +153,7 @@ async def edit_sync(client: ImageClient, image: Any, prompt: str, *, mask: bytes
                                  max_bytes=answer_cap(api_version, req.response_format))
     noted = {**req.form_fields(), "n": req.n, "deployment": name, "edit": True,
              "images": len(req.images), "mask": req.mask is not None}
-    return _record(client, resp, noted, api_version, "edits")
+    return _record(client, resp, noted, api_version, "edits", req.n)
 
 
 async def report(result: ImageResult, on_status: Any) -> None:

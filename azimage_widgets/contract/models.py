@@ -5,6 +5,8 @@ builds the wire from them, and the panels display them.
 """
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -205,8 +207,70 @@ class ParseError(ValueError):
     """The service's answer does not have the contract's shape."""
 
 
-def parse_operation(body: Any) -> ImageResult:
-    """Read a poll (or submit) answer; accepts `result.data` and top-level `data`."""
+#: The deepest JSON nesting an answer may have (the contract's own answers stay under 6).
+MAX_ANSWER_DEPTH = 32
+#: The latest Unix time ``created``/``expires`` may name (the end of year 9999, which
+#: ``datetime`` can still show).
+MAX_TIMESTAMP = 253_402_300_799
+
+
+def load_answer(data: bytes | str) -> Any:
+    """An answer's JSON; ParseError for anything the contract cannot hold.
+
+    That is: not JSON, the non-standard ``NaN``/``Infinity`` literals, a number
+    past float range (``1e400``) or with thousands of digits, nesting deeper
+    than MAX_ANSWER_DEPTH (a deep one would exhaust the parser's recursion).
+    """
+    try:
+        value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ParseError("the answer's JSON is nested too deeply") from None
+    except ParseError:
+        raise
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
+        raise ParseError(f"the answer is not JSON ({type(exc).__name__})") from None
+    _check_depth(value)
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ParseError(f"the answer holds {name}, which is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ParseError("the answer holds a number past the range of a float")
+    return value
+
+
+def _check_depth(value: Any) -> None:
+    """ParseError if containers nest deeper than MAX_ANSWER_DEPTH (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_ANSWER_DEPTH:
+            raise ParseError(f"the answer's JSON nests deeper than {MAX_ANSWER_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+
+
+def _check_count(items: int, max_items: int | None) -> None:
+    if max_items is not None and items > max_items:
+        raise ParseError(f"the answer has {items} images, more than the {max_items} asked for")
+
+
+def parse_operation(body: Any, *, max_items: int | None = None) -> ImageResult:
+    """Read a poll (or submit) answer; accepts `result.data` and top-level `data`.
+
+    ``max_items``: the images asked for (n); an answer with more is a ParseError.
+    """
     if not isinstance(body, Mapping):
         raise ParseError(f"operation answer is not a JSON object but {type(body).__name__}")
     op_id = body.get("id")
@@ -225,6 +289,7 @@ def parse_operation(body: Any) -> ImageResult:
     if data is not None:
         if not isinstance(data, list):
             raise ParseError("operation 'data' is not a list")
+        _check_count(len(data), max_items)
         for idx, entry in enumerate(data):
             items.append(_parse_item(idx, entry))
     err = body.get("error")
@@ -236,8 +301,8 @@ def parse_operation(body: Any) -> ImageResult:
         id=op_id,
         status=status,
         items=tuple(items),
-        created=_opt_int(body.get("created")),
-        expires=_opt_int(body.get("expires")),
+        created=parse_timestamp(body, "created"),
+        expires=parse_timestamp(body, "expires"),
         error_code=code,
         error_message=msg,
         raw=dict(body),
@@ -264,20 +329,22 @@ def _parse_item(idx: int, entry: Any) -> ImageItem:
     return ImageItem(idx, url=url, b64_json=b64, revised_prompt=revised)
 
 
-def parse_images_response(body: Any, op_id: str, *, ttl: int | None = None) -> ImageResult:
+def parse_images_response(body: Any, op_id: str, *, ttl: int | None = None,
+                          max_items: int | None = None) -> ImageResult:
     """Read a synchronous generations (or edits) answer as a succeeded ImageResult under ``op_id``.
 
     The answer has no id of its own: the client records it under one it makes.
     ``ttl``: seconds its URLs live after ``created`` (sets ``expires`` when
-    there are URLs; base64 images do not expire).
+    there are URLs; base64 images do not expire). ``max_items``: as in parse_operation.
     """
     if not isinstance(body, Mapping):
         raise ParseError(f"images answer is not a JSON object but {type(body).__name__}")
     data = body.get("data")
     if not isinstance(data, list):
         raise ParseError("images answer has no 'data' list")
+    _check_count(len(data), max_items)
     items = tuple(_parse_item(i, entry) for i, entry in enumerate(data))
-    created = _opt_int(body.get("created"))
+    created = parse_timestamp(body, "created")
     expires = None
     if ttl is not None and created is not None and any(i.url for i in items):
         expires = created + ttl
@@ -291,12 +358,15 @@ def _opt_str(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _opt_int(v: Any) -> int | None:
-    if isinstance(v, bool):
+def parse_timestamp(body: Mapping[str, Any], key: str) -> int | None:
+    """``body[key]`` as whole Unix seconds; None when absent or not a number; ParseError when
+    it is a number no date can hold (negative, NaN, past year 9999)."""
+    v = body.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
-    if isinstance(v, (int, float)):
-        return int(v)
-    return None
+    if not (math.isfinite(v) and 0 <= v <= MAX_TIMESTAMP):
+        raise ParseError(f"'{key}' is not a time the contract can hold")
+    return int(v)
 
 
 def operation_json(

@@ -9,120 +9,21 @@ OperationTimeout (never a KeyError, TypeError or a hang), quickly.
 from __future__ import annotations
 
 import asyncio
-import json
 import struct
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from helpers import RAW_OP_ID as OP_ID
+from helpers import RawRequest, RawServer, fast_client, http_response, submit_ok
+from helpers import raw_api as api
 
 import azimage_widgets as aw
 from azimage_widgets.client import Connection, ImageClient
 
 KEY = "malformed-fake-key-7f3a9c"
-OP_ID = "op-0000-malformed"
-
-
-# -- the raw server ------------------------------------------------------------------------
-
-@dataclass
-class RawRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-#: A handler answers a request with raw bytes, or with a coroutine function that writes to
-#: the StreamWriter itself (streams, stalls, drops).
-Answer = "bytes | Callable[[asyncio.StreamWriter], Awaitable[None]]"
-
-
-def http_response(status: int, body: bytes | str | Any = b"", *, headers: dict[str, str] | None = None,
-                  content_type: str = "application/json") -> bytes:
-    if not isinstance(body, (bytes, str)):
-        body = json.dumps(body)
-    if isinstance(body, str):
-        body = body.encode()
-    head = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", f"Content-Type: {content_type}"]
-    for k, v in (headers or {}).items():
-        head.append(f"{k}: {v}")
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-@dataclass
-class RawServer:
-    """HTTP/1.1 on 127.0.0.1, one handler for every request; records requests and bytes sent."""
-
-    handler: Callable[[RawRequest, RawServer], Any]
-    requests: list[RawRequest] = field(default_factory=list)
-    sent: int = 0
-    _tasks: set = field(default_factory=set)
-
-    async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._tasks.add(asyncio.current_task())
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        k, v = line.split(":", 1)
-                        headers[k.strip().lower()] = v.strip()
-                body = b""
-                if int(headers.get("content-length", "0") or 0):
-                    body = await reader.readexactly(int(headers["content-length"]))
-                req = RawRequest(method, path, headers, body)
-                self.requests.append(req)
-                answer = self.handler(req, self)
-                if isinstance(answer, bytes):
-                    writer.write(answer)
-                    self.sent += len(answer)
-                    await writer.drain()
-                else:
-                    await answer(writer)
-                    return
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self._tasks.discard(asyncio.current_task())
-            writer.close()
-
-
-def submit_ok(srv: RawServer) -> bytes:
-    return http_response(202, {"id": OP_ID, "status": "notRunning"}, headers={
-        "operation-location": f"{srv.base}/openai/operations/images/{OP_ID}?api-version=2023-06-01-preview"})
-
-
-def api(poll: Callable[[RawRequest, RawServer], Any] | None = None,
-        submit: Callable[[RawRequest, RawServer], Any] | None = None):
-    """A handler: submits answered by ``submit`` (default: a good 202), polls by ``poll``."""
-    def handler(req: RawRequest, srv: RawServer):
-        if req.method == "POST":
-            return (submit or (lambda r, s: submit_ok(s)))(req, srv)
-        assert poll is not None, f"unexpected {req.method} {req.path}"
-        return poll(req, srv)
-    return handler
 
 
 def conn_for(srv: RawServer, **kw: Any) -> Connection:
@@ -130,15 +31,6 @@ def conn_for(srv: RawServer, **kw: Any) -> Connection:
     kw.setdefault("max_retries", 1)
     kw.setdefault("poll_timeout", 5.0)
     return Connection(srv.base, api_key=KEY, **kw)
-
-
-def fast_client(conn: Connection, **kw: Any) -> ImageClient:
-    c = ImageClient(conn, **kw)
-
-    async def no_wait(_s: float) -> None:  # retries must not slow the test down
-        await asyncio.sleep(0)
-    c._sleep = no_wait
-    return c
 
 
 async def generate_error(handler, *, budget: float = 6.0, conn_kw: dict | None = None,

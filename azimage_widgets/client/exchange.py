@@ -1,0 +1,100 @@
+"""One HTTP exchange: send, read the whole answer under a byte cap, all within one deadline.
+
+httpx's timeouts are per operation (connect, each read): a server that sends
+one header line or one body byte just inside the read timeout keeps an
+exchange going forever. ``exchange`` bounds the whole of it (connect, headers
+and body) by ``budget`` seconds and raises ExchangeTimeout past it. The body
+is streamed and refused as soon as it passes ``max_bytes`` (or declares a
+Content-Length over it), so an endless answer is never buffered; the bytes
+come back in an Answer, the response object is closed.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ..contract.models import ParseError, load_answer
+
+#: Builds the error raised when an answer passes its cap; gets the status and "N bytes" or "longer".
+TooLarge = Callable[[int, str], Exception]
+
+
+class ExchangeTimeout(httpx.ReadTimeout):
+    """The whole exchange (connect, headers and body) took longer than its budget.
+
+    A ReadTimeout: the answer did not arrive in time, and a submit cut off so
+    may have been accepted (it is not sent again).
+    """
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the server answered, read whole: status, headers and body bytes."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    reason_phrase: str = ""
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def json(self) -> Any:
+        """The body as JSON the contract can hold; ParseError otherwise (see load_answer)."""
+        return load_answer(self.content)
+
+    def json_or_none(self) -> Any:
+        """The body as JSON, or None when it is not JSON the contract can hold."""
+        try:
+            return self.json()
+        except ParseError:
+            return None
+
+
+async def read_capped(resp: httpx.Response, max_bytes: int, too_large: TooLarge) -> bytes:
+    """The streamed body of ``resp`` (content-decoded), refused with ``too_large`` past ``max_bytes``."""
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large(resp.status_code, f"{int(declared)} bytes")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in resp.aiter_bytes():  # decoded: a gzip bomb is capped too
+        total += len(chunk)
+        if total > max_bytes:
+            raise too_large(resp.status_code, "longer")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def exchange(http: httpx.AsyncClient, request: httpx.Request, *, budget: float | None,
+                   max_bytes: int, too_large: TooLarge,
+                   read_body: Callable[[int], bool] = lambda status: True) -> Answer:
+    """Send ``request`` and read its answer, all within ``budget`` seconds (None: no bound).
+
+    ``read_body(status)``: whether the body of an answer with that status is
+    wanted (an image fetch skips the body of a refused link).
+    """
+    async def run() -> Answer:
+        resp = await http.send(request, stream=True)
+        try:
+            body = await read_capped(resp, max_bytes, too_large) if read_body(resp.status_code) \
+                else b""
+        finally:
+            await resp.aclose()
+        return Answer(resp.status_code, resp.headers, body, resp.reason_phrase)
+
+    if budget is None:
+        return await run()
+    try:
+        return await asyncio.wait_for(run(), max(budget, 0.001))
+    except asyncio.TimeoutError:
+        raise ExchangeTimeout(f"no complete answer within {budget:.3g} s",
+                              request=request) from None
+
+
+__all__ = ["Answer", "ExchangeTimeout", "exchange", "read_capped"]

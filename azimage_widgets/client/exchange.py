@@ -7,6 +7,10 @@ and body) by ``budget`` seconds and raises ExchangeTimeout past it. The body
 is streamed and refused as soon as it passes ``max_bytes`` (or declares a
 Content-Length over it), so an endless answer is never buffered; the bytes
 come back in an Answer, the response object is closed.
+
+The budget is the server's: when the client's last request hook is
+``mark_sent``, it starts once the hooks ran, so a hook that waits on purpose
+(a quota pace holding a submit back) does not eat it.
 """
 from __future__ import annotations
 
@@ -71,6 +75,16 @@ async def read_capped(resp: httpx.Response, max_bytes: int, too_large: TooLarge)
     return b"".join(chunks)
 
 
+_SENT = "azimage_widgets.sent"
+
+
+async def mark_sent(request: httpx.Request) -> None:
+    """A request hook, to be the client's last: the exchange's deadline starts when it runs."""
+    gate = request.extensions.get(_SENT)
+    if isinstance(gate, asyncio.Event):
+        gate.set()
+
+
 async def exchange(http: httpx.AsyncClient, request: httpx.Request, *, budget: float | None,
                    max_bytes: int, too_large: TooLarge,
                    read_body: Callable[[int], bool] = lambda status: True) -> Answer:
@@ -90,11 +104,27 @@ async def exchange(http: httpx.AsyncClient, request: httpx.Request, *, budget: f
 
     if budget is None:
         return await run()
+    budget = max(budget, 0.001)
+    hooks = http.event_hooks.get("request") or []
+    gate: asyncio.Event | None = None
+    if hooks and hooks[-1] is mark_sent:
+        gate = request.extensions[_SENT] = asyncio.Event()
+    task = asyncio.ensure_future(run())
     try:
-        return await asyncio.wait_for(run(), max(budget, 0.001))
-    except asyncio.TimeoutError:
-        raise ExchangeTimeout(f"no complete answer within {budget:.3g} s",
-                              request=request) from None
+        if gate is not None:  # until the hooks ran (a pace's wait): not the server's time
+            opened = asyncio.ensure_future(gate.wait())
+            try:
+                await asyncio.wait({task, opened}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                opened.cancel()
+        done, _ = await asyncio.wait({task}, timeout=budget)
+        if not done:
+            raise ExchangeTimeout(f"no complete answer within {budget:.3g} s", request=request)
+        return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
-__all__ = ["Answer", "ExchangeTimeout", "exchange", "read_capped"]
+__all__ = ["Answer", "ExchangeTimeout", "exchange", "mark_sent", "read_capped"]

@@ -43,7 +43,7 @@ from ..contract.text import check_json_value
 from .answer_caps import MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES, answer_cap
 from .batch import ProgressCallback, run_batch
 from .connection import Connection
-from .exchange import Answer, exchange
+from .exchange import Answer, exchange, mark_sent
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
 from .pacing import with_pacing
 from .poll import (
@@ -189,8 +189,8 @@ class ImageClient:
             self._http = httpx.AsyncClient(
                 timeout=self._conn.timeout,
                 transport=self._transport,
-                event_hooks=with_pacing(self._conn, self._event_hooks,  # the quota's pace
-                                        sleep=lambda s: self._sleep(s)),
+                event_hooks=_with_mark(with_pacing(self._conn, self._event_hooks,  # quota pace
+                                                   sleep=lambda s: self._sleep(s))),
                 follow_redirects=False,  # a redirect must not carry the key elsewhere
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
                 headers={"User-Agent": "azimage-widgets"},
@@ -740,6 +740,11 @@ def check_terminal(result: ImageResult) -> ImageResult:
                        operation_id=op_id)
     raise ApiError(None, "invalidResponse", f"not a terminal status: {result.status}",
                    operation_id=op_id)
+
+
+def _with_mark(hooks: dict[str, list[Callable[..., Any]]]) -> dict[str, list[Callable[..., Any]]]:
+    """``hooks`` with mark_sent last: an exchange's deadline starts after the hooks' waits."""
+    return {**hooks, "request": [*hooks.get("request", []), mark_sent]}
 
 
 def images_asked(asked: Mapping[str, Any] | None) -> int:

@@ -164,3 +164,18 @@ async def test_a_prompt_answer_is_not_cut_by_the_total_deadline():
         async with fast_client(conn_for(srv, timeout=1.0)) as client:
             res = await client.generate("a fox", size="256x256", timeout=3)
     assert res.succeeded and res.urls == ["http://x/y.png"]
+
+
+async def test_a_submit_held_back_by_its_quota_pace_is_not_cut_by_the_deadline():
+    """The deadline is the server's time: a pace holding a submit for longer than the request
+    timeout (the second of two 1-image submits at 60 images a minute waits ~1 s) still sends it."""
+    async with RawServer(raw_api(poll=lambda r, s: http_response(500, b""))) as srv:
+        conn = conn_for(srv, timeout=0.4, images_per_minute=60)
+        async with fast_client(conn) as client:
+            t0 = time.monotonic()
+            first = await client.request_image("a fox", size="256x256")
+            second = await client.request_image("a cat", size="256x256")
+            waited = time.monotonic() - t0
+    assert first.id == second.id == RAW_OP_ID
+    assert waited > 0.4  # the pace did hold the second one back for longer than the timeout
+    assert sum(r.method == "POST" for r in srv.requests) == 2

@@ -15,7 +15,7 @@ import pytest
 from helpers import RAW_OP_ID, RawServer, fast_client, http_response, raw_api, submit_ok
 
 import azimage_widgets as aw
-from azimage_widgets.client import Connection
+from azimage_widgets.client import Connection, ImageClient
 
 KEY = "deadline-fake-key-5d1e"
 
@@ -171,7 +171,7 @@ async def test_a_submit_held_back_by_its_quota_pace_is_not_cut_by_the_deadline()
     timeout (the second of two 1-image submits at 60 images a minute waits ~1 s) still sends it."""
     async with RawServer(raw_api(poll=lambda r, s: http_response(500, b""))) as srv:
         conn = conn_for(srv, timeout=0.4, images_per_minute=60)
-        async with fast_client(conn) as client:
+        async with ImageClient(conn) as client:  # the pace really waits (fast_client's would not)
             t0 = time.monotonic()
             first = await client.request_image("a fox", size="256x256")
             second = await client.request_image("a cat", size="256x256")

@@ -44,7 +44,7 @@ from .durable import DurableRun
 from .failures import error_info, format_error
 from .oplog import OperationLog, default_log
 from .request_body import build_request
-from .variables import VariableError, bind, is_reference, parse_reference
+from .variables import bind, operation_id
 
 if TYPE_CHECKING:
     from .activity import Activity
@@ -138,22 +138,7 @@ def download_id(activity: Any, dataset: Mapping[str, Any], namespace: Any) -> st
             raise ValidationError(key, "is not a field of the Download Image request schema (id)")
     if "id" not in dataset:
         return str(activity.resolve_id(namespace))
-    value = dataset["id"]
-    if hasattr(value, "id") and isinstance(value.id, str):
-        value = value.id
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError("id", "must be an operation id string or a [variable]", value)
-    value = value.strip()
-    if is_reference(value):
-        ns = namespace if namespace is not None else activity.namespace
-        value = parse_reference(value, field="id").resolve(ns, field="id")
-        if hasattr(value, "id") and isinstance(value.id, str):
-            value = value.id
-        if not isinstance(value, str) or not value:
-            raise VariableError("id", dataset["id"], "must hold an operation id string")
-    if any(c in value for c in "/?#"):
-        raise ValidationError("id", "an operation id has no / ? or #", value)
-    return value
+    return operation_id(dataset["id"], namespace if namespace is not None else activity.namespace)
 
 
 # -- one step of one dataset -----------------------------------------------------------

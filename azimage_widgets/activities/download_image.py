@@ -35,7 +35,7 @@ from .download_result import (
     raise_for_result,
 )
 from .run_state import RunStatus
-from .variables import VariableError, bind, is_reference, parse_reference
+from .variables import bind, is_reference, operation_id, parse_reference
 
 
 class DownloadImage(Activity):
@@ -55,8 +55,6 @@ class DownloadImage(Activity):
         value = value.strip()
         if is_reference(value):
             parse_reference(value, field="image_id")  # syntax now; the value at run time
-        elif any(c in value for c in "/?#"):
-            raise ValidationError("image_id", "an operation id has no / ? or #", value)
         elif value:  # an empty id may be saved; it is required only to run
             check_operation_id(value, field="image_id")
         return value
@@ -66,23 +64,10 @@ class DownloadImage(Activity):
 
     def resolve_id(self, namespace: Any = None) -> str:
         """The operation id to download: the literal, or the referenced variable's value."""
-        text = self.image_id
-        if not text:
+        if not self.image_id:
             raise ValidationError("image_id", "is required: an operation id or a [variable]")
-        if not is_reference(text):
-            return text
         ns = namespace if namespace is not None else self.namespace
-        value = parse_reference(text, field="image_id").resolve(ns, field="image_id")
-        if hasattr(value, "id") and isinstance(value.id, str):
-            value = value.id
-        if not isinstance(value, str) or not value:
-            raise VariableError("image_id", text,
-                                f"must hold an operation id string, got {type(value).__name__}")
-        try:
-            check_operation_id(value, field="image_id")
-        except ValidationError as exc:
-            raise VariableError("image_id", text, exc.limit) from None
-        return value
+        return operation_id(self.image_id, ns, field="image_id")
 
     @property
     def result(self) -> DownloadResult | None:

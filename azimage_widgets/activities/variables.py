@@ -25,7 +25,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..contract import ValidationError
+from ..contract import ValidationError, check_operation_id
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _INDEX = r"\[\s*(?:-?\d+|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')\s*\]"
@@ -122,6 +122,30 @@ def resolve(text: str, namespace: Any = None, *, field: str = "value") -> Any:
     return parse_reference(text, field=field).resolve(namespace, field=field)
 
 
+def operation_id(value: Any, namespace: Any = None, *, field: str = "id") -> str:
+    """The operation id ``value`` names: an id string, a ``[variable]`` holding one, or anything
+    with a string ``.id`` (an ImageOperation, a DownloadResult). ValidationError(field) otherwise,
+    by the contract's rule for ids (``check_operation_id``)."""
+    reference = value.strip() if isinstance(value, str) and is_reference(value.strip()) else None
+    if reference is not None:
+        value = parse_reference(reference, field=field).resolve(namespace, field=field)
+    if not isinstance(value, str) and isinstance(getattr(value, "id", None), str):
+        value = value.id
+    if not isinstance(value, str) or not value.strip():
+        reason = f"must be an operation id string, got {type(value).__name__}"
+        if reference is not None:
+            raise VariableError(field, reference, reason)
+        raise ValidationError(field, "must be an operation id string or a [variable]",
+                              type(value).__name__)
+    value = value.strip()
+    try:
+        return check_operation_id(value, field=field)
+    except ValidationError as exc:
+        if reference is not None:
+            raise VariableError(field, reference, exc.limit) from None
+        raise
+
+
 def default_namespace() -> MutableMapping[str, Any]:
     """The IPython user namespace when in IPython, else ``__main__``'s globals."""
     try:
@@ -158,5 +182,5 @@ def bind(name: str, value: Any, namespace: Any = None) -> None:
 
 __all__ = [
     "VariableError", "VariableRef", "bind", "check_output_name", "default_namespace",
-    "is_reference", "parse_reference", "resolve",
+    "is_reference", "operation_id", "parse_reference", "resolve",
 ]

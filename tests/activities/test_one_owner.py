@@ -142,3 +142,21 @@ def test_activity_refusals_are_the_contracts(field, value, contract):
     with pytest.raises(ValidationError) as ei:
         setattr(req, field, value)
     assert str(ei.value) == str(expected)
+
+
+@pytest.mark.parametrize("bad", ["..", "a/b", "op\x00", "x" * 300])
+async def test_operation_ids_follow_the_contracts_rule(bad, conn):
+    from azimage_widgets.contract.text import check_operation_id
+
+    with pytest.raises(ValidationError) as expected:
+        check_operation_id(bad, field="image_id")
+    with pytest.raises(ValidationError) as ei:
+        DownloadImage(None, name=uniq(), namespace={}, image_id=bad)
+    assert str(ei.value) == str(expected.value)
+    dl = DownloadImage(conn, name=uniq(), namespace={"v": bad}, image_id="[v]")
+    with pytest.raises(ValidationError) as ei:
+        await dl.download()
+    assert ei.value.field == "image_id" and expected.value.limit in str(ei.value)
+    with pytest.raises(ValidationError) as ei:
+        await dl.run([{"id": bad}])
+    assert ei.value.field == "id" and expected.value.limit in str(ei.value)

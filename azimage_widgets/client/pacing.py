@@ -344,14 +344,33 @@ def _pace_of(conn: Any, request: httpx.Request) -> Pace:
     return pace_for(conn, None if getattr(conn, "deployment", None) else request_deployment(request))
 
 
+def _body(request: httpx.Request) -> bytes | None:
+    try:
+        return request.content
+    except httpx.RequestNotRead:
+        return None
+
+
 def pacing_hooks(conn: Any, sleep: Sleep = asyncio.sleep) -> dict[str, list[Callable[..., Any]]]:
     """httpx event hooks that pace ``conn``'s generations and learn from their answers."""
+
+    # bodies of submits answered 429: the client retries them after the Retry-After itself,
+    # so their retry takes the next slot without waiting for that pause a second time
+    told: deque[bytes] = deque(maxlen=64)
 
     async def on_request(request: httpx.Request) -> None:
         images = submit_images(request)
         if images is None or _PACED.get() or not conn.is_same_origin(str(request.url)):
             return
-        await _pace_of(conn, request).acquire(images, sleep)
+        pace = _pace_of(conn, request)
+        body = _body(request)
+        if body is not None and body in told:
+            told.remove(body)
+            delay = pace.reserve(images, pauses=False)
+            if delay > 0:
+                await sleep(delay)
+            return
+        await pace.acquire(images, sleep)
 
     async def on_response(response: httpx.Response) -> None:
         request = response.request
@@ -360,6 +379,9 @@ def pacing_hooks(conn: Any, sleep: Sleep = asyncio.sleep) -> dict[str, list[Call
             return
         _pace_of(conn, request).observe(
             response.status_code, response.headers, images)
+        body = _body(request)
+        if response.status_code == 429 and body is not None:
+            told.append(body)
 
     return {"request": [on_request], "response": [on_response]}
 

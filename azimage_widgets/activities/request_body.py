@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 from ..contract import ImageRequest, ValidationError, version_spec
 from ..contract.limits import OPTION_NAMES
 from ..contract.text import check_json_value
+from .model_settings import MODEL_OPTION_NAMES, check_generation, uses_model_rules
 from .schema_edit import check_value
 from .schema_registry import request_fields
 
@@ -26,10 +27,45 @@ OMITTABLE = ("n", "size")
 
 
 @dataclass(frozen=True)
+class ModelRequest:
+    """A v1 generation, checked by its model's rules (``model_rules``): the fields as sent
+    (``None`` left out), the deployment called (None: the connection's)."""
+
+    fields: Mapping[str, Any]
+    api_version: str
+    deployment: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        return str(self.fields["prompt"])
+
+    @property
+    def size(self) -> str | None:
+        return self.fields.get("size")
+
+    @property
+    def n(self) -> int:
+        return int(self.fields.get("n") or 1)
+
+    @property
+    def user(self) -> str | None:
+        return self.fields.get("user")
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.fields.items() if k not in CONTRACT_FIELDS}
+
+    def to_json(self) -> dict[str, Any]:
+        body = {"model": self.deployment} if self.deployment else {}
+        body.update(self.fields)
+        return body
+
+
+@dataclass(frozen=True)
 class PreparedRequest:
     """A checked request: the contract's ImageRequest, the schema's added fields, the left-out ones."""
 
-    request: ImageRequest
+    request: Union[ImageRequest, ModelRequest]  # noqa: UP007 - read by dataclasses at runtime
     extra: Mapping[str, Any] = field(default_factory=dict)
     omit: tuple[str, ...] = ()
 
@@ -69,10 +105,18 @@ class PreparedRequest:
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``ImageClient.request_image`` that send exactly this body."""
         req = self.request
+        options = dict(req.options)
+        extra = dict(self.extra)
+        if isinstance(req, ModelRequest):
+            if req.deployment:
+                options["deployment"] = req.deployment
+            for name in MODEL_OPTION_NAMES:  # not an argument of request_image: sent as given
+                if name in options:
+                    extra[name] = options.pop(name)
         kwargs: dict[str, Any] = {"prompt": req.prompt, "size": req.size, "n": req.n,
-                                  "user": req.user, "api_version": req.api_version, **req.options}
-        if self.extra:
-            kwargs["extra_body"] = dict(self.extra)
+                                  "user": req.user, "api_version": req.api_version, **options}
+        if extra:
+            kwargs["extra_body"] = extra
         if self.omit:
             kwargs["omit"] = list(self.omit)
         return kwargs
@@ -82,10 +126,11 @@ def configured_values(activity: Any) -> dict[str, Any]:
     """The activity's configured request values (unset options left out)."""
     values: dict[str, Any] = {"prompt": activity.prompt, "size": activity.size, "n": activity.n,
                               "user": getattr(activity, "user", None)}
-    for name in OPTION_NAMES:
+    for name in (*OPTION_NAMES, *MODEL_OPTION_NAMES):
         value = getattr(activity, name, None)
         if value is not None:
             values[name] = value
+    values.pop("input_fidelity", None)  # an edit's setting
     return values
 
 
@@ -123,10 +168,17 @@ def build_request(activity: Any, dataset: Mapping[str, Any] | None = None) -> Pr
             raise ValidationError("prompt", "must not be empty or blank")
         raise ValidationError("prompt", "is required: give it in the dataset or the configuration")
     omit = tuple(k for k in OMITTABLE if k not in fields)
+    if uses_model_rules(version):
+        # the model's rules; moderation is no schema field, but a setting of the model
+        if "moderation" in config and "moderation" not in named:
+            named["moderation"] = config["moderation"]
+        sent = {k: v for k, v in named.items() if v is not None and k not in omit}
+        check_generation(activity, {**sent, **extra})
+        return PreparedRequest(ModelRequest(sent, version, activity.deployment), extra)
     if "size" in omit:
         named["size"] = None
     request = ImageRequest(api_version=version, **named)
     return PreparedRequest(request, extra, omit)
 
 
-__all__ = ["CONTRACT_FIELDS", "PreparedRequest", "build_request", "configured_values"]
+__all__ = ["CONTRACT_FIELDS", "ModelRequest", "PreparedRequest", "build_request", "configured_values"]

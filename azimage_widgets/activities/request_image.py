@@ -24,16 +24,27 @@ like any synchronous result, so ``follow``, previews and binding are the same.
 Both are checked against the contract when assigned (ValidationError naming
 ``edit_image`` / ``edit_mask``), are not part of the configuration (bytes are
 neither saved nor exported) and are cleared when the version changes to one
-without edits.
+without edits. ``edit_image`` may be a list of images (v1 and today's models:
+the mask applies to the first).
+
+Today's models (v1): ``deployment`` (default: the connection's) and ``model``
+(default: the connection's, else read from the deployment's name) choose the
+rules (see model_settings): sizes (any ``WxH`` for gpt-image-2), n up to 10,
+``moderation``, ``input_fidelity`` for edits. ``partial_images`` 1..3 streams
+the request (``ImageClient.stream_image``): each partial image is published in
+``partial`` as it arrives, the finished images then as any other result.
+Changing the version, model or deployment keeps every value the new rules
+still allow and resets the others to their default.
 """
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from traitlets import Any as AnyTrait
-from traitlets import Int, List, Unicode, observe, validate
+from traitlets import Int, List, Unicode, default, observe, validate
 
 from ..contract import (
     DEFAULT_SIZE,
@@ -41,15 +52,33 @@ from ..contract import (
     ValidationError,
     version_spec,
 )
-from ..contract.edits import EDIT_OPTIONS, PNG_MAGIC, ImageEditRequest
+from ..contract.edits import EDIT_OPTIONS, IMAGES_MAX, PNG_MAGIC, ImageEditRequest, as_images
 from ..contract.limits import OPTION_NAMES
-from ..contract.models import check_n, check_option, check_prompt_length, check_size
+from ..contract.models import check_prompt_length
 from ..contract.schemas import REQUEST_IMAGE
 from .activity import Activity
 from .download_result import DownloadResult, poll_and_fetch
 from .failures import error_info, format_error
+from .model_settings import (
+    MODEL_OPTION_NAMES,
+    allowed,
+    check_edit,
+    check_setting,
+    uses_model_rules,
+)
+from .model_settings import rules_of as _rules_of
 from .request_body import PreparedRequest, build_request
 from .variables import bind
+
+
+@dataclass(frozen=True)
+class ModelEdit:
+    """A v1 edit as checked: its images (the mask applies to the first) and fields."""
+
+    images: tuple[bytes, ...]
+    prompt: str
+    mask: bytes | None
+    fields: Mapping[str, Any]
 
 
 class Operations(list[ImageOperation]):
@@ -73,8 +102,9 @@ class RequestImage(Activity):
 
     kind = REQUEST_IMAGE
     label = "Request Image"
-    config_names = ("name", "prompt", "size", "n", "api_version", "continue_on_error", "output",
-                    *OPTION_NAMES)
+    config_names = ("name", "prompt", "size", "n", "api_version", "deployment", "model",
+                    "continue_on_error", "output", *OPTION_NAMES, *MODEL_OPTION_NAMES,
+                    "partial_images")
 
     prompt = Unicode("", help="What to draw; 1..1000 characters when run.")
     size = Unicode(DEFAULT_SIZE, help="One of the version's sizes.")
@@ -90,8 +120,22 @@ class RequestImage(Activity):
     background = Unicode(None, allow_none=True, help="2025-04-01-preview: transparent|opaque|auto.")
     output_compression = Int(None, allow_none=True, help="2025-04-01-preview: 0..100.")
 
+    # today's models (v1): the deployment called, the rules it follows, what only they take
+    deployment = Unicode(None, allow_none=True,
+                         help="The deployment called (v1 and the synchronous versions); None: the "
+                              "connection's.")
+    model = Unicode(None, allow_none=True,
+                    help="The deployment's image model (v1); None: read from the deployment's name.")
+    moderation = Unicode(None, allow_none=True, help="v1: low|auto.")
+    input_fidelity = Unicode(None, allow_none=True,
+                             help="v1 edits: high|low (not gpt-image-1-mini).")
+    partial_images = Int(0, help="Live previews: 0..3 partial images streamed before each image.")
+    partial = AnyTrait(None, allow_none=True,
+                       help="The last partial image of a streamed run (a PartialImage), or None.")
+
     edit_image = AnyTrait(None, allow_none=True,
-                          help="Bytes of a PNG or JPEG to edit (versions with edits); None: generate.")
+                          help="Bytes of a PNG or JPEG to edit, or a list of them (v1); None: "
+                               "generate.")
     edit_mask = AnyTrait(None, allow_none=True,
                          help="Optional PNG mask for edit_image: transparent pixels mark where to edit.")
 
@@ -116,74 +160,108 @@ class RequestImage(Activity):
         check_prompt_length(version_spec(self.api_version), value)
         return str(value)
 
-    @validate("n")
-    def _check_n(self, proposal: Any) -> int:
+    @validate("n", "size", "partial_images", *OPTION_NAMES, *MODEL_OPTION_NAMES)
+    def _check_setting(self, proposal: Any) -> Any:
+        """The version's rules, or on v1 the model's (a custom size for gpt-image-2, ...)."""
         value = proposal["value"]
-        check_n(version_spec(self.api_version), value)
-        return int(value)
-
-    @validate("size")
-    def _check_size(self, proposal: Any) -> str:
-        value = proposal["value"]
-        check_size(version_spec(self.api_version), value)
-        return str(value)
-
-    @validate(*OPTION_NAMES)
-    def _check_option(self, proposal: Any) -> Any:
-        value = proposal["value"]
-        check_option(version_spec(self.api_version), proposal["trait"].name, value)
+        check_setting(self, proposal["trait"].name, value)
         return value
 
+    @default("deployment")
+    def _connection_deployment(self) -> str | None:
+        return getattr(self.conn, "deployment", None)
+
+    @default("model")
+    def _connection_model(self) -> str | None:
+        return getattr(self.conn, "model", None)
+
+    @validate("deployment")
+    def _check_deployment(self, proposal: Any) -> str | None:
+        value = proposal["value"]
+        if value is None or not str(value).strip():
+            return None
+        return str(value).strip()
+
+    @validate("model")
+    def _check_model(self, proposal: Any) -> str | None:
+        value = proposal["value"]
+        if value is None or value == "":
+            return None
+        from ..contract.image_models import model_spec
+
+        return model_spec(value).name  # ValidationError("model") for an unknown one
+
+    @property
+    def image_model(self) -> Any:
+        """The ImageModel whose rules the request follows (the version's, or on v1 the model's)."""
+        return _rules_of(self)
+
+    @property
+    def streams(self) -> bool:
+        """Whether a run streams live previews (``partial_images`` > 0 where the model streams)."""
+        return bool(self.partial_images) and allowed(self, "partial_images", self.partial_images)
+
     @validate("edit_image", "edit_mask")
-    def _check_edit_file(self, proposal: Any) -> bytes | None:
+    def _check_edit_file(self, proposal: Any) -> bytes | tuple[bytes, ...] | None:
         value = proposal["value"]
         if value is None:
             return None
         name = proposal["trait"].name
-        if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise ValidationError(name, "must be the bytes of an image file", type(value).__name__)
-        data = bytes(value)
         spec = version_spec(self.api_version)
+        several = name == "edit_image" and isinstance(value, (list, tuple))
+        if several and not uses_model_rules(spec.version):
+            raise ValidationError(name, f"several images need api-version v1; {spec.version} "
+                                        "edits one", len(value))
+        if several and not 1 <= len(value) <= IMAGES_MAX:
+            raise ValidationError(name, f"from 1 to {IMAGES_MAX} images", len(value))
+        items = list(value) if several else [value]
+        if not all(isinstance(v, (bytes, bytearray, memoryview)) for v in items):
+            raise ValidationError(name, "must be the bytes of an image file", type(value).__name__)
         if not spec.edits:
             raise ValidationError(name, f"{spec.version} ({spec.model}) has no image edits")
         # the contract's own checks (type, size): a request with a stand-in for the other file
         stand_in = PNG_MAGIC + b"\0"
+        data = tuple(bytes(v) for v in items)
         try:
             if name == "edit_image":
-                ImageEditRequest(images=(data,), prompt="x", api_version=spec.version)
+                for one in data:
+                    ImageEditRequest(images=(one,), prompt="x", api_version=spec.version)
             else:
-                ImageEditRequest(images=(stand_in,), mask=data, prompt="x",
+                ImageEditRequest(images=(stand_in,), mask=data[0], prompt="x",
                                  api_version=spec.version)
         except ValidationError as exc:
             raise _renamed(exc) from None
-        return data
+        return data if several else data[0]
 
-    @observe("api_version")
-    def _follow_version(self, change: Any) -> None:
-        """Settings follow the version: a size, n or option it lacks goes back to its default.
+    @observe("api_version", "model", "deployment")
+    def _follow_rules(self, change: Any) -> None:
+        """Settings follow the version and model: every value the new rules still allow is
+        kept; a size, n or option they refuse goes back to its default.
 
         The prompt is kept as typed; a prompt over the new cap is refused when run.
         """
-        spec = version_spec(change["new"])
-        if self.size not in spec.sizes:
-            self.size = spec.default_size
-        if self.n > spec.n_max:
-            self.n = spec.n_max
-        for name in OPTION_NAMES:
-            value = getattr(self, name)
-            if value is None:
-                continue
-            try:
-                check_option(spec, name, value)
-            except ValidationError:
+        spec = version_spec(self.api_version)
+        # deployment and model are kept (unused by the seeds' version): back on v1 they apply
+        if not allowed(self, "size", self.size):
+            self.size = spec.default_size if allowed(self, "size", spec.default_size) \
+                else self.image_model.default_size
+        if not allowed(self, "n", self.n):
+            self.n = max(1, min(self.n, self.image_model.n_max, spec.n_max))
+        for name in (*OPTION_NAMES, *MODEL_OPTION_NAMES):
+            if not allowed(self, name, getattr(self, name)):
                 setattr(self, name, None)
+        if not allowed(self, "partial_images", self.partial_images):
+            self.partial_images = 0
         if not spec.edits:
             self.edit_image = None
             self.edit_mask = None
+        elif isinstance(self.edit_image, tuple) and not uses_model_rules(spec.version):
+            self.edit_image = self.edit_image[0]
 
     def options(self) -> dict[str, Any]:
-        """The version-specific settings that are set."""
-        return {k: getattr(self, k) for k in OPTION_NAMES if getattr(self, k) is not None}
+        """The version-specific (and on v1 model-specific) settings that are set."""
+        names = (*OPTION_NAMES, *MODEL_OPTION_NAMES)
+        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
 
     def request(self, dataset: Mapping[str, Any] | None = None) -> PreparedRequest:
         """The request this activity sends (for ``dataset``, as in ``run(data)``); ValidationError
@@ -195,10 +273,12 @@ class RequestImage(Activity):
         """Whether ``submit`` sends an edit (an ``edit_image`` is set)."""
         return self.edit_image is not None
 
-    def edit_request(self) -> ImageEditRequest:
+    def edit_request(self) -> Any:
         """The edit this activity would send; ValidationError (edit_image, edit_mask, ...)."""
         if self.edit_image is None:
             raise ValidationError("edit_image", "no image to edit: set edit_image")
+        if uses_model_rules(self.api_version):
+            return self._model_edit()
         options = {k: getattr(self, k) for k in EDIT_OPTIONS}
         try:
             return ImageEditRequest(images=(self.edit_image,), prompt=self.prompt,
@@ -206,6 +286,47 @@ class RequestImage(Activity):
                                     api_version=self.api_version, **options)
         except ValidationError as exc:
             raise _renamed(exc) from None
+
+    def _model_edit(self) -> ModelEdit:
+        """A v1 edit (several images, input_fidelity), checked by the model's rules."""
+        images = as_images(self.edit_image)
+        fields = {"n": self.n, "size": self.size, "user": self.user,
+                  "input_fidelity": self.input_fidelity,
+                  **{k: getattr(self, k) for k in OPTION_NAMES if k != "style"}}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        try:
+            check_edit(self, {"prompt": self.prompt, **fields}, images, self.edit_mask)
+        except ValidationError as exc:
+            raise _renamed(exc) from None
+        return ModelEdit(images, self.prompt, self.edit_mask, fields)
+
+    async def _stream(self, req: Any) -> ImageOperation:
+        """A streamed request: each partial image published in ``partial``; the operation
+        of the recorded result (``download_image(id)`` reads it)."""
+        kwargs: dict[str, Any] = {"partial_images": self.partial_images,
+                                  "api_version": self.api_version,
+                                  "deployment": self.deployment}
+        if isinstance(req, ModelEdit):
+            kwargs.update(image=list(req.images), mask=req.mask, **req.fields)
+        elif isinstance(req, PreparedRequest):
+            kwargs.update(size=req.size, n=req.n, user=req.user, **req.options)
+            if req.extra:
+                raise ValidationError("partial_images", "live previews send the contract's "
+                                                        "fields only; the schema adds "
+                                                        f"{', '.join(req.extra)}")
+        else:  # a 2025-04-01-preview edit
+            kwargs.update(image=list(req.images), mask=req.mask, n=req.n, size=req.size,
+                          user=req.user, quality=req.quality)
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        result: Any = None
+        async for event in self.client().stream_image(req.prompt, **kwargs):
+            if hasattr(event, "partial_index"):
+                self.partial = event
+            else:
+                result = event
+        if result is None:
+            raise ValidationError("partial_images", "the stream ended without a result")
+        return ImageOperation(id=result.id, status="succeeded")
 
     # -- running ---------------------------------------------------------------
     async def submit(self, namespace: Any = None) -> Operations:
@@ -222,9 +343,15 @@ class RequestImage(Activity):
             raise
         self.clear_operations()
         self.publish(results=())
+        self.partial = None
         started = self.clock()
         try:
-            if editing:
+            if self.streams:
+                op = await self._stream(req)
+            elif editing and uses_model_rules(self.api_version):
+                op = await self.client().edit_image(list(req.images), req.prompt, mask=req.mask,
+                                                    deployment=self.deployment, **req.fields)
+            elif editing:
                 op = await self.client().edit_image(
                     req.images[0], req.prompt, mask=req.mask, n=req.n, size=req.size,
                     user=req.user, api_version=req.api_version,
@@ -317,4 +444,4 @@ def _renamed(exc: ValidationError) -> ValidationError:
     return ValidationError(trait, exc.limit, exc.value)
 
 
-__all__ = ["Operations", "RequestImage", "error_info", "format_error"]
+__all__ = ["ModelEdit", "Operations", "RequestImage", "error_info", "format_error"]

@@ -52,6 +52,10 @@ def entries_html(entries: list[LogEntry], total: int) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>{shown}")
 
 
+#: Tallest the log's table gets before it scrolls.
+TABLE_MAX_HEIGHT = "320px"
+
+
 class OperationLogView(OwnsParts, VBox):
     """A table over an OperationLog that follows it as entries arrive."""
 
@@ -76,7 +80,8 @@ class OperationLogView(OwnsParts, VBox):
         self.folder.add_class("azimage-oplog-folder")
         self.status = HTML()
         self.status.add_class("azimage-oplog-status")
-        self.table = HTML()
+        # a long log scrolls inside its own box instead of pushing the notebook down
+        self.table = HTML(layout=Layout(max_height=TABLE_MAX_HEIGHT, overflow="auto"))
         self.table.add_class("azimage-oplog-table")
         super().__init__([self.title, HBox([self.errors_only, self.csv_button, self.json_button,
                                             self.folder]), self.status, self.table])

@@ -404,3 +404,22 @@ print(sum(len(r.errors) for r in req.results))""", timeout=60_000)
             assert ratio is not None, (theme, sel, "not on the page")
             assert ratio >= 4.5, (theme, sel, ratio)
     page_errors.check()
+
+
+def test_operation_log_scrolls_within_a_bounded_height(nb_page, page_errors, screenshot):
+    page = nb_page
+    run_code_cell(page, """\
+from azimage_widgets.activities.oplog import OperationLog
+log = OperationLog()
+for i in range(60):
+    log.add(activity="fox", kind="request_image", dataset=i, status="succeeded",
+            operation_id=f"op-{i}", message="ok")
+view = aw.OperationLogView(log)
+view""")
+    table = page.locator(".azimage-oplog-table").last
+    table.wait_for(state="visible", timeout=20_000)
+    client, scroll = table.evaluate("el => [el.clientHeight, el.scrollHeight]")
+    assert client <= 322 and scroll > client, (client, scroll)
+    table.scroll_into_view_if_needed()
+    screenshot(page, full_page=False)
+    page_errors.check()

@@ -116,10 +116,10 @@ def _deref(schema: Any, doc: Mapping[str, Any] | None) -> Mapping[str, Any]:
         seen += 1
     if isinstance(schema, Mapping) and "allOf" in schema:  # merge simple allOf
         merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
-        for part in schema["allOf"]:
-            part = _deref(part, doc)
-            merged["properties"].update(part.get("properties") or {})
-            merged["required"].extend(part.get("required") or [])
+        for raw in schema["allOf"]:
+            piece = _deref(raw, doc)
+            merged["properties"].update(piece.get("properties") or {})
+            merged["required"].extend(piece.get("required") or [])
         return merged
     return schema if isinstance(schema, Mapping) else {}
 
@@ -256,7 +256,7 @@ def activity_schemas(doc: Mapping[str, Any]) -> dict[str, tuple[tuple[SchemaFiel
     if not isinstance(doc, Mapping) or not isinstance(doc.get("paths"), Mapping):
         raise ValidationError("openapi", "not an OpenAPI document (no 'paths')")
     paths = doc["paths"]
-    out = {}
+    out: dict[str, tuple[tuple[SchemaField, ...], tuple[SchemaField, ...]]] = {}
     submit = (paths.get(SUBMIT_PATH) or {}).get("post")
     if isinstance(submit, Mapping):
         body = _json_content(submit.get("requestBody"), doc)
@@ -269,25 +269,25 @@ def activity_schemas(doc: Mapping[str, Any]) -> dict[str, tuple[tuple[SchemaFiel
     if isinstance(gen, Mapping) and not isinstance(submit, Mapping):
         # the synchronous flow: Download Image reads the answer the client recorded under an id
         body = _json_content(gen.get("requestBody"), doc)
-        answer = tuple(json_schema_to_fields(_response_schema(gen.get("responses"), ("200",), doc),
-                                             doc))
-        out[REQUEST_IMAGE] = (tuple(json_schema_to_fields(body, doc)), answer)
+        sync_answer = tuple(json_schema_to_fields(_response_schema(gen.get("responses"), ("200",), doc),
+                                                  doc))
+        out[REQUEST_IMAGE] = (tuple(json_schema_to_fields(body, doc)), sync_answer)
         out[DOWNLOAD_IMAGE] = (
             (SchemaField("id", "string", True,
                          "The id Request Image returned (the client recorded the answer under it)."),),
             (SchemaField("id", "string", True, "The id that was asked for."),
-             SchemaField("status", "string", True, "Always succeeded."), *answer))
+             SchemaField("status", "string", True, "Always succeeded."), *sync_answer))
     op_path = next((p for p in paths if isinstance(p, str) and p.startswith(OPERATION_PREFIX)), None)
     get = (paths.get(op_path) or {}).get("get") if op_path else None
     if isinstance(get, Mapping):
         request = []
-        for param in get.get("parameters") or ():
-            param = _deref(param, doc)
+        for raw_param in get.get("parameters") or ():
+            param = _deref(raw_param, doc)
             if param.get("in") == "path":
                 request.append(SchemaField("id", _type_of(param.get("schema") or {}), True,
                                            str(param.get("description") or "")))
-        answer = _response_schema(get.get("responses"), ("200",), doc)
-        out[DOWNLOAD_IMAGE] = (tuple(request), tuple(json_schema_to_fields(answer, doc)))
+        op_answer = _response_schema(get.get("responses"), ("200",), doc)
+        out[DOWNLOAD_IMAGE] = (tuple(request), tuple(json_schema_to_fields(op_answer, doc)))
     if not out:
         raise ValidationError("openapi", "the document has neither the submit nor the operation path")
     return out
@@ -311,5 +311,5 @@ def _response_schema(responses: Any, codes: tuple[str, ...], doc: Mapping[str, A
     return {}
 
 
-__all__ = ["EDITS_PATH", "GENERATIONS_PATH", "OPENAPI_PATH", "OPERATION_PATH", "activity_schemas", "fields_to_json_schema",
-           "json_schema_to_fields", "openapi_document"]
+__all__ = ["EDITS_PATH", "GENERATIONS_PATH", "OPENAPI_PATH", "OPERATION_PATH", "activity_schemas",
+           "fields_to_json_schema", "json_schema_to_fields", "openapi_document"]

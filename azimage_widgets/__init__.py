@@ -44,7 +44,7 @@ __all__ = [
 
 # exported name -> the module defining it, imported on first access
 _HOME: dict[str, str] = {
-    "Connection": "azimage_widgets.client",
+    "Connection": "azimage_widgets.connect",
     "ImageClient": "azimage_widgets.client",
     "RequestImagePanel": "azimage_widgets.widgets",
     "DownloadImagePanel": "azimage_widgets.widgets",
@@ -81,7 +81,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
     from .activities.operation_chain import Operation
     from .activities.oplog import OperationLog, default_log
     from .activities.view_code import view_code
-    from .client import Connection, ImageClient
+    from .client import ImageClient
+    from .connect import Connection
     from .contract import (
         ApiError,
         AzimageError,

@@ -243,9 +243,10 @@ def run_magic(line: str, cell: str | None, namespace: MutableMapping[str, Any],
 
 def _connection(call: ImageCall, namespace: Mapping[str, Any]) -> Any:
     from .client import Connection
+    from .connect import from_env
 
     if call.conn is None:
-        return Connection.from_env()
+        return from_env()
     conn = namespace.get(call.conn)
     if not isinstance(conn, Connection):
         print(f"%image: conn: {call.conn!r} is not a Connection variable of this notebook. "

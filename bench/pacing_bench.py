@@ -65,6 +65,7 @@ async def _setup(label: str, quotas: list[int], prompts: int, tell: bool, logdir
     import contextlib
 
     import azimage_widgets as aw
+    from azimage_widgets.client import client_for
     from azimage_widgets.emulator.request_log import read
 
     from .run import EmulatorProcess
@@ -81,7 +82,7 @@ async def _setup(label: str, quotas: list[int], prompts: int, tell: bool, logdir
         target: Any = conns[0] if len(conns) == 1 else aw.Connection.pool(conns, max_wait=600)
         texts = [f"{label} pacing bench {i}" for i in range(prompts)]
         t0 = time.monotonic()
-        async with aw.ImageClient(target) as client:
+        async with client_for(target) as client:  # an ImageClient, or a pool's PooledImageClient
             out = await client.generate_many(texts, size="1024x1024", output_format="jpeg",
                                              concurrency=concurrency)
             stats = client.stats() if hasattr(client, "stats") else []

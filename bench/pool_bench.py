@@ -6,7 +6,7 @@
 Both set-ups run at the same time in one run, for the same ``duration``:
 
 - single: one emulator with ``rpm_limit=R``, one ImageClient
-- pool:   three emulators with ``rpm_limit=R`` each, ``ImageClient(Connection.pool([...]))``
+- pool:   three emulators with ``rpm_limit=R`` each, ``PooledImageClient(Connection.pool([...]))``
 
 ``workers`` tasks per set-up loop ``generate`` (submit + polls) on new
 prompts, far more than R allows, so both are limited by the quota only.
@@ -63,6 +63,7 @@ def _api_counts(handles: list[Any]) -> dict[str, int]:
 async def _run(rpm: int, duration: float, workers: int, processing_time: float) -> dict[str, Any]:
     import azimage_widgets as aw
     from azimage_widgets import emulator
+    from azimage_widgets.client import PooledImageClient
 
     knobs = dict(api_key=FAKE_KEY, processing_time=processing_time, retry_after=None, rpm_limit=rpm)
     single = [emulator.start(**knobs)]
@@ -73,7 +74,7 @@ async def _run(rpm: int, duration: float, workers: int, processing_time: float) 
                                                  poll_timeout=duration + 120) for h in pooled],
                                   max_wait=duration + 60)
         t0 = time.monotonic()
-        async with aw.ImageClient(single_conn) as one, aw.ImageClient(pool) as many:
+        async with aw.ImageClient(single_conn) as one, PooledImageClient(pool) as many:
             one_ops, pool_ops = await asyncio.gather(
                 _drive(one, "single", workers, duration),
                 _drive(many, "pool", workers, duration))

@@ -66,9 +66,9 @@ class UsesConnection:
     def connection(self) -> Any:
         """The connection; ``Connection.from_env()`` (the emulator when nothing is set) if none was given."""
         if self.conn is None:
-            from ..client import Connection
+            from ..connect import from_env  # may start the embedded emulator
 
-            self.conn = Connection.from_env()
+            self.conn = from_env()
         return self.conn
 
     def client(self) -> Any:
@@ -77,13 +77,13 @@ class UsesConnection:
         given = getattr(self, "_client", None)
         if given is not None:
             return given
-        from ..client import ImageClient
+        from ..client import client_for, shared_client
 
         transport = getattr(self, "_transport", None)
         if transport is not None:
-            self._client = ImageClient(self.connection, transport=transport)
+            self._client = client_for(self.connection, transport=transport)
             return self._client
-        return ImageClient.shared(self.connection)
+        return shared_client(self.connection)
 
     def connection_version(self) -> str:
         """The api-version of the connection (without making one: the environment's when unset)."""

@@ -109,6 +109,8 @@ def _uses_token(conn: Any) -> bool:
 
 def _imports(conn: Any, *, b64: bool = False) -> list[str]:
     lines = ["import os", "", "import azimage_widgets as aw"]
+    if _is_pool(conn):
+        lines.append("from azimage_widgets.client import PooledImageClient")
     if b64:
         lines.insert(0, "import base64")
     if _uses_token(conn):
@@ -116,6 +118,15 @@ def _imports(conn: Any, *, b64: bool = False) -> list[str]:
         lines.insert(0, "")
         lines = lines[1:]
     return lines
+
+
+def _is_pool(conn: Any) -> bool:
+    return getattr(conn, "connections", None) is not None
+
+
+def _client_with(conn: Any) -> str:
+    """The ``async with`` line that opens the right client: a pool has its own class."""
+    return f"async with {'PooledImageClient' if _is_pool(conn) else 'aw.ImageClient'}(conn) as client:"
 
 
 def _key_var(conn: Any) -> str:
@@ -227,7 +238,7 @@ def _request_code(activity: Any) -> CodeSnippet:
     lines += [
         "",
         "# in a notebook cell (top-level await); in a script, put it in an async def and asyncio.run it",
-        "async with aw.ImageClient(conn) as client:",
+        _client_with(conn),
         f"    op = await client.request_image({', '.join(call_args)})",
         "    print(op.id)",
     ]
@@ -308,7 +319,7 @@ def _download_code(activity: Any) -> CodeSnippet:
             f"# api-version {version} answers the Request Image call with the images; its id "
             "(sync-...) is known",
             "# only to the ImageClient that made that call, so use that client here",
-            "async with aw.ImageClient(conn) as client:",
+            _client_with(conn),
             f"    res = await client.download_image(op_id){extra}  # the recorded answer",
             "    print(res.urls, res.expires)",
             "    images = [base64.b64decode(i.b64_json) if i.b64_json else await client.fetch_image(i.url)",
@@ -319,7 +330,7 @@ def _download_code(activity: Any) -> CodeSnippet:
                 "# of the Request Image call (see its View code: data[].url or data[].b64_json)"]
         return CodeSnippet("\n".join(lines), "\n".join(curl))
     lines += [
-        "async with aw.ImageClient(conn) as client:",
+        _client_with(conn),
         f"    res = await client.download_image(op_id){extra}  # polls until terminal",
         "    print(res.urls, res.expires)",
         "    images = [await client.fetch_image(url) for url in res.urls]  # PNG bytes",

@@ -64,6 +64,23 @@ class Secret:
         raise TypeError("a secret cannot be pickled")
 
 
+class NoCredentials(httpx.Auth):
+    """The auth of a connection restored from a pickle: it refuses requests to the endpoint."""
+
+    def __init__(self, origin: Origin) -> None:
+        self._origin = origin
+
+    @staticmethod
+    def error() -> ValidationError:
+        return ValidationError(
+            "api_key", "this connection carries no credentials (they are not pickled); create it again")
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if url_origin(str(request.url)) == self._origin:
+            raise self.error()
+        yield request
+
+
 class EndpointAuth(httpx.Auth):
     """httpx auth that sends ``api-key`` (or ``Authorization: Bearer``) to one origin only.
 

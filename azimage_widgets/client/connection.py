@@ -1,21 +1,28 @@
-"""Where the service is and how to authenticate: the Connection.
+"""Where the service is and how to authenticate: the Connection, a value.
 
-A Connection is a small immutable value: endpoint, api-version, credentials
-and timeouts. It holds the api key privately so that a repr, str, pickle or
-dict export never shows it, and it hands out auth headers only for URLs on
-the endpoint's own origin, so the key never travels to a blob host.
+A Connection is small and immutable: endpoint, credentials (an httpx auth,
+see auth.py), api-version, deployment, model and limits (timeouts, retries,
+quota). Making one does no I/O. It holds the credentials privately so that
+a repr, str, pickle or dict export never shows them, and its auth attaches
+them only to requests for the endpoint's own origin, so the key never
+travels to a blob host. ``ConnectionLike`` is the face a Connection and a
+ConnectionPool share. The environment's rules (``env_settings``) are here;
+building a Connection from the environment (and starting the embedded
+emulator when nothing is configured) is ``azimage_widgets.connect``'s job.
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
+
+import httpx
 
 from ..contract.errors import ValidationError, redact
 from ..contract.image_models import ImageModel, model_for_version, model_spec
 from ..contract.limits import API_VERSIONS, DEFAULT_API_VERSION, V1_API_VERSION, version_spec
-from .auth import TOKEN_SCOPE, EndpointAuth, TokenProvider
+from .auth import TOKEN_SCOPE, EndpointAuth, NoCredentials, TokenProvider
 from .urls import Origin, is_loopback_host, url_origin
 
 ENV_ENDPOINT = "AZURE_OPENAI_ENDPOINT"
@@ -28,12 +35,13 @@ V1_TOKEN_SCOPE = "https://ai.azure.com/.default"
 #: Base paths a user may paste with the endpoint; the client adds them itself.
 _BASE_PATHS: tuple[str, ...] = ("/openai/v1", "/openai")
 
-__all__ = ["Connection", "Origin", "TOKEN_SCOPE", "TokenProvider", "V1_TOKEN_SCOPE", "env_api_version",
+__all__ = ["Connection", "ConnectionLike", "Origin", "TOKEN_SCOPE", "TokenProvider", "V1_TOKEN_SCOPE",
+           "env_api_version",
            "env_settings", "is_loopback_host", "token_scope", "url_origin"]
 
 
 def env_api_version(environ: Mapping[str, str] | None = None) -> str:
-    """The api-version ``Connection.from_env`` uses: AZURE_OPENAI_API_VERSION, else "v1" for a
+    """The api-version ``from_env`` (azimage_widgets.connect) uses: AZURE_OPENAI_API_VERSION, else "v1" for a
     configured endpoint (what an Azure resource serves today) and the seeds' version for the
     emulator."""
     env = os.environ if environ is None else environ
@@ -113,6 +121,38 @@ def _check_endpoint(value: object) -> str:
             endpoint,
         )
     return endpoint.rstrip("/")
+
+
+@runtime_checkable
+class ConnectionLike(Protocol):
+    """What a Connection and a ConnectionPool both offer, so either goes where a connection goes
+    (activities, panels, ``ImageClient.shared``): settings, the credentials' origin check,
+    redaction and a secret-free export."""
+
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def api_version(self) -> str: ...
+    @property
+    def deployment(self) -> str | None: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def poll_timeout(self) -> float: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def auth_kind(self) -> str | None: ...
+
+    def is_same_origin(self, url: str) -> bool: ...
+
+    async def auth_headers(self, url: str) -> dict[str, str]: ...
+
+    def secrets(self) -> list[str]: ...
+
+    def redact(self, text: str) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class Connection:
@@ -233,12 +273,13 @@ class Connection:
 
     # -- auth ---------------------------------------------------------------
     @property
-    def auth(self) -> EndpointAuth:
-        """The httpx auth of this connection: credentials for the endpoint's origin only."""
-        if self._auth is None:
-            raise ValidationError(
-                "api_key", "this connection carries no credentials (they are not pickled); create it again")
-        return self._auth
+    def auth(self) -> httpx.Auth:
+        """The httpx auth of this connection: credentials for the endpoint's origin only.
+
+        A connection restored from a pickle has none: its auth refuses requests to
+        the endpoint with a ValidationError naming ``api_key``.
+        """
+        return NoCredentials(self._origin) if self._auth is None else self._auth
 
     def is_same_origin(self, url: str) -> bool:
         """True when ``url`` has exactly the endpoint's scheme, host and port."""
@@ -248,7 +289,9 @@ class Connection:
         """Credentials for a request to ``url``; empty for any other origin than the endpoint's."""
         if not self.is_same_origin(url):
             return {}
-        return await self.auth.headers_for(url)
+        if self._auth is None:
+            raise NoCredentials.error()
+        return await self._auth.headers_for(url)
 
     def secrets(self) -> list[str]:
         """The credentials of this connection handed out so far (for ``contract.errors.redact``)."""
@@ -288,7 +331,7 @@ class Connection:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without the key or token provider: a restored copy must be given them again."""
-        return {name: getattr(self, name) for name in self.__slots__
+        return {name: getattr(self, name) for name in Connection.__slots__  # a subclass adds none
                 if name not in ("_auth", "__weakref__")}
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
@@ -301,68 +344,6 @@ class Connection:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Connection:
         return self
-
-    # -- lifecycle ----------------------------------------------------------
-    async def aclose(self) -> None:
-        """Close the shared ImageClients of this connection (see ``ImageClient.shared``)."""
-        from .image_client import ImageClient
-
-        await ImageClient.close_shared(self)
-
-    # -- several endpoints --------------------------------------------------------
-    @staticmethod
-    def pool(connections: Any, **options: Any) -> Any:
-        """A ConnectionPool over several connections (endpoints or deployments): see ``client.pool``.
-
-        Usable wherever a Connection is: ``ImageClient(pool)``, the panels' ``conn``.
-        ``options``: ``failover_statuses``, ``cooldown``, ``max_wait``, ``max_attempts``.
-        """
-        from .pool import ConnectionPool
-
-        return ConnectionPool(connections, **options)
-
-    # -- from the environment -------------------------------------------------
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Connection:
-        """Build from AZURE_OPENAI_* variables; with no endpoint set, the emulator of the Jupyter
-        server running this kernel (``serverinfo``), else the embedded emulator.
-
-        With an endpoint the api-version defaults to v1, which needs
-        AZURE_OPENAI_DEPLOYMENT (AZURE_OPENAI_MODEL optional; see ``env_settings``).
-        Endpoint without key: Entra ID through azure-identity's DefaultAzureCredential
-        when it is installed, with the scope of the version (``token_scope``).
-        """
-        env = os.environ if environ is None else environ
-        endpoint = (env.get(ENV_ENDPOINT) or "").strip()
-        settings = env_settings(env)
-        if not endpoint:
-            from ..serverinfo import server_emulator
-
-            shared = server_emulator(env)  # a Jupyter server's emulator (serverextension)
-            if shared is not None:
-                return cls(shared["endpoint"], api_key=shared["api_key"], **settings)
-            from .. import emulator  # lazy: only this path needs it
-
-            handle = emulator.embedded()
-            return cls(handle.endpoint, api_key=handle.api_key, **settings)
-        key = (env.get(ENV_API_KEY) or "").strip()
-        if key:
-            return cls(endpoint, api_key=key, **settings)
-        try:
-            from azure.identity import (  # type: ignore[import-not-found,unused-ignore]
-                DefaultAzureCredential,
-                get_bearer_token_provider,
-            )
-        except ImportError:
-            raise ValidationError(
-                ENV_API_KEY,
-                f"is not set (and azure-identity is not installed for Entra ID sign-in: "
-                f"pip install 'azimage-widgets[azure]'); set it or unset {ENV_ENDPOINT} "
-                f"to use the embedded emulator",
-            ) from None
-        provider = get_bearer_token_provider(DefaultAzureCredential(),
-                                             token_scope(settings["api_version"]))
-        return cls(endpoint, token_provider=provider, **settings)
 
 
 def _positive(name: str, value: Any) -> float:

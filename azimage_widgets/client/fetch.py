@@ -51,7 +51,8 @@ async def fetch_image_bytes(
     verify: bool = True,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> bytes:
-    """GET ``url`` (credentials only if it is on the endpoint's origin) and return its bytes.
+    """GET ``url`` and return its bytes; ``http`` carries ``conn.auth``, so credentials go along
+    only when ``url`` is on the endpoint's origin (a result image's blob host gets none).
 
     Each attempt, connect to last byte, ends within ``conn.timeout`` seconds;
     idempotent retries follow ``policy``.
@@ -65,8 +66,8 @@ async def fetch_image_bytes(
         return ImageFetchError(url, f"image is {size}, over the {max_bytes}-byte cap")
 
     async def once(budget: float | None) -> Answer:
-        headers = await conn.auth_headers(url)
-        request = http.build_request("GET", url, headers=headers)
+        # credentials, if any, come from ``http``'s auth: only the endpoint's origin gets them
+        request = http.build_request("GET", url)
         return await exchange(http, request, budget=budget, max_bytes=max_bytes,
                               too_large=too_large, read_body=lambda status: 200 <= status < 300)
 

@@ -42,7 +42,7 @@ from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH, operation_
 from ..contract.text import check_json_value
 from .answer_caps import MAX_API_RESPONSE_BYTES, MAX_B64_RESPONSE_BYTES, answer_cap
 from .batch import ProgressCallback, run_batch
-from .connection import Connection
+from .connection import Connection, ConnectionLike
 from .exchange import Answer, exchange, mark_sent
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, fetch_image_bytes
 from .pacing import with_pacing
@@ -85,17 +85,8 @@ class ImageClient:
     ``transport`` and ``event_hooks`` are passed to httpx (tests, proxies).
     """
 
-    _shared_clients: ClassVar[dict[tuple[asyncio.AbstractEventLoop, Connection], ImageClient]] = {}
+    _shared_clients: ClassVar[dict[tuple[asyncio.AbstractEventLoop, ConnectionLike], ImageClient]] = {}
     _loop_closers: ClassVar[dict[asyncio.AbstractEventLoop, Any]] = {}
-
-    def __new__(cls, conn: Any = None, *args: Any, **kwargs: Any) -> ImageClient:
-        # ImageClient(pool) gives the pool's client (see pool.py)
-        if cls is ImageClient and type(conn).__name__ == "ConnectionPool":
-            from .pool import ConnectionPool, PooledImageClient
-
-            if isinstance(conn, ConnectionPool):
-                return super().__new__(PooledImageClient)
-        return super().__new__(cls)
 
     def __init__(
         self,
@@ -109,8 +100,7 @@ class ImageClient:
         fetch_concurrency: int = DEFAULT_FETCH_CONCURRENCY,
     ) -> None:
         if not isinstance(conn, Connection):
-            raise ValidationError("conn", "must be an azimage_widgets.Connection",
-                                  type(conn).__name__)
+            raise _not_a_connection(conn)
         if isinstance(max_image_bytes, bool) or not isinstance(max_image_bytes, int) \
                 or max_image_bytes <= 0:
             raise ValidationError("max_image_bytes", "must be a positive whole number", max_image_bytes)
@@ -146,7 +136,8 @@ class ImageClient:
 
     # -- lifecycle ----------------------------------------------------------
     @property
-    def connection(self) -> Connection:
+    def connection(self) -> ConnectionLike:
+        """The connection this client was made for (a pool's client gives the pool)."""
         return self._conn
 
     @property
@@ -177,7 +168,7 @@ class ImageClient:
     def _forget_shared(self) -> None:
         """No longer the shared client of its connection on its loop (it is closing)."""
         if self._is_shared and self._loop is not None:
-            key = (self._loop, self._conn)
+            key = (self._loop, self.connection)
             if self._shared_clients.get(key) is self:
                 del self._shared_clients[key]
 
@@ -188,6 +179,7 @@ class ImageClient:
         if self._http is None:
             self._http = httpx.AsyncClient(
                 timeout=self._conn.timeout,
+                auth=self._conn.auth,  # credentials for the endpoint's origin only (auth.py)
                 transport=self._transport,
                 event_hooks=_with_mark(with_pacing(self._conn, self._event_hooks,  # quota pace
                                                    sleep=lambda s: self._sleep(s))),
@@ -203,7 +195,7 @@ class ImageClient:
         return self._http
 
     @classmethod
-    def shared(cls, conn: Connection) -> ImageClient:
+    def shared(cls, conn: ConnectionLike) -> ImageClient:
         """The shared client of ``conn`` on the running loop (made on first call).
 
         For widgets and other long-lived callers. ``async with`` does not close
@@ -216,13 +208,26 @@ class ImageClient:
             del cls._shared_clients[key]
         for dead in [lp for lp in cls._loop_closers if lp.is_closed()]:
             del cls._loop_closers[dead]
-        client = cls._shared_clients.get((loop, conn))
+        # a connection of the other kind is refused by _make, whatever is cached
+        client = cls._shared_clients.get((loop, conn)) if cls._takes(conn) else None
         if client is None or client._closed:
-            client = cls(conn)
+            client = cls._make(conn)
             client._is_shared = True
             cls._shared_clients[(loop, conn)] = client
             cls._install_loop_closer(loop)
         return client
+
+    @classmethod
+    def _takes(cls, conn: ConnectionLike) -> bool:
+        """Whether this client class is made for ``conn`` (a pool has its own class)."""
+        return isinstance(conn, Connection)
+
+    @classmethod
+    def _make(cls, conn: ConnectionLike) -> ImageClient:
+        """A new client of ``conn`` for ``shared``; each client class says what it takes."""
+        if not isinstance(conn, Connection):
+            raise _not_a_connection(conn)
+        return cls(conn)
 
     @classmethod
     def _install_loop_closer(cls, loop: asyncio.AbstractEventLoop) -> None:
@@ -245,7 +250,7 @@ class ImageClient:
         loop.create_task(start())
 
     @classmethod
-    async def close_shared(cls, conn: Connection | None = None) -> None:
+    async def close_shared(cls, conn: ConnectionLike | None = None) -> None:
         """Close the shared clients of ``conn`` (all connections if None) on the running loop.
 
         Shared clients on other live loops are closed on their own loop, in the background.
@@ -260,7 +265,8 @@ class ImageClient:
                 asyncio.run_coroutine_threadsafe(client.aclose(), other)
 
     @classmethod
-    async def _close_shared_on(cls, loop: asyncio.AbstractEventLoop, conn: Connection | None) -> None:
+    async def _close_shared_on(cls, loop: asyncio.AbstractEventLoop,
+                               conn: ConnectionLike | None) -> None:
         for (lp, c), client in list(cls._shared_clients.items()):
             if lp is loop and (conn is None or c is conn):
                 await client.aclose()
@@ -358,8 +364,8 @@ class ImageClient:
                             "cap of an API answer; reading stopped there", operation_id=operation_id)
 
         async def once(budget: float | None) -> Answer:
-            headers = await self._conn.auth_headers(url)
-            request = http.build_request(method, url, json=json, headers=headers, **extra)
+            # credentials come from the httpx client's auth (self._conn.auth), endpoint origin only
+            request = http.build_request(method, url, json=json, **extra)
             return await exchange(http, request, budget=budget, max_bytes=max_bytes,
                                   too_large=too_large)
 
@@ -713,7 +719,7 @@ class ImageClient:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("shared" if self._is_shared else "open")
-        return f"ImageClient({self._conn!r}, {state})"
+        return f"ImageClient({self.connection!r}, {state})"
 
 
 def check_terminal(result: ImageResult) -> ImageResult:
@@ -740,6 +746,14 @@ def check_terminal(result: ImageResult) -> ImageResult:
                        operation_id=op_id)
     raise ApiError(None, "invalidResponse", f"not a terminal status: {result.status}",
                    operation_id=op_id)
+
+
+def _not_a_connection(conn: object) -> ValidationError:
+    if isinstance(conn, ConnectionLike):  # a ConnectionPool: its client is another class
+        return ValidationError("conn", "is a pool of connections: use "
+                               "azimage_widgets.client.PooledImageClient(pool), or "
+                               "client_for(conn) for either kind", type(conn).__name__)
+    return ValidationError("conn", "must be an azimage_widgets.Connection", type(conn).__name__)
 
 
 def _with_mark(hooks: dict[str, list[Callable[..., Any]]]) -> dict[str, list[Callable[..., Any]]]:

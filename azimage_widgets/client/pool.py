@@ -1,12 +1,15 @@
-"""Several endpoints (or deployments) as one: ConnectionPool and its client.
+"""Several endpoints (or deployments) as one: ConnectionPool, a value like Connection.
 
     pool = aw.Connection.pool([conn_a, conn_b, conn_c])
-    async with aw.ImageClient(pool) as client:      # a PooledImageClient
+    async with PooledImageClient(pool) as client:      # azimage_widgets.client
         op = await client.request_image("a red fox")   # goes to the next endpoint free to take it
         res = await client.download_image(op.id)       # polled on the endpoint that accepted it
 
-A pool goes wherever a Connection goes: ``ImageClient(pool)``,
-``ImageClient.shared(pool)``, the activities and panels (``conn=pool``).
+A pool goes wherever a Connection goes (both are ``ConnectionLike``): the
+activities and panels (``conn=pool``), ``client_for(pool)`` and
+``shared_client(pool)``. How its client spreads requests over the members
+is pooled_client.py's to say; this module holds what the pool is: the
+members, the failover statuses and the waiting bounds, with no I/O.
 
 How requests are spread: submits go round-robin over the endpoints that
 are not cooling down. An endpoint that answers 429 or a 5xx (any request:
@@ -23,59 +26,17 @@ fail over on 429, 500, 502, 503 and 504. 429 and 503 prove the job was
 not taken; a 500/502/504 may hide an accepted job, so failing over can (rarely)
 make a duplicate, billed generation. Pass ``failover_statuses={429, 503}``
 to never risk that (the 5xx is then raised, as a single ImageClient does).
-
-An operation lives on the endpoint that accepted it: polls, deletes and the
-request record go there. An id this client did not submit (another
-kernel's, before a restart) is looked up on each endpoint in turn
-(404 -> the next one).
 """
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import inspect
-import itertools
-import logging
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-import httpx
-
-from ..contract import (
-    ApiError,
-    ImageOperation,
-    ImageRequest,
-    ImageResult,
-    ValidationError,
-    check_operation_id,
-)
-from ..contract.errors import redact
-from ..contract.limits import OPTION_NAMES
+from ..contract.errors import ValidationError, redact
 from .connection import Connection
 from .image_client import ImageClient
-from .pacing import Pace, already_paced, pace_for
-from .retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, parse_retry_after
-
-log = logging.getLogger("azimage_widgets.client.pool")
 
 DEFAULT_FAILOVER_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
-_MAX_OWNERS = 10_000
-
-# Set while a pool submits: the member client must not retry (or sleep) on its own,
-# so a throttled endpoint hands the job to the next one at once.
-_NO_RETRY: contextvars.ContextVar[bool] = contextvars.ContextVar("azimage_pool_no_retry",
-                                                                 default=False)
-
-
-class _MemberPolicy(RetryPolicy):
-    """The member's usual retry policy, except no retries during a pool's submit."""
-
-    def can_retry(self, attempt: int) -> bool:
-        if _NO_RETRY.get():
-            return False
-        return super().can_retry(attempt)
 
 
 class ConnectionPool:
@@ -108,7 +69,8 @@ class ConnectionPool:
         if bad:
             raise ValidationError("failover_statuses", "may hold only 429 and 5xx statuses", bad[0])
         for name, value in (("cooldown", cooldown), ("max_wait", max_wait)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 <= value < float("inf"):
                 raise ValidationError(name, "must be a number of seconds >= 0", value)
         if max_attempts is None:
             max_attempts = len(members) * (1 + max(c.max_retries for c in members))
@@ -146,7 +108,7 @@ class ConnectionPool:
     def __len__(self) -> int:
         return len(self._members)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Connection]:
         return iter(self._members)
 
     # -- enough of Connection's face to go where one goes ------------------------
@@ -225,308 +187,7 @@ class ConnectionPool:
 
     async def aclose(self) -> None:
         """Close the shared clients of this pool (see ``ImageClient.shared``)."""
-        await ImageClient.close_shared(self)  # type: ignore[arg-type]
+        await ImageClient.close_shared(self)
 
 
-class _Member:
-    """One endpoint of a pooled client: its ImageClient and its cool-down."""
-
-    def __init__(self, index: int, conn: Connection, client: ImageClient) -> None:
-        self.index = index
-        self.conn = conn
-        self.client = client
-        self.cool_until = 0.0
-        self.pace: Pace = pace_for(conn)
-        #: Why the member was taken out of the pool ('' while it is in): 401 or 404 on a submit.
-        self.removed = ""
-        self.submitted = 0
-        self.throttled = 0
-        self.failed = 0
-
-    def cooling(self, now: float) -> bool:
-        return self.cool_until > now
-
-    def stats(self, now: float) -> dict[str, Any]:
-        left = max(0.0, self.cool_until - now)
-        return {"endpoint": self.conn.endpoint, "deployment": self.conn.deployment,
-                "submitted": self.submitted, "throttled": self.throttled, "failed": self.failed,
-                "cooling_for": round(left, 3), "pace": self.pace.stats(),
-                "removed": self.removed}
-
-
-class PooledImageClient(ImageClient):
-    """An ImageClient over a ConnectionPool (what ``ImageClient(pool)`` gives)."""
-
-    def __init__(self, pool: ConnectionPool, **options: Any) -> None:
-        """Takes what ImageClient takes after the connection (transport, event_hooks,
-        max_image_bytes, poll_schedule, retry_policy) and gives it to every member's client:
-        its signature is ImageClient's (``inspect.signature`` shows it), so they cannot drift apart.
-        """
-        if not isinstance(pool, ConnectionPool):
-            raise ValidationError("pool", "must be an azimage_widgets ConnectionPool",
-                                  type(pool).__name__)
-        bound = _CLIENT_INIT.bind(self, pool, **options)  # TypeError like ImageClient's
-        bound.apply_defaults()
-        member_options = {k: v for k, v in bound.arguments.items() if k not in ("self", "conn")}
-        retry_policy = member_options.pop("retry_policy")
-        event_hooks = member_options.pop("event_hooks")
-        self._pool = pool
-        self._conn = pool  # type: ignore[assignment] - the shared-client key and .connection
-        self._closed = False
-        self._is_shared = False
-        self._http = None
-        self._loop = None
-        self._sleep = asyncio.sleep
-        self._clock: Callable[[], float] = time.monotonic
-        self._owners: OrderedDict[str, int] = OrderedDict()
-        self._rr = itertools.count()
-        self._members: list[_Member] = []
-        for i, conn in enumerate(pool.connections):
-            base = retry_policy or RetryPolicy(max_retries=conn.max_retries)
-            policy = _MemberPolicy(max_retries=base.max_retries, base=base.base,
-                                   factor=base.factor, max_backoff=base.max_backoff, rng=base.rng)
-            hooks: dict[str, list[Callable[..., Any]]] = {
-                k: list(v) for k, v in (event_hooks or {}).items()}
-            hooks.setdefault("response", []).append(self._watch(i))
-            client = ImageClient(conn, event_hooks=hooks, retry_policy=policy, **member_options)
-            self._members.append(_Member(i, conn, client))
-
-    # -- lifecycle ----------------------------------------------------------------
-    @property
-    def pool(self) -> ConnectionPool:
-        return self._pool
-
-    @property
-    def expected_duration(self) -> float | None:
-        values = [m.client.expected_duration for m in self._members
-                  if m.client.expected_duration is not None]
-        return max(values) if values else None
-
-    async def __aenter__(self) -> PooledImageClient:
-        if self._closed:
-            raise RuntimeError("this ImageClient is closed")
-        return self
-
-    async def aclose(self) -> None:
-        self._closed = True
-        self._forget_shared()
-        await asyncio.gather(*(m.client.aclose() for m in self._members))
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("this ImageClient is closed")
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-
-    # -- cool-downs ----------------------------------------------------------------
-    def _watch(self, index: int) -> Callable[[httpx.Response], Any]:
-        async def on_response(resp: httpx.Response) -> None:
-            member = self._members[index]
-            if resp.status_code not in self._pool.failover_statuses:
-                return
-            if not member.conn.is_same_origin(str(resp.request.url)):
-                return  # the image host's answers say nothing about the API's quota
-            wait = parse_retry_after(resp.headers)
-            self._cool(member, self._pool.cooldown if wait is None else wait)
-            if resp.status_code == 429:
-                member.throttled += 1
-            else:
-                member.failed += 1
-        return on_response
-
-    def _cool(self, member: _Member, seconds: float) -> None:
-        until = self._clock() + min(max(seconds, 0.0), MAX_RETRY_AFTER)
-        member.cool_until = max(member.cool_until, until)
-
-    def stats(self) -> list[dict[str, Any]]:
-        """Per endpoint: submits accepted, 429s and 5xx seen, seconds of cool-down left."""
-        now = self._clock()
-        return [m.stats(now) for m in self._members]
-
-    def _pick(self, tried: set[int]) -> _Member | None:
-        """The member whose pace frees a slot first (round-robin among equals) that is not
-        cooling, not taken out and not yet tried for this submit: members share the work by
-        their quotas."""
-        now = self._clock()
-        n = len(self._members)
-        start = next(self._rr)
-        free = [self._members[(start + k) % n] for k in range(n)]
-        free = [m for m in free if m.index not in tried and not m.cooling(now) and not m.removed]
-        return min(free, key=lambda m: m.pace.wait(pauses=False)) if free else None
-
-    def _take_out(self, member: _Member, exc: ApiError) -> None:
-        """A member that answers a submit 401 (wrong key) or 404 (deployment gone) gets no more."""
-        why = "the key was refused (401)" if exc.status_code == 401 else \
-            "the deployment or path was not found (404)"
-        member.removed = (f"{member.conn.endpoint} deployment {member.conn.deployment or '-'}: "
-                          f"{why}; taken out of the pool")
-        log.warning("%s", member.removed)
-
-    # -- owners of operations ----------------------------------------------------------
-    def _own(self, op_id: str, member: _Member) -> None:
-        self._owners[op_id] = member.index
-        self._owners.move_to_end(op_id)
-        while len(self._owners) > _MAX_OWNERS:
-            self._owners.popitem(last=False)
-
-    def connection_for(self, op: str | ImageOperation) -> Connection | None:
-        """The member connection that accepted ``op``, when this client knows it."""
-        op_id = op.id if isinstance(op, ImageOperation) else op
-        idx = self._owners.get(op_id)
-        return None if idx is None else self._members[idx].conn
-
-    def request_of(self, op: str | ImageOperation) -> dict[str, Any] | None:
-        owner = self.connection_for(op)
-        if owner is None:
-            return None
-        return self._members[self._owners[op.id if isinstance(op, ImageOperation) else op]] \
-            .client.request_of(op)
-
-    async def _owner(self, op: str | ImageOperation) -> _Member:
-        op_id = op.id if isinstance(op, ImageOperation) else op
-        check_operation_id(op_id)
-        idx = self._owners.get(op_id)
-        if idx is not None:
-            return self._members[idx]
-        if isinstance(op, ImageOperation) and op.location:
-            for m in self._members:
-                if m.conn.is_same_origin(op.location):
-                    self._own(op_id, m)
-                    return m
-        # not submitted here: ask each endpoint (a restarted kernel, another process)
-        last: Exception | None = None
-        for m in self._members:
-            try:
-                await m.client.get_operation(op_id)
-            except ApiError as exc:
-                if exc.status_code == 404:
-                    last = exc
-                    continue
-                raise
-            self._own(op_id, m)
-            return m
-        raise ApiError(404, "NotFound", f"operation {op_id} is not known to any endpoint of the pool",
-                       operation_id=op_id) from last
-
-    # -- the API ------------------------------------------------------------------------
-    async def request_image(self, prompt: str, **kwargs: Any) -> ImageOperation:
-        """Submit on the next free endpoint; fail over on throttling and server errors.
-
-        Takes what ``ImageClient.request_image`` takes (size, n, user,
-        api_version, extra_body, omit and the versions' settings: quality,
-        style, ..., deployment), passed on unchanged: its signature is this
-        method's (``inspect.signature`` shows it), so the two cannot drift
-        apart. An argument ImageClient does not take is a TypeError before
-        any endpoint is tried.
-        """
-        self._check_open()
-        bound = _REQUEST_IMAGE.bind(self, prompt, **kwargs)  # TypeError like ImageClient's
-        bound.apply_defaults()
-        args = bound.arguments
-        # invalid input is refused before any endpoint is tried
-        ImageRequest(prompt=prompt, size=args["size"], n=args["n"], user=args["user"],
-                     api_version=args["api_version"] or self._pool.api_version,
-                     **{k: args[k] for k in OPTION_NAMES if args.get(k) is not None})
-        if "omit" in kwargs:
-            kwargs["omit"] = tuple(kwargs["omit"])  # an iterator is read once, tried maybe often
-        if all(m.removed for m in self._members):
-            raise ApiError(None, "poolExhausted", "every endpoint of the pool was taken out: "
-                           + "; ".join(m.removed for m in self._members))
-        deadline = self._clock() + self._pool.max_wait
-        tried: set[int] = set()
-        last: Exception | None = None
-        for _attempt in range(self._pool.max_attempts):
-            member = self._pick(tried)
-            if member is None:
-                # every endpoint is cooling down or was tried: wait for the first to come back
-                now = self._clock()
-                cooling = [m.cool_until for m in self._members if m.cooling(now)]
-                delay = max(min(cooling) - now, 0.01) if cooling else max(self._pool.cooldown, 0.01)
-                if now + delay > deadline:
-                    break
-                await self._sleep(delay)
-                tried.clear()
-                member = self._pick(tried)
-                if member is None:
-                    continue
-            tried.add(member.index)
-            # the spacing of the member's quota; a 429's pause is the pool's cool-down above
-            wait = member.pace.reserve(args["n"] if isinstance(args["n"], int) else 1,
-                                       pauses=False)
-            if wait > 0:
-                if self._clock() + wait > deadline:
-                    break
-                await self._sleep(wait)
-            token = _NO_RETRY.set(True)
-            try:
-                with already_paced():
-                    op = await member.client.request_image(prompt, **kwargs)
-            except ApiError as exc:
-                if exc.status_code in (401, 404):
-                    self._take_out(member, exc)
-                    last = exc
-                    if all(m.removed for m in self._members):
-                        raise ApiError(exc.status_code, "poolExhausted", "every endpoint of the "
-                                       "pool was taken out: " + "; ".join(
-                                           m.removed for m in self._members)) from exc
-                    continue
-                if not self._fails_over(exc):
-                    raise
-                if exc.status_code is None:  # the connection was never made
-                    member.failed += 1
-                    self._cool(member, self._pool.cooldown)
-                last = exc
-                continue
-            finally:
-                _NO_RETRY.reset(token)
-            member.submitted += 1
-            self._own(op.id, member)
-            return op
-        if last is not None:
-            raise last
-        raise ApiError(None, "poolExhausted",
-                       f"no endpoint of the pool took the request within {self._pool.max_wait:g} s")
-
-    def _fails_over(self, exc: ApiError) -> bool:
-        if exc.status_code is not None:
-            return exc.status_code in self._pool.failover_statuses
-        cause = exc.__cause__
-        return cause is not None and is_retryable("submit", error=cause)
-
-    async def get_operation(self, op: str | ImageOperation, *,
-                            api_version: str | None = None) -> ImageResult:
-        self._check_open()
-        member = await self._owner(op)
-        return await member.client.get_operation(op, api_version=api_version)
-
-    async def download_image(self, op: str | ImageOperation, *, timeout: float | None = None,
-                             on_status: Any = None, api_version: str | None = None) -> ImageResult:
-        self._check_open()
-        member = await self._owner(op)
-        return await member.client.download_image(op, timeout=timeout, on_status=on_status,
-                                                   api_version=api_version)
-
-    async def delete_operation(self, op: str | ImageOperation, *,
-                               api_version: str | None = None) -> None:
-        self._check_open()
-        member = await self._owner(op)
-        await member.client.delete_operation(op, api_version=api_version)
-
-    async def fetch_image(self, url: str) -> bytes:
-        """Fetched through the member on the URL's origin (else the first: no credentials go along)."""
-        self._check_open()
-        conn = self._pool.member_for_url(url)
-        member = next((m for m in self._members if m.conn is conn), self._members[0])
-        return await member.client.fetch_image(url)
-
-
-#: ImageClient's constructor and request_image: the pool's take (and show) exactly the same.
-_CLIENT_INIT = inspect.signature(ImageClient.__init__)
-PooledImageClient.__init__.__signature__ = _CLIENT_INIT.replace(  # type: ignore[attr-defined]
-    parameters=[p.replace(name="pool", annotation="ConnectionPool") if p.name == "conn" else p
-                for p in _CLIENT_INIT.parameters.values()])
-
-_REQUEST_IMAGE = inspect.signature(ImageClient.request_image)
-PooledImageClient.request_image.__signature__ = _REQUEST_IMAGE  # type: ignore[attr-defined]
-
-__all__ = ["ConnectionPool", "DEFAULT_FAILOVER_STATUSES", "PooledImageClient"]
+__all__ = ["ConnectionPool", "DEFAULT_FAILOVER_STATUSES"]

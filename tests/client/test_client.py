@@ -442,7 +442,7 @@ async def test_generate_many_takes_the_versions_settings(emu):
 # -- from_env -------------------------------------------------------------------------------
 
 async def test_from_env_with_emulator_endpoint(emu):
-    conn = Connection.from_env({"AZURE_OPENAI_ENDPOINT": emu.endpoint,
+    conn = aw.Connection.from_env({"AZURE_OPENAI_ENDPOINT": emu.endpoint,
                                 "AZURE_OPENAI_API_KEY": emu.api_key,
                                 "AZURE_OPENAI_API_VERSION": "2023-06-01-preview"})
     async with ImageClient(conn) as client:
@@ -450,9 +450,9 @@ async def test_from_env_with_emulator_endpoint(emu):
 
 
 async def test_from_env_without_endpoint_starts_embedded_emulator():
-    conn = Connection.from_env({})
+    conn = aw.Connection.from_env({})
     assert urlsplit(conn.endpoint).hostname in ("127.0.0.1", "localhost", "::1")
-    assert Connection.from_env({}).endpoint == conn.endpoint  # one per process
+    assert aw.Connection.from_env({}).endpoint == conn.endpoint  # one per process
     async with ImageClient(conn) as client:
         res = await client.generate("embedded", size="256x256")
         assert (await client.fetch_image(res.urls[0])).startswith(b"\x89PNG")

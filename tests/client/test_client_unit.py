@@ -10,8 +10,6 @@ import copy
 import io
 import pickle
 import random
-import sys
-import types
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
@@ -191,65 +189,6 @@ async def test_token_providers_sync_and_async():
 def test_redact():
     c = Connection(EP, api_key=KEY)
     assert c.redact(f"bad key {KEY}!") == "bad key ***!"
-
-
-# -- Connection.from_env -------------------------------------------------------------
-
-def test_from_env_with_key():
-    c = Connection.from_env({"AZURE_OPENAI_ENDPOINT": EP + "/", "AZURE_OPENAI_API_KEY": KEY,
-                             "AZURE_OPENAI_DEPLOYMENT": "dalle"})
-    assert c.endpoint == EP and c.auth_kind == "api-key" and c.deployment == "dalle"
-    assert c.api_version == "v1"  # an Azure resource today: the v1 API
-
-
-def test_from_env_bad_version():
-    with pytest.raises(aw.ValidationError):
-        Connection.from_env({"AZURE_OPENAI_ENDPOINT": EP, "AZURE_OPENAI_API_KEY": KEY,
-                             "AZURE_OPENAI_API_VERSION": "1999-01-01"})
-
-
-def test_from_env_no_key_without_azure_identity(monkeypatch):
-    monkeypatch.setitem(sys.modules, "azure.identity", None)  # import fails
-    with pytest.raises(aw.ValidationError) as ei:
-        Connection.from_env({"AZURE_OPENAI_ENDPOINT": EP, "AZURE_OPENAI_DEPLOYMENT": "d"})
-    assert ei.value.field == "AZURE_OPENAI_API_KEY"
-    assert "azure-identity" in str(ei.value)
-
-
-async def test_from_env_no_key_uses_default_azure_credential(monkeypatch):
-    seen = {}
-    fake = types.ModuleType("azure.identity")
-
-    class DefaultAzureCredential:  # noqa: D401 - a stand-in
-        pass
-
-    def get_bearer_token_provider(cred, scope):
-        seen["scope"] = scope
-        seen["cred"] = type(cred).__name__
-        return lambda: "entra-token"
-
-    fake.DefaultAzureCredential = DefaultAzureCredential
-    fake.get_bearer_token_provider = get_bearer_token_provider
-    monkeypatch.setitem(sys.modules, "azure", types.ModuleType("azure"))
-    monkeypatch.setitem(sys.modules, "azure.identity", fake)
-    c = Connection.from_env({"AZURE_OPENAI_ENDPOINT": EP,
-                             "AZURE_OPENAI_API_VERSION": "2023-06-01-preview"})
-    assert seen == {"scope": "https://cognitiveservices.azure.com/.default",
-                    "cred": "DefaultAzureCredential"}
-    assert await c.auth_headers(EP + "/openai/x") == {"Authorization": "Bearer entra-token"}
-
-
-def test_from_env_without_endpoint_uses_embedded_emulator(monkeypatch):
-    import azimage_widgets
-
-    fake = types.ModuleType("azimage_widgets.emulator")
-    fake.embedded = lambda: types.SimpleNamespace(endpoint="http://127.0.0.1:4321", api_key=KEY)
-    # setattr first: its look-up of the old value runs the package's lazy import, which
-    # must find the real module, or the fake is what gets restored afterwards.
-    monkeypatch.setattr(azimage_widgets, "emulator", fake, raising=False)
-    monkeypatch.setitem(sys.modules, "azimage_widgets.emulator", fake)
-    c = Connection.from_env({"AZURE_OPENAI_API_KEY": "ignored"})
-    assert c.endpoint == "http://127.0.0.1:4321" and c.auth_kind == "api-key"
 
 
 # -- Retry-After ---------------------------------------------------------------------

@@ -65,8 +65,8 @@ def test_pool_validation_and_face():
     assert pool.endpoints == [a.endpoint, b.endpoint] and pool.endpoint == a.endpoint
     assert FAKE_KEY not in repr(pool) and FAKE_KEY not in str(pool.to_dict())
     assert pool.redact(f"x {FAKE_KEY} y") == "x *** y"
-    client = aw.ImageClient(pool)
-    assert isinstance(client, PooledImageClient) and isinstance(client, aw.ImageClient)
+    client = PooledImageClient(pool)
+    assert isinstance(client, aw.ImageClient)  # goes where an ImageClient goes
     assert client.connection is pool
     with pytest.raises(aw.ValidationError, match="at least one"):
         aw.Connection.pool([])
@@ -81,7 +81,7 @@ def test_pool_validation_and_face():
 
 
 async def test_invalid_input_never_reaches_any_endpoint(emus):
-    async with aw.ImageClient(aw.Connection.pool(conns(emus))) as client:
+    async with PooledImageClient(aw.Connection.pool(conns(emus))) as client:
         with pytest.raises(aw.ValidationError, match="n"):
             await client.request_image("a fox", n=9)
         with pytest.raises(aw.ValidationError, match="prompt"):
@@ -93,7 +93,7 @@ async def test_invalid_input_never_reaches_any_endpoint(emus):
 # -- spreading and ownership ---------------------------------------------------------------
 async def test_round_robin_and_each_operation_polled_where_accepted(emus):
     pool = aw.Connection.pool(conns(emus))
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         ops = [await client.request_image(f"fox number {i}", size="256x256") for i in range(6)]
         results = await asyncio.gather(*(client.download_image(op.id) for op in ops))
         pngs = [await client.fetch_image(r.urls[0]) for r in results]
@@ -115,14 +115,14 @@ async def test_round_robin_and_each_operation_polled_where_accepted(emus):
 async def test_an_id_from_elsewhere_is_found_on_its_endpoint(emus):
     async with aw.ImageClient(conns(emus)[2]) as other:
         op = await other.request_image("submitted by another kernel")
-    async with aw.ImageClient(aw.Connection.pool(conns(emus))) as client:
+    async with PooledImageClient(aw.Connection.pool(conns(emus))) as client:
         res = await client.download_image(op.id)
         assert res.status == "succeeded"
         assert client.connection_for(op.id).endpoint == emus[2].endpoint
         await client.delete_operation(op.id)
     await settled(emus)
     assert [r.status for r in api_requests(emus[2], "DELETE")] == [204]
-    async with aw.ImageClient(aw.Connection.pool(conns(emus))) as client:
+    async with PooledImageClient(aw.Connection.pool(conns(emus))) as client:
         with pytest.raises(ApiError) as info:
             await client.download_image("00000000-0000-0000-0000-000000000000")
     assert info.value.status_code == 404
@@ -132,7 +132,7 @@ async def test_an_id_from_elsewhere_is_found_on_its_endpoint(emus):
 async def test_429_fails_over_and_the_endpoint_is_skipped_for_its_retry_after(emus):
     emus[0].config.rpm_limit = 1  # one request per minute: the second one gets 429 + Retry-After
     clock = FakeClock()
-    async with aw.ImageClient(aw.Connection.pool(conns(emus))) as client:
+    async with PooledImageClient(aw.Connection.pool(conns(emus))) as client:
         client._clock = clock
         first = await client.request_image("one")              # emu 0 takes it (its one request)
         assert client.connection_for(first.id).endpoint == emus[0].endpoint
@@ -165,7 +165,7 @@ async def test_429_fails_over_and_the_endpoint_is_skipped_for_its_retry_after(em
 async def test_5xx_fails_over(emus, status):
     emus[0].config.update(failure_rate=1.0, failure_statuses=(status,))
     pool = aw.Connection.pool(conns(emus), cooldown=30)
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         ops = [await client.request_image(f"job {i}") for i in range(4)]
         results = await asyncio.gather(*(client.download_image(op.id) for op in ops))
     await settled(emus)
@@ -177,7 +177,7 @@ async def test_5xx_fails_over(emus, status):
 async def test_safe_failover_statuses_raise_an_ambiguous_500(emus):
     emus[0].config.update(failure_rate=1.0, failure_statuses=(500,))
     pool = aw.Connection.pool(conns(emus), failover_statuses={429, 503})
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         with pytest.raises(ApiError) as info:
             await client.request_image("may have been accepted")
     await settled(emus)
@@ -191,7 +191,7 @@ async def test_an_unreachable_endpoint_is_skipped(emus):
     dead_conn = aw.Connection(dead.endpoint, api_key=FAKE_KEY)
     dead.stop()
     pool = aw.Connection.pool([dead_conn, *conns(emus[:1])], cooldown=30)
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         ops = [await client.request_image(f"x{i}") for i in range(3)]
         assert all(client.connection_for(op.id).endpoint == emus[0].endpoint for op in ops)
         assert client.stats()[0]["failed"] == 1
@@ -204,7 +204,7 @@ async def test_every_endpoint_throttled_gives_a_throttled_error(emus):
     for h in emus:
         h.reset_stats()
     pool = aw.Connection.pool(conns(emus), max_wait=0.5)
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         with pytest.raises(ThrottledError) as info:
             await client.request_image("nobody can take me")
     await settled(emus)
@@ -222,7 +222,7 @@ async def test_waits_for_the_first_endpoint_to_come_back(emus):
         h.reset_stats()
     clock = FakeClock()
     slept: list[float] = []
-    async with aw.ImageClient(aw.Connection.pool(conns(emus))) as client:
+    async with PooledImageClient(aw.Connection.pool(conns(emus))) as client:
         client._clock = clock
 
         async def fake_sleep(seconds: float) -> None:
@@ -241,7 +241,7 @@ async def test_waits_for_the_first_endpoint_to_come_back(emus):
 
 # -- where a Connection goes, a pool goes ------------------------------------------------------
 async def test_generate_many_spreads_over_the_pool(emus):
-    async with aw.ImageClient(aw.Connection.pool(conns(emus))) as client:
+    async with PooledImageClient(aw.Connection.pool(conns(emus))) as client:
         results = await client.generate_many([f"batch {i}" for i in range(9)], size="256x256",
                                              concurrency=9)
     await settled(emus)
@@ -256,7 +256,7 @@ async def test_activity_and_panel_run_on_a_pool_and_store_the_owner(emus):
     req = aw.RequestImage(pool, name="pool-fox", prompt="a pooled fox", size="256x256", n=2)
     ops = await asyncio.create_task(req.generate())
     assert req.status == "succeeded" and len(req.results[0].images) == 2
-    owner = aw.ImageClient.shared(pool).connection_for(ops.ids[0])
+    owner = PooledImageClient.shared(pool).connection_for(ops.ids[0])
     records = default_store().records(operation_id=ops.ids[0])
     assert len(records) == 2 and {r.endpoint for r in records} == {owner.endpoint}
     assert all(r.prompt == "a pooled fox" for r in records)
@@ -264,7 +264,7 @@ async def test_activity_and_panel_run_on_a_pool_and_store_the_owner(emus):
     res = await panel.submit()
     assert res.status == "succeeded" and len(res.images) == 2
     await pool.aclose()
-    assert aw.ImageClient.shared(pool) is not None  # a new one after close
+    assert PooledImageClient.shared(pool) is not None  # a new one after close
     await pool.aclose()
 
 
@@ -288,15 +288,15 @@ def test_pooled_client_takes_image_clients_options():
     assert mine[0].name == "pool" and mine[1:] == theirs[1:]
     pool = aw.Connection.pool([aw.Connection("http://127.0.0.1:1", api_key="k"),
                                aw.Connection("http://127.0.0.1:2", api_key="k")])
-    client = aw.ImageClient(pool, max_image_bytes=1234)
+    client = PooledImageClient(pool, max_image_bytes=1234)
     assert [m.client._max_image_bytes for m in client._members] == [1234, 1234]
     with pytest.raises(TypeError, match="max_bytes"):
-        aw.ImageClient(pool, max_bytes=1)
+        PooledImageClient(pool, max_bytes=1)
 
 
 async def test_an_unknown_argument_is_a_type_error_before_any_endpoint(emus):
     pool = aw.Connection.pool(conns(emus[:2], api_version="2024-10-21", deployment="d3"))
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         with pytest.raises(TypeError, match="qualty"):
             await client.request_image("a typo", qualty="hd")
     await settled(emus)
@@ -312,7 +312,7 @@ async def test_panel_and_activity_with_a_setting_generate_on_a_pool_of_dalle3(em
     ops = await asyncio.create_task(req.generate())
     assert req.status == "succeeded", req.error
     assert ops.ids[0].startswith("sync-") and len(req.results[0].images) == 1
-    sent = aw.ImageClient.shared(pool).request_of(ops.ids[0])
+    sent = PooledImageClient.shared(pool).request_of(ops.ids[0])
     assert (sent["quality"], sent["style"], sent["deployment"]) == ("hd", "natural", "dalle3")
     # the panel: the setting chosen in its Quality field
     panel = aw.RequestImagePanel(pool, name="pool-hd-panel", prompt="a pooled hd owl")
@@ -322,7 +322,7 @@ async def test_panel_and_activity_with_a_setting_generate_on_a_pool_of_dalle3(em
     await panel.submit()
     assert panel.activity.status == "succeeded", panel.activity.error
     assert len(panel.activity.results[0].images) == 1
-    sent = aw.ImageClient.shared(pool).request_of(panel.activity.ids[0])
+    sent = PooledImageClient.shared(pool).request_of(panel.activity.ids[0])
     assert (sent["quality"], sent["deployment"]) == ("hd", "dalle3")
     await settled(two)
     posts = [r for h in two for r in api_requests(h, "POST", "/deployments/dalle3/images/generations")
@@ -338,7 +338,7 @@ async def test_panel_and_activity_with_a_setting_generate_on_a_pool_of_dalle3(em
 async def test_generate_many_with_a_setting_spreads_over_a_dalle3_pool(emus):
     two = emus[:2]
     pool = aw.Connection.pool(conns(two, api_version="2024-10-21", deployment="dalle3"))
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         results = await client.generate_many([f"hd batch {i}" for i in range(4)], quality="hd",
                                              style="vivid", concurrency=4)
         assert all(isinstance(r, aw.ImageResult) and r.succeeded for r in results), results

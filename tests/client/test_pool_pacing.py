@@ -11,6 +11,7 @@ from fakes import FAKE_KEY
 from helpers import api_requests, submits
 
 import azimage_widgets as aw
+from azimage_widgets.client import PooledImageClient
 from azimage_widgets.client.pacing import forget_paces
 from azimage_widgets.contract import ApiError
 
@@ -42,7 +43,7 @@ async def test_submits_are_shared_by_pace(emus):
     pool = aw.Connection.pool([
         aw.Connection(fast.endpoint, api_key=FAKE_KEY, images_per_minute=1200),
         aw.Connection(slow.endpoint, api_key=FAKE_KEY, images_per_minute=600)])
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         for i in range(12):
             await client.request_image(f"share {i}", size="256x256")
     on_fast, on_slow = len(submits(fast, 202)), len(submits(slow, 202))
@@ -54,7 +55,7 @@ async def test_a_member_with_a_wrong_key_is_taken_out_once(emus):
     good, bad = emus
     pool = aw.Connection.pool([aw.Connection(bad.endpoint, api_key="wrong-key-0000"),
                                aw.Connection(good.endpoint, api_key=FAKE_KEY)])
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         ops = [await client.request_image(f"key {i}", size="256x256") for i in range(4)]
         stats = client.stats()
     assert len(ops) == 4 and len(submits(good, 202)) == 4
@@ -71,7 +72,7 @@ async def test_a_gone_deployment_is_taken_out_and_the_last_one_says_why(emus):
     pool = aw.Connection.pool([
         aw.Connection(a.endpoint, api_key=FAKE_KEY, api_version=SYNC_VERSION, deployment="gone"),
         aw.Connection(b.endpoint, api_key=FAKE_KEY, api_version=SYNC_VERSION, deployment="live")])
-    async with aw.ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         await client.request_image("a fox", size="1024x1024")
         await client.request_image("a cat", size="1024x1024")
         assert "404" in client.stats()[0]["removed"]
@@ -81,7 +82,7 @@ async def test_a_gone_deployment_is_taken_out_and_the_last_one_says_why(emus):
         aw.Connection(a.endpoint, api_key=FAKE_KEY, api_version=SYNC_VERSION, deployment="gone"),
         aw.Connection(b.endpoint, api_key="wrong-key-0000", api_version=SYNC_VERSION,
                       deployment="live")])
-    async with aw.ImageClient(pool2) as client:
+    async with PooledImageClient(pool2) as client:
         with pytest.raises(ApiError) as err:
             await client.request_image("a fox", size="1024x1024")
         assert err.value.code == "poolExhausted"

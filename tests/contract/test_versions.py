@@ -116,7 +116,7 @@ def test_limits_accepted_at_the_edge():
 def test_deployment_from_env():
     env = {"AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com", "AZURE_OPENAI_API_KEY": "k",
            "AZURE_OPENAI_API_VERSION": D3, "AZURE_OPENAI_DEPLOYMENT": "my-dalle3"}
-    c = Connection.from_env(env)
+    c = aw.Connection.from_env(env)
     assert (c.deployment, c.api_version) == ("my-dalle3", D3)
 
 
@@ -445,7 +445,7 @@ async def test_from_env_default_azure_credential_against_emulator(emu, monkeypat
     monkeypatch.setitem(sys.modules, "azure", types.ModuleType("azure"))
     monkeypatch.setitem(sys.modules, "azure.identity", fake)
     emu.config.bearer_tokens = {"fake-entra-token"}
-    conn = Connection.from_env({"AZURE_OPENAI_ENDPOINT": emu.endpoint, "AZURE_OPENAI_API_VERSION": GI,
+    conn = aw.Connection.from_env({"AZURE_OPENAI_ENDPOINT": emu.endpoint, "AZURE_OPENAI_API_VERSION": GI,
                                 "AZURE_OPENAI_DEPLOYMENT": "gi"})
     assert conn.auth_kind == "token" and conn.deployment == "gi"
     assert seen == {"cred": "DefaultAzureCredential",

@@ -20,7 +20,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 import azimage_widgets as aw
-from azimage_widgets.client import Connection, ImageClient
+from azimage_widgets.client import Connection, ImageClient, PooledImageClient
 from azimage_widgets.contract.errors import secret_forms
 
 SECRET = "sk-HYGIENE-7e1f00c2d9a4b8"
@@ -170,7 +170,7 @@ async def test_padded_key_is_stripped_and_never_shown(emu, wire, debug_logs, nam
 async def test_pool_member_with_a_padded_key_works_and_never_shows_it(emu, wire, debug_logs):
     other = Connection(emu.endpoint, api_key=SECRET + "\r\n", deployment="second", max_retries=0)
     pool = aw.Connection.pool([Connection(emu.endpoint, api_key="\n" + SECRET, max_retries=0), other])
-    async with ImageClient(pool) as client:
+    async with PooledImageClient(pool) as client:
         errors = await _exercise(client)
         for _ in range(2):  # round-robin: the second member submits too
             await client.generate("a hare", size="256x256")

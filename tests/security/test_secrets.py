@@ -1,9 +1,9 @@
 """A recognizable fake key never leaks: widget state, a saved executed notebook, reprs,
 log records, exception texts, and requests to any host other than the endpoint.
 
-Every request the process sends is recorded by wrapping ``httpx.AsyncClient.send`` (the
-panels' pooled clients included), so "no credential to another host" is checked on the
-wire, not on the code path that is supposed to drop it.
+Every request the process sends is recorded at httpx's transport (the panels' pooled
+clients included), after auth was applied, so "no credential to another host" is checked on
+the wire, not on the code path that is supposed to drop it.
 """
 from __future__ import annotations
 
@@ -52,15 +52,15 @@ def emu():
 
 @pytest.fixture
 def wire(monkeypatch):
-    """Every request any httpx.AsyncClient sends: (url, headers)."""
+    """Every request any httpx transport sends: (url, headers), after auth was applied."""
     sent: list[tuple[str, dict[str, str]]] = []
-    original = httpx.AsyncClient.send
+    original = httpx.AsyncHTTPTransport.handle_async_request
 
-    async def send(self, request, *a, **kw):
+    async def handle(self, request):
         sent.append((str(request.url), dict(request.headers)))
-        return await original(self, request, *a, **kw)
+        return await original(self, request)
 
-    monkeypatch.setattr(httpx.AsyncClient, "send", send)
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
     return sent
 
 

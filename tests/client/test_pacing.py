@@ -28,6 +28,7 @@ from azimage_widgets.client.pacing import (
     submit_images,
     with_pacing,
 )
+from azimage_widgets.client.retry import parse_retry_after
 from azimage_widgets.contract import ValidationError
 
 
@@ -244,8 +245,11 @@ async def _send_all(conn: aw.Connection, count: int) -> float:
     url = f"{conn.endpoint}/openai/images/generations:submit?api-version=2023-06-01-preview"
     async with httpx.AsyncClient(event_hooks=with_pacing(conn, None)) as http:
         async def one(i: int) -> None:
-            while (await http.post(url, json={"prompt": f"p{i}"})).status_code == 429:
-                pass  # the pace holds the retry until the Retry-After ended
+            while True:  # retried the way ImageClient does: after the server's Retry-After
+                answer = await http.post(url, json={"prompt": f"p{i}"})
+                if answer.status_code != 429:
+                    return
+                await asyncio.sleep(parse_retry_after(answer.headers) or 0.1)
         t0 = time.monotonic()
         await asyncio.gather(*(one(i) for i in range(count)))
         return time.monotonic() - t0

@@ -49,6 +49,16 @@ Fields (step 1)
                                  ``azimage-output-format-error``,
                                  ``azimage-background-error``,
                                  ``azimage-output-compression-error``
+    ``azimage-deployment`` ``azimage-model`` ``azimage-custom-size`` ``azimage-moderation``
+    ``azimage-input-fidelity`` ``azimage-live-previews``
+                                 today's models (widget_model_fields): Deployment Text (v1
+                                 and the synchronous versions), Model Dropdown, Custom size
+                                 Text (gpt-image-2), Moderation and Input fidelity Dropdowns,
+                                 Live previews IntSlider (v1); each with its ``-error``:
+                                 ``azimage-deployment-error``, ``azimage-model-error``,
+                                 ``azimage-custom-size-error``, ``azimage-moderation-error``,
+                                 ``azimage-input-fidelity-error``,
+                                 ``azimage-live-previews-error``
     ``azimage-continue-on-error`` Continue on error Checkbox
     ``azimage-output``           "Bind result to" variable name Text (in Optional settings)
     ``azimage-edit-section``     box of the image-edit section (widget_edit_image); hidden, and
@@ -120,6 +130,9 @@ Compare grid (widget_compare: ``aw.CompareGrid``)
 Previews
     ``azimage-previews``         the preview box; ``azimage-grid`` its GridBox
     ``azimage-tile``             one grid cell
+    ``azimage-partial``          a live preview tile (a partial image, blurred, replaced in place
+                                 by the next partial, then by the finished image);
+                                 its picture also has ``azimage-partial-thumb``
     ``azimage-thumb``            a thumbnail ``<img>`` (<= 256 px, JPEG)
     ``azimage-filtered``         placeholder of a filtered image (the service's message)
     ``azimage-fullsize``         a tile's "Full size" button

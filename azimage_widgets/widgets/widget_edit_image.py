@@ -61,6 +61,15 @@ def upload_content(entry: Any) -> tuple[str, bytes]:
     return str(get("name", "") or ""), bytes(content or b"")
 
 
+def _first(images: Any) -> bytes | None:
+    """The first image to edit (the one the mask and the painter apply to)."""
+    return images[0] if isinstance(images, tuple) else images  # type: ignore[no-any-return]
+
+
+def _total(images: Any) -> int:
+    return sum(len(i) for i in images) if isinstance(images, tuple) else len(images)
+
+
 class EditImageSection:
     """The edit section of one RequestImagePanel; ``root`` goes into its step 1."""
 
@@ -122,17 +131,25 @@ class EditImageSection:
 
     # -- events --------------------------------------------------------------------
     def _on_version(self, _change: Any = None) -> None:
-        edits = version_spec(self.activity.api_version).edits
-        if edits and self.accordion is None:
+        spec = version_spec(self.activity.api_version)
+        if spec.edits and self.accordion is None:
             self._build()
-        show(self.root, edits)
+        if "image" in self.uploads:  # v1 edits several images (the mask applies to the first)
+            self.uploads["image"].multiple = spec.is_v1
+            self.uploads["image"].description = "Images" if spec.is_v1 else "Image"
+        show(self.root, spec.edits)
         self._label()
 
     def _uploaded(self, which: str, change: Any) -> None:
         files = change["new"]
         if not files:
             return
-        name, data = upload_content(files[0])
+        contents = [upload_content(f) for f in files]
+        name, one = contents[0]
+        data: bytes | list[bytes] = one
+        if which == "image" and len(contents) > 1:  # several images (v1)
+            name = ", ".join(n for n, _ in contents)
+            data = [d for _, d in contents]
         # the bytes must not stay in synced widget state: read, then clear at once
         self.uploads[which].value = ()
         trait = _TRAITS[which]
@@ -173,12 +190,13 @@ class EditImageSection:
             self._label()
             return
         a = self.activity
+        first = _first(a.edit_image)
         if change is None or change["name"] == "edit_image":
-            self.preview.value = b"" if a.edit_image is None else self._thumbnail(a.edit_image)
-            if a.edit_image is None or a.edit_image is not getattr(self, "_painting_on", None):
-                self._painting_on = a.edit_image
-                mime = "image/jpeg" if (a.edit_image or b"")[:3] == b"\xff\xd8\xff" else "image/png"
-                self.painter.set_image(a.edit_image, mime)
+            self.preview.value = b"" if first is None else self._thumbnail(first)
+            if first is None or first is not getattr(self, "_painting_on", None):
+                self._painting_on = first
+                mime = "image/jpeg" if (first or b"")[:3] == b"\xff\xd8\xff" else "image/png"
+                self.painter.set_image(first, mime)
         self._show_uploaded()
         show(self.preview, bool(self.preview.value))
         if a.edit_image is None:
@@ -191,7 +209,7 @@ class EditImageSection:
             where = ("where the mask is transparent" if a.edit_mask is not None
                      else "as a whole (no mask)")
             self.info.value = (f"<b>{EDIT_LABEL}</b> edits {what} "
-                               f"({max(1, len(a.edit_image) // 1024)} kB) {where}.")
+                               f"({max(1, _total(a.edit_image) // 1024)} kB) {where}.")
         show(self.clear_button, a.edit_image is not None or a.edit_mask is not None)
         self._label()
 
@@ -221,7 +239,7 @@ class EditImageSection:
             size = self.painter.size
             dims = f", {size[0]}x{size[1]}" if size else ""
             parts.append(f"<b>Image</b>: {html.escape(self.names.get('image') or 'image')}"
-                         f" ({max(1, len(a.edit_image) // 1024)} kB{dims})")
+                         f" ({max(1, _total(a.edit_image) // 1024)} kB{dims})")
         if a.edit_mask is not None:
             parts.append(f"<b>Mask</b>: {html.escape(self.names.get('mask') or 'mask')}")
         self.uploaded.value = " &middot; ".join(parts)

@@ -28,6 +28,7 @@ from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, HBox, Text, 
 from ..activities import Activity, error_info, format_error
 from ..activities.batch_progress import batch_progress
 from ..activities.config_io import panel_settings, to_config
+from ..activities.model_settings import version_choices
 from ..activities.run_state import RunState, RunStatus
 from ..contract.errors import ValidationError
 from ..contract.limits import API_VERSIONS
@@ -192,7 +193,8 @@ class ActivityPanel(OwnsParts, VBox):
         return self._bind("name", self._field(text, "azimage-name"))
 
     def _version_field(self) -> Field:
-        dd = Dropdown(options=list(API_VERSIONS), description="Supported versions",
+        # v1 first; the retired ones say so ("2023-06-01-preview (retired 2025-01-27)")
+        dd = Dropdown(options=version_choices(API_VERSIONS), description="Supported versions",
                       **self.look(Dropdown, style=INITIAL))
         return self._bind("api_version", self._field(dd, "azimage-version"))
 

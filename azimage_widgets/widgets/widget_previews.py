@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from ipywidgets import HTML, Button, GridBox, HBox, Image, Text, VBox
+from PIL import Image as PILImage
+from PIL import ImageFilter
 
 from ..activities.download_result import DownloadResult, ImageSlot
-from ..store.thumbnails import THUMBNAIL_FORMAT
+from ..store.thumbnails import THUMBNAIL_FORMAT, THUMBNAIL_PX, make_thumbnail
 from .widget_browser_download import BrowserDownload, size_text, unique_name, zip_bytes
 from .widget_full_size import FullSizeView
 from .widget_html import error_html
@@ -46,6 +48,9 @@ TILE: dict[str, Any] = {"grid_template_columns": "max-content max-content 1fr",
 # erases grid-column (seen in Chromium: the buttons ended up hidden beside the thumbnail).
 SPAN = "auto / 1 / auto / -1"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Blur radius (pixels) of a live preview's first partial image; later ones sharpen.
+PARTIAL_BLUR = 8.0
+PARTIAL_STEPS = 3
 
 
 def safe_part(text: str) -> str:
@@ -71,6 +76,7 @@ class PreviewGrid(VBox):
         self.entries: list[tuple[str, ImageSlot]] = []  # (operation id, slot) per tile
         self.captions: list[tuple[HTML, str]] = []  # per entry: its caption and the caption's text
         self.tiles: list[GridBox] = []
+        self.partial_tiles: dict[int, GridBox] = {}  # image index -> its live preview tile
         self.thumbs: list[Image] = []
         self.grid = GridBox([], **look(GridBox, grid_template_columns="repeat(auto-fill, 264px)",
                                        grid_gap="8px"))
@@ -109,6 +115,7 @@ class PreviewGrid(VBox):
         for tile in self.tiles:
             close_tree(tile)
         self.tiles, self.thumbs, self.entries, self.captions = [], [], [], []
+        self.partial_tiles = {}
         self.grid.children = ()
         self.hide_full()
         self.save_status.value = ""
@@ -128,6 +135,38 @@ class PreviewGrid(VBox):
         if self.entries:
             self.page_widgets()
         self._refresh()
+
+    def show_partial(self, image_index: int, partial_index: int, data: bytes,
+                     partials: int = PARTIAL_STEPS) -> None:
+        """A streamed partial image of image ``image_index``: its tile is made with the first
+        partial and its picture replaced in place by each later one, blurred less each time
+        (``partial_index`` of ``partials``), until ``show`` puts the finished images there."""
+        try:
+            with PILImage.open(io.BytesIO(data)) as img:
+                img.load()
+                radius = PARTIAL_BLUR * (partials - partial_index) / max(partials, 1)
+                shown = img.filter(ImageFilter.GaussianBlur(radius)) if radius > 0 else img
+                thumb = make_thumbnail(shown, THUMBNAIL_PX)
+        except Exception:  # noqa: BLE001 - a partial that does not decode is skipped
+            return
+        tile = self.partial_tiles.get(image_index)
+        if tile is None:
+            look = self.look
+            picture = Image(value=thumb, format=THUMBNAIL_FORMAT, **look(Image, grid_area=SPAN))
+            picture.add_class("azimage-thumb")
+            picture.add_class("azimage-partial-thumb")
+            caption = HTML(**look(HTML, grid_area=SPAN))
+            tile = GridBox([picture, caption], **look(GridBox, **TILE))
+            tile.add_class("azimage-tile")
+            tile.add_class("azimage-partial")
+            self.partial_tiles[image_index] = tile
+            self.tiles = [*self.tiles, tile]
+            self.grid.children = tuple(self.tiles)
+        picture, caption = tile.children
+        picture.value = thumb
+        caption.value = (f'<span style="font-size:85%" data-partial="{partial_index}">image '
+                         f"{image_index + 1} &middot; preview {partial_index + 1} of "
+                         f"{partials}</span>")
 
     def _tile(self, op_id: str, slot: ImageSlot) -> GridBox:
         # every model of a tile shares the grid's layouts and styles: a tile costs only its

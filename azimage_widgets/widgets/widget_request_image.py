@@ -17,6 +17,7 @@ with ``traitlets.dlink((req, "ids"), (dl, "image_id"), lambda ids: ids[0] if ids
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 from typing import Any
 
@@ -27,6 +28,7 @@ from ..activities.request_image import RequestImage
 from ..activities.run_state import RunState
 from ..contract.limits import N_MAX, N_MIN, SIZES
 from .widget_edit_image import EditImageSection
+from .widget_model_fields import ModelFields
 from .widget_panel import FIELD_WIDTH, ActivityPanel
 from .widget_prompt_area import PromptArea
 from .widget_style import INITIAL
@@ -72,7 +74,10 @@ class RequestImagePanel(ActivityPanel):
         output_field = self._output_field()
         # sizes, n max, prompt cap and quality/style/... follow the selected version
         self.version_fields = VersionFields(self, self.size_input, self.n_input, self.prompt_input)
-        optional = self._optional([size_field, n_field, version_field,
+        # today's models: deployment, model, custom size, moderation, fidelity, live previews
+        self.model_fields = ModelFields(self, self.size_input)
+        mf = self.model_fields
+        optional = self._optional([version_field, mf.root, size_field, n_field,
                                    *self.version_fields.fields, output_field])
         continue_field = self._continue_field()
         # "Edit an image" (versions with edits only): uploads go to a.edit_image / a.edit_mask
@@ -84,6 +89,17 @@ class RequestImagePanel(ActivityPanel):
                                      **self.look(Checkbox))
         self.follow_input.add_class("azimage-follow")
         return [self.follow_input]
+
+    def _watch(self) -> None:
+        # live previews: each partial image replaces its tile's picture in place
+        self.activity.observe(self._show_partial, names="partial")
+
+    def _show_partial(self, change: Any) -> None:
+        event = change["new"]
+        if event is not None:
+            self.previews.show_partial(getattr(event, "image_index", 0), event.partial_index,
+                                       base64.b64decode(event.b64_json),
+                                       self.activity.partial_images)
 
     def _results(self) -> list[Widget]:
         self.ids_html = HTML(**self.look(HTML))

@@ -170,7 +170,7 @@ def build_request(activity: Any, dataset: Mapping[str, Any] | None = None) -> Pr
     omit = tuple(k for k in OMITTABLE if k not in fields)
     if uses_model_rules(version):
         # the model's rules; moderation is no schema field, but a setting of the model
-        if "moderation" in config and "moderation" not in named:
+        if "moderation" in config and "moderation" not in named and "moderation" not in extra:
             named["moderation"] = config["moderation"]
         sent = {k: v for k, v in named.items() if v is not None and k not in omit}
         check_generation(activity, {**sent, **extra})

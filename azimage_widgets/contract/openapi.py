@@ -20,7 +20,14 @@ from typing import Any
 
 from .errors import ValidationError
 from .limits import version_spec
-from .routes import DEPLOYMENTS_PREFIX, EDITS_SUFFIX, GENERATIONS_SUFFIX, OPERATION_PREFIX, SUBMIT_PATH
+from .routes import (
+    DEPLOYMENTS_PREFIX,
+    EDITS_SUFFIX,
+    GENERATIONS_SUFFIX,
+    OPERATION_PREFIX,
+    SUBMIT_PATH,
+    V1_GENERATIONS_PATH,
+)
 from .schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE, SchemaField, schemas_for
 
 OPERATION_PATH = OPERATION_PREFIX + "{operationId}"
@@ -128,6 +135,10 @@ def _deref(schema: Any, doc: Mapping[str, Any] | None) -> Mapping[str, Any]:
 def openapi_document(api_version: str, *, server: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.0 document of one api-version, generated from ``contract.schemas``."""
     spec = version_spec(api_version)
+    if spec.is_v1:
+        from .openapi_v1 import v1_document  # built on this module's helpers
+
+        return v1_document(server)
     if spec.is_sync:
         return _sync_document(api_version, server)
     rq_req, rq_resp = schemas_for(REQUEST_IMAGE, api_version)
@@ -250,6 +261,11 @@ def _sync_document(api_version: str, server: str | None) -> dict[str, Any]:
     return doc
 
 
+#: Request fields of the v1 document that are no Request Image field: the deployment is its
+#: own setting (sent as ``model``), streaming is the Live previews setting.
+V1_ROUTE_FIELDS: tuple[str, ...] = ("model", "stream", "partial_images")
+
+
 def activity_schemas(doc: Mapping[str, Any]) -> dict[str, tuple[tuple[SchemaField, ...],
                                                                  tuple[SchemaField, ...]]]:
     """``{kind: (request, response)}`` read from an OpenAPI document; ValidationError if it lacks them."""
@@ -263,12 +279,16 @@ def activity_schemas(doc: Mapping[str, Any]) -> dict[str, tuple[tuple[SchemaFiel
         answer = _response_schema(submit.get("responses"), ("202", "200", "201"), doc)
         out[REQUEST_IMAGE] = (tuple(json_schema_to_fields(body, doc)),
                               tuple(json_schema_to_fields(answer, doc)))
-    gen_path = next((p for p in paths if isinstance(p, str) and p.startswith(DEPLOYMENTS_PREFIX)
-                     and p.endswith(GENERATIONS_SUFFIX)), None)
+    gen_path = V1_GENERATIONS_PATH if V1_GENERATIONS_PATH in paths else next(
+        (p for p in paths if isinstance(p, str) and p.startswith(DEPLOYMENTS_PREFIX)
+         and p.endswith(GENERATIONS_SUFFIX)), None)
     gen = (paths.get(gen_path) or {}).get("post") if gen_path else None
     if isinstance(gen, Mapping) and not isinstance(submit, Mapping):
         # the synchronous flow: Download Image reads the answer the client recorded under an id
         body = _json_content(gen.get("requestBody"), doc)
+        if gen_path == V1_GENERATIONS_PATH:  # the deployment and streaming are settings
+            body = {**body, "properties": {k: v for k, v in (body.get("properties") or {}).items()
+                                           if k not in V1_ROUTE_FIELDS}}
         sync_answer = tuple(json_schema_to_fields(_response_schema(gen.get("responses"), ("200",), doc),
                                                   doc))
         out[REQUEST_IMAGE] = (tuple(json_schema_to_fields(body, doc)), sync_answer)
@@ -311,5 +331,6 @@ def _response_schema(responses: Any, codes: tuple[str, ...], doc: Mapping[str, A
     return {}
 
 
-__all__ = ["EDITS_PATH", "GENERATIONS_PATH", "OPENAPI_PATH", "OPERATION_PATH", "activity_schemas",
+__all__ = ["EDITS_PATH", "GENERATIONS_PATH", "OPENAPI_PATH", "OPERATION_PATH", "V1_ROUTE_FIELDS",
+           "activity_schemas",
            "fields_to_json_schema", "json_schema_to_fields", "openapi_document"]

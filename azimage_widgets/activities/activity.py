@@ -221,6 +221,18 @@ class Activity(UsesConnection, RunStateOwner):
         if not self.closed:
             reg[change["new"]] = self
 
+    @classmethod
+    def named(cls, name: str) -> Activity:
+        """The live activity of this kind named ``name`` (what View code reaches a panel's
+        connection through); KeyError naming the live ones when there is none."""
+        reg = _REGISTRY.get(cls.kind)
+        found = reg.get(name) if reg is not None else None
+        if found is None or found.closed:
+            live = sorted(registered(cls.kind))
+            raise KeyError(f"no live {cls.label} named {name!r} in this kernel "
+                           f"(live: {', '.join(map(repr, live)) or 'none'})")
+        return found
+
     # -- other settings --------------------------------------------------------
     @validate("api_version")
     def _check_version(self, proposal: Any) -> str:

@@ -124,11 +124,6 @@ def _is_pool(conn: Any) -> bool:
     return getattr(conn, "connections", None) is not None
 
 
-def _client_with(conn: Any) -> str:
-    """The ``async with`` line that opens the right client: a pool has its own class."""
-    return f"async with {'PooledImageClient' if _is_pool(conn) else 'aw.ImageClient'}(conn) as client:"
-
-
 def _key_var(conn: Any) -> str:
     """The key's variable: the first member's (``_1``) in a pool, as in the Python."""
     return ENV_KEY + ("_1" if getattr(conn, "connections", None) is not None else "")
@@ -191,6 +186,55 @@ def _curl_url(conn: Any, path: str, version: str) -> str:
     return '"' + url + '"'
 
 
+#: The public class a kind's live activities are looked up on (``aw.RequestImage.named``).
+_CLASS_OF = {"request_image": "RequestImage", "download_image": "DownloadImage"}
+
+
+def _live_name(activity: Any) -> str | None:
+    """The activity's name when the shown code can reach it by that name in this kernel."""
+    from .activity import registered
+
+    name = getattr(activity, "name", None)
+    live = isinstance(name, str) and registered(activity.kind).get(name) is activity
+    return name if live and activity.kind in _CLASS_OF else None
+
+
+def _client_expr(activity: Any, conn: Any) -> str:
+    """The panel's shared client (it knows the panel's sync ids); a fresh one off a panel.
+    A pool has its own client class."""
+    cls = "PooledImageClient" if _is_pool(conn) else "aw.ImageClient"
+    return f"{cls}.shared(conn)" if _live_name(activity) else f"{cls}(conn)"
+
+
+def _wrapped(activity: Any, conn: Any, head: list[str], body: list[str], func: str,
+             results: tuple[str, ...]) -> str:
+    """The code in one ``async def`` (its names stay local) awaited at the cell's top level.
+
+    A live activity's connection is reached by name (``aw.RequestImage.named(...)``), so
+    the code runs in the same kernel as-is, on the emulator or a keyed endpoint, without
+    the key in the code or the environment; the environment-built connection a script
+    would use is shown beside it as a comment.
+    """
+    name = _live_name(activity)
+    script = _python_connection(conn)
+    if name is not None:
+        conn_lines = [f"# the connection of the {activity.label} panel {name!r} in this kernel "
+                      "(the key stays inside it);",
+                      "# in a script, build it instead:",
+                      *("# " + line for line in script),
+                      f"conn = aw.{_CLASS_OF[activity.kind]}.named({name!r}).connection"]
+    else:
+        conn_lines = script
+    out = [*head, "", f"async def {func}():",
+           *("    " + line if line else "" for line in [*conn_lines, *body]),
+           f"    return {', '.join(results)}",
+           "",
+           "",
+           "# a notebook cell awaits it at top level; a script runs asyncio.run(" + func + "())",
+           f"{', '.join('_aw_' + r for r in results)} = await {func}()"]
+    return "\n".join(out)
+
+
 def request_body(activity: Any) -> tuple[dict[str, Any], str | None]:
     """(JSON body the activity would submit, a note when its configuration is not runnable yet)."""
     from .request_body import build_request
@@ -231,14 +275,11 @@ def _request_code(activity: Any) -> CodeSnippet:
     env_deployment = spec.is_sync and conn is not None and not _any_deployment(conn)
     if env_deployment:
         call_args.append(f"deployment=os.environ[{ENV_DEPLOYMENT!r}]")
-    lines = _imports(conn, b64=spec.is_sync) + [""]
+    head = _imports(conn, b64=spec.is_sync) + [""]
     if note:
-        lines.append(f"# {note}")
-    lines += _python_connection(conn)
-    lines += [
-        "",
-        "# in a notebook cell (top-level await); in a script, put it in an async def and asyncio.run it",
-        _client_with(conn),
+        head.append(f"# {note}")
+    lines = [
+        f"async with {_client_expr(activity, conn)} as client:",
         f"    op = await client.request_image({', '.join(call_args)})",
         "    print(op.id)",
     ]
@@ -258,6 +299,7 @@ def _request_code(activity: Any) -> CodeSnippet:
             "    res = await client.download_image(op.id)  # polls until the images are ready",
             "    images = [await client.fetch_image(url) for url in res.urls]  # PNG bytes",
         ]
+    python = _wrapped(activity, conn, head, lines, "_aw_request_image", ("op", "res", "images"))
     data = json.dumps(body, ensure_ascii=False)
     curl = _curl_preamble(conn)
     if note:
@@ -273,7 +315,7 @@ def _request_code(activity: Any) -> CodeSnippet:
             '  -H "Content-Type: application/json" \\',
             f"  --data-raw {shlex.quote(data)}",
         ]
-        return CodeSnippet("\n".join(lines), "\n".join(curl))
+        return CodeSnippet(python, "\n".join(curl))
     curl += [
         "# 1. submit: the answer's operation-location header is the URL to poll",
         f"curl -sS -i -X POST {_curl_url(conn, SUBMIT_PATH, version)} \\",
@@ -285,7 +327,7 @@ def _request_code(activity: Any) -> CodeSnippet:
         f"curl -sS {_curl_url(conn, operation_path(_PLACEHOLDER), version)} \\",
         f"  {_curl_auth(conn)}",
     ]
-    return CodeSnippet("\n".join(lines), "\n".join(curl))
+    return CodeSnippet(python, "\n".join(curl))
 
 
 def _id_expression(image_id: str) -> tuple[str, str]:
@@ -308,18 +350,15 @@ def _download_code(activity: Any) -> CodeSnippet:
     spec = version_spec(version)
     expr, comment = _id_expression(activity.image_id)
     extra = "" if getattr(conn, "api_version", None) == version else f"  # api-version {version}"
-    lines = _imports(conn, b64=spec.is_sync) + [""] + _python_connection(conn) + [
-        "",
-        "# in a notebook cell (top-level await); in a script, put it in an async def and asyncio.run it",
-        f"op_id = {expr}{comment}",
-    ]
+    head = _imports(conn, b64=spec.is_sync) + [""]
+    lines = [f"op_id = {expr}{comment}"]
     if spec.is_sync:
         # nothing to poll: the ids are the client's own records of the request's answer
         lines += [
             f"# api-version {version} answers the Request Image call with the images; its id "
             "(sync-...) is known",
-            "# only to the ImageClient that made that call, so use that client here",
-            _client_with(conn),
+            "# only to the ImageClient that made that call (the panels share one per connection)",
+            f"async with {_client_expr(activity, conn)} as client:",
             f"    res = await client.download_image(op_id){extra}  # the recorded answer",
             "    print(res.urls, res.expires)",
             "    images = [base64.b64decode(i.b64_json) if i.b64_json else await client.fetch_image(i.url)",
@@ -328,13 +367,15 @@ def _download_code(activity: Any) -> CodeSnippet:
         curl = [f"# api-version {version} ({spec.model}) has no operation to poll: the images came "
                 "in the answer",
                 "# of the Request Image call (see its View code: data[].url or data[].b64_json)"]
-        return CodeSnippet("\n".join(lines), "\n".join(curl))
+        python = _wrapped(activity, conn, head, lines, "_aw_download_image", ("res", "images"))
+        return CodeSnippet(python, "\n".join(curl))
     lines += [
-        _client_with(conn),
+        f"async with {_client_expr(activity, conn)} as client:",
         f"    res = await client.download_image(op_id){extra}  # polls until terminal",
         "    print(res.urls, res.expires)",
         "    images = [await client.fetch_image(url) for url in res.urls]  # PNG bytes",
     ]
+    python = _wrapped(activity, conn, head, lines, "_aw_download_image", ("res", "images"))
     literal = activity.image_id and not is_reference(activity.image_id)
     curl = _curl_preamble(conn)
     if literal:
@@ -347,7 +388,7 @@ def _download_code(activity: Any) -> CodeSnippet:
         f"curl -sS {_curl_url(conn, operation_path(_PLACEHOLDER), version)} \\",
         f"  {_curl_auth(conn)}",
     ]
-    return CodeSnippet("\n".join(lines), "\n".join(curl))
+    return CodeSnippet(python, "\n".join(curl))
 
 
 def view_code(obj: Any) -> CodeSnippet:

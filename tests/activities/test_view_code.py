@@ -1,13 +1,13 @@
 """"View code": the Python and curl shown for a panel run for real, and never hold the key."""
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
 import shlex
 import shutil
 import subprocess
-import textwrap
 
 import pytest
 
@@ -25,13 +25,19 @@ def uniq(prefix: str = "vc") -> str:
     return f"{prefix}-{os.getpid()}-{uniq.n}"  # type: ignore[attr-defined]
 
 
-async def run_python(code: str, env_key: str, monkeypatch, namespace: dict | None = None) -> dict:
-    """Run a notebook-style snippet (top-level await) the way a cell would; its globals."""
-    monkeypatch.setenv(env_key, FAKE_KEY)
-    ns: dict = dict(namespace or {})
-    body = textwrap.indent(code, "    ")
-    exec(f"async def __cell():\n{body}\n    return locals()\n", ns)  # noqa: S102 - our own snippet
-    return await ns["__cell"]()
+async def run_python(code: str, monkeypatch, namespace: dict | None = None) -> dict:
+    """Run a shown snippet as a notebook cell runs it (top-level await), with no key in the
+    environment and a ``conn`` of the user's that must survive; the cell's globals."""
+    for var in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_API_KEY_1", "AZURE_OPENAI_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    users_conn = object()
+    ns: dict = {"conn": users_conn, **(namespace or {})}
+    compiled = compile(code, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    result = eval(compiled, ns)  # noqa: S307 - our own snippet, run as a cell would
+    if result is not None:
+        await result
+    assert ns["conn"] is users_conn, "the shown code reassigned the user's conn"
+    return ns
 
 
 def run_curl(script: str, env: dict[str, str]) -> str:
@@ -105,16 +111,16 @@ async def test_shown_python_runs_against_the_emulator(emu, monkeypatch):
     req = aw.RequestImage(conn, name=uniq(), prompt=TRICKY, size="256x256", n=2)
     snip = view_code(req)
     assert emu.api_key not in snip.python
-    out = await run_python(snip.python, "AZURE_OPENAI_API_KEY", monkeypatch)
-    assert out["res"].status == "succeeded" and len(out["images"]) == 2
-    assert all(img.startswith(b"\x89PNG") for img in out["images"])
-    submitted = out["client"].request_of(out["op"].id)
+    out = await run_python(snip.python, monkeypatch)
+    assert out["_aw_res"].status == "succeeded" and len(out["_aw_images"]) == 2
+    assert all(img.startswith(b"\x89PNG") for img in out["_aw_images"])
+    submitted = aw.ImageClient.shared(conn).request_of(out["_aw_op"].id)
     assert submitted["prompt"] == TRICKY and submitted["size"] == "256x256" and submitted["n"] == 2
     # the Download Image code, reading the id from a [variable]
     dl = aw.DownloadImage(conn, name=uniq(), image_id="[ops][0]")
-    got = await run_python(view_code(dl).python, "AZURE_OPENAI_API_KEY", monkeypatch,
-                           {"ops": [out["op"]]})
-    assert got["res"].id == out["op"].id and len(got["images"]) == 2
+    got = await run_python(view_code(dl).python, monkeypatch,
+                           {"ops": [out["_aw_op"]]})
+    assert got["_aw_res"].id == out["_aw_op"].id and len(got["_aw_images"]) == 2
     req.close()
     dl.close()
 
@@ -224,19 +230,18 @@ async def test_shown_sync_python_runs_against_the_emulator(emu, monkeypatch, ver
     req = sync_request(conn, version)
     snip = view_code(req)
     assert emu.api_key not in snip.python
-    out = await run_python(snip.python, "AZURE_OPENAI_API_KEY", monkeypatch)
-    assert out["res"].status == "succeeded" and out["op"].id.startswith("sync-")
-    assert decoded(out["images"]) == expected_images(version)
-    sent = out["client"].request_of(out["op"].id)
+    out = await run_python(snip.python, monkeypatch)
+    assert out["_aw_res"].status == "succeeded" and out["_aw_op"].id.startswith("sync-")
+    assert decoded(out["_aw_images"]) == expected_images(version)
+    sent = aw.ImageClient.shared(conn).request_of(out["_aw_op"].id)
     assert sent["prompt"] == TRICKY and sent["deployment"] == DEPLOYMENT
     for name, value in SETTINGS[version].items():
         assert sent[name] == value, name
     # a connection without a deployment: the code reads AZURE_OPENAI_DEPLOYMENT
     bare = aw.Connection(emu.endpoint, api_key=emu.api_key, api_version=version)
     monkeypatch.setenv("AZURE_OPENAI_DEPLOYMENT", DEPLOYMENT)
-    again = await run_python(view_code(sync_request(bare, version)).python,
-                             "AZURE_OPENAI_API_KEY", monkeypatch)
-    assert again["images"] == out["images"]  # the emulator draws the same for the same request
+    again = await run_python(view_code(sync_request(bare, version)).python, monkeypatch)
+    assert again["_aw_images"] == out["_aw_images"]  # the emulator draws the same for the same request
     req.close()
 
 
@@ -293,3 +298,30 @@ async def test_panel_view_code_follows_a_sync_setting():
     for w in walk(panel):
         assert FAKE_KEY not in json.dumps(w.get_state(), default=str)
     panel.close()
+
+
+async def test_shown_python_reaches_the_live_panel_and_falls_back_to_the_environment(emu, monkeypatch):
+    conn = aw.Connection(emu.endpoint, api_key=emu.api_key)
+    name = uniq("live")
+    panel = aw.RequestImagePanel(conn, name=name, prompt="a fox", size="256x256", n=1)
+    live = view_code(panel).python
+    assert f"conn = aw.RequestImage.named({name!r}).connection" in live
+    assert aw.RequestImage.named(name) is panel.activity
+    # the environment-built connection only as a comment: no line of code reads the key
+    code_lines = [ln for ln in live.splitlines() if not ln.lstrip().startswith("#")]
+    assert not any("AZURE_OPENAI_API_KEY" in ln for ln in code_lines)
+    ran = await run_python(live, monkeypatch)  # no key in the environment
+    assert ran["_aw_res"].status == "succeeded" and len(ran["_aw_images"]) == 1
+    assert set(ran) >= {"conn", "_aw_op", "_aw_res", "_aw_images", "_aw_request_image"}
+    assert not {"op", "res", "images", "client"} & set(ran), "the code leaked names into the cell"
+    panel.close()
+    with pytest.raises(KeyError, match=name):
+        aw.RequestImage.named(name)
+    # off a live panel (closed, or a script) the code builds its connection from the environment
+    closed = view_code(panel).python
+    assert ".named(" not in closed and "api_key=os.environ['AZURE_OPENAI_API_KEY']," in closed
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", emu.api_key)
+    ns: dict = {}
+    result = eval(compile(closed, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT), ns)  # noqa: S307
+    await result
+    assert ns["_aw_res"].status == "succeeded"

@@ -1,0 +1,56 @@
+"""Panels in a real JupyterLab 4 (Debian chromium, Playwright): what View code shows runs as
+is, a replaced panel says what replaced it, a new run clears the last run's lines, the layout.
+
+The kernel uses the embedded emulator (no AZURE_OPENAI_* in the server's env).
+Screenshots go to test-artifacts/.
+"""
+from __future__ import annotations
+
+import pytest
+from browser_helpers import run_all_cells, run_code_cell, write_notebook
+
+CELLS = [
+    """\
+import azimage_widgets as aw
+conn = aw.Connection.from_env()
+req = aw.RequestImagePanel(conn, name="vc", prompt="a fox in the snow", size="256x256", n=2,
+                           namespace=globals())
+req""",
+]
+
+
+@pytest.fixture(scope="module")
+def lab(jupyter_servers, notebook_dir, tmp_path_factory):
+    jupyter_servers.env["AZIMAGE_STORE_DIR"] = str(tmp_path_factory.mktemp("azimage-store"))
+    return jupyter_servers.lab(notebook_dir)
+
+
+@pytest.fixture
+def nb_page(lab, page, request):
+    name = f"pf_{request.node.name.removeprefix('test_')[:40]}.ipynb"
+    write_notebook(lab.root / name, CELLS)
+    page.goto(lab.url(f"/lab/tree/{name}?reset"))
+    run_all_cells(page)
+    page.locator(".azimage-request-image").first.wait_for(state="visible", timeout=60_000)
+    return page
+
+
+def test_view_code_pasted_into_a_new_cell_runs(nb_page, page_errors, screenshot):
+    page = nb_page
+    panel = page.locator(".azimage-request-image").first
+    panel.locator(".azimage-view-code").click()
+    python = panel.locator(".azimage-code-python textarea, textarea.azimage-code-python").first
+    python.wait_for(state="visible", timeout=10_000)
+    page.wait_for_function("el => el.value.includes('.named(')", arg=python.element_handle(),
+                           timeout=10_000)
+    shown = python.input_value()  # what the user sees and copies
+    code_lines = [ln for ln in shown.splitlines() if not ln.lstrip().startswith("#")]
+    assert not any("AZURE_OPENAI_API_KEY" in ln or "api_key=" in ln for ln in code_lines), shown
+    python.scroll_into_view_if_needed()
+    screenshot(page, "shown", full_page=False)
+    out = run_code_cell(page, shown, timeout=60_000)  # pasted unchanged into a new cell
+    assert "Error" not in out and "KeyError" not in out, out
+    check = run_code_cell(page, "print(_aw_res.status, len(_aw_images), type(conn).__name__)")
+    assert check.strip() == "succeeded 2 Connection", check
+    screenshot(page, "ran", full_page=False)
+    page_errors.check()

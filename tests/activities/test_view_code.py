@@ -75,8 +75,8 @@ def test_token_connection_and_pool_code():
     assert "$AZURE_OPENAI_API_KEY_1" in pool.curl and "a pool of 2" in pool.curl
     # a pool's client is PooledImageClient (aw.ImageClient takes one Connection)
     assert "from azimage_widgets.client import PooledImageClient" in pool.python
-    assert "async with PooledImageClient(conn) as client:" in pool.python
-    assert "aw.ImageClient(conn)" not in pool.python and "aw.ImageClient(conn)" in tok.python
+    assert "async with PooledImageClient.shared(conn) as client:" in pool.python  # the panel's
+    assert "aw.ImageClient" not in pool.python and "aw.ImageClient.shared(conn)" in tok.python
     compile(pool.python, "<view code>", "exec", flags=__import__("ast").PyCF_ALLOW_TOP_LEVEL_AWAIT)
     assert FAKE_KEY not in pool.python + pool.curl
 

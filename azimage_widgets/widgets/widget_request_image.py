@@ -65,7 +65,8 @@ class RequestImagePanel(ActivityPanel):
                                        **look(PromptArea, width=FIELD_WIDTH))
         prompt_field = self._bind("prompt", self._field(self.prompt_input, "azimage-prompt"))
 
-        self.size_input = Dropdown(options=list(SIZES), description="Size", **look(Dropdown))
+        sizes = list(SIZES) + ([self.activity.size] if self.activity.size not in SIZES else [])
+        self.size_input = Dropdown(options=sizes, description="Size", **look(Dropdown))
         size_field = self._bind("size", self._field(self.size_input, "azimage-size"))
         self.n_input = IntSlider(min=N_MIN, max=N_MAX, step=1, description="Number of images",
                                  **look(IntSlider, style=INITIAL))

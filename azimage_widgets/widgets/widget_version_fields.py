@@ -83,8 +83,10 @@ class VersionFields:
         self._version = version
         spec = version_spec(version)
         a = self.activity
-        keep = a.size if a.size in spec.sizes else spec.default_size
-        self.size_input.options = list(spec.sizes)
+        # the activity holds only sizes its rules allow: a custom one (v1, gpt-image-2) is kept
+        keep = a.size  # a new list selects its first entry (and the binding passes it on)
+        sizes = list(spec.sizes) + ([keep] if keep not in spec.sizes else [])
+        self.size_input.options = sizes
         self.size_input.value = keep
         self.n_input.max = spec.n_max
         self.n_input.disabled = spec.n_max == 1

@@ -66,6 +66,14 @@ def test_custom_size_checked_as_typed() -> None:
     p.close()
 
 
+def test_panel_made_with_a_custom_size_keeps_it() -> None:
+    p = aw.RequestImagePanel(_conn(deployment="my-gpt-image-2"), prompt="x", size="1536x864",
+                             namespace={})
+    assert p.activity.size == "1536x864" and p.size_input.value == "custom"
+    assert p.model_fields.custom_size_input.value == "1536x864"
+    p.close()
+
+
 def test_changing_model_keeps_allowed_values() -> None:
     p = aw.RequestImagePanel(_conn(deployment="my-gpt-image-2"), prompt="x", namespace={})
     p.size_input.value = "1536x1024"

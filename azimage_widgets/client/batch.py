@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from ..contract.errors import AzimageError
+from ..contract.errors import AzimageError, ValidationError
 from .poll import call_back
 
 log = logging.getLogger("azimage_widgets.client")
@@ -48,6 +48,46 @@ class BatchError(AzimageError):
         super().__init__(
             f"item {index} failed: {type(error).__name__}: {error} "
             f"({done} of {len(results)} finished before the batch stopped)")
+
+
+def prompt_list(prompts: object, concurrency: object) -> list[str]:
+    """``prompts`` as a list; ValidationError for a lone string or a concurrency out of 1..1000."""
+    if isinstance(prompts, (str, bytes)) or not isinstance(prompts, Iterable):
+        raise ValidationError("prompts", "must be a list of prompt strings",
+                              type(prompts).__name__)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) \
+            or not 1 <= concurrency <= 1000:
+        raise ValidationError("concurrency", "must be a whole number from 1 to 1000", concurrency)
+    return list(prompts)
+
+
+def prompt_jobs(prompts: Sequence[str], *, check: Callable[[str], object],
+                run: Callable[[str], Awaitable[T]], continue_on_error: bool
+                ) -> list[Callable[[], Awaitable[T]]]:
+    """One job per prompt, each checked first by ``check`` (raising ValidationError).
+
+    An invalid prompt's ValidationError names its index (``prompts[i].field``):
+    with ``continue_on_error`` it is that entry's outcome, without it it is
+    raised here, before any job runs.
+    """
+    jobs: list[Callable[[], Awaitable[T]]] = []
+    for i, prompt in enumerate(prompts):
+        try:
+            check(prompt)
+        except ValidationError as exc:
+            err = ValidationError(f"prompts[{i}].{exc.field}", exc.limit, exc.value)
+            if not continue_on_error:
+                raise err from None
+            jobs.append(_raiser(err))
+            continue
+        jobs.append(lambda p=prompt: run(p))  # type: ignore[misc]
+    return jobs
+
+
+def _raiser(err: Exception) -> Callable[[], Awaitable[Any]]:
+    async def job() -> Any:
+        raise err
+    return job
 
 
 class BatchResults(list[Any]):
@@ -105,16 +145,17 @@ async def run_batch(
         if continue_on_error:
             await asyncio.gather(*tasks)
         else:
-            waiter = asyncio.create_task(stop.wait())
+            waiter: asyncio.Task[Any] = asyncio.create_task(stop.wait())
             try:
-                pending = set(tasks)
+                pending: set[asyncio.Task[Any]] = set(tasks)
                 while pending and not stop.is_set():
                     finished, pending = await asyncio.wait(
                         pending | {waiter}, return_when=asyncio.FIRST_COMPLETED)
                     pending.discard(waiter)
                     for t in finished:
-                        if t is not waiter and not t.cancelled() and t.exception() is not None:
-                            raise t.exception()  # a bug here: do not hide it
+                        bug = None if t is waiter or t.cancelled() else t.exception()
+                        if bug is not None:
+                            raise bug  # a bug here: do not hide it
             finally:
                 waiter.cancel()
     finally:

@@ -15,16 +15,14 @@ The budget is the server's: when the client's last request hook is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from ..contract.models import ParseError, load_answer
-
-#: Builds the error raised when an answer passes its cap; gets the status and "N bytes" or "longer".
-TooLarge = Callable[[int, str], Exception]
+from .capped import TooLarge, read_capped
 
 
 class ExchangeTimeout(httpx.ReadTimeout):
@@ -60,21 +58,6 @@ class Answer:
             return None
 
 
-async def read_capped(resp: httpx.Response, max_bytes: int, too_large: TooLarge) -> bytes:
-    """The streamed body of ``resp`` (content-decoded), refused with ``too_large`` past ``max_bytes``."""
-    declared = resp.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise too_large(resp.status_code, f"{int(declared)} bytes")
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in resp.aiter_bytes():  # decoded: a gzip bomb is capped too
-        total += len(chunk)
-        if total > max_bytes:
-            raise too_large(resp.status_code, "longer")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 _SENT = "azimage_widgets.sent"
 
 
@@ -83,6 +66,12 @@ async def mark_sent(request: httpx.Request) -> None:
     gate = request.extensions.get(_SENT)
     if isinstance(gate, asyncio.Event):
         gate.set()
+
+
+def with_mark_sent(hooks: Mapping[str, list[Callable[..., Any]]]
+                   ) -> dict[str, list[Callable[..., Any]]]:
+    """``hooks`` with mark_sent last: an exchange's deadline starts after the hooks' waits."""
+    return {**hooks, "request": [*hooks.get("request", []), mark_sent]}
 
 
 async def exchange(http: httpx.AsyncClient, request: httpx.Request, *, budget: float | None,
@@ -127,4 +116,4 @@ async def exchange(http: httpx.AsyncClient, request: httpx.Request, *, budget: f
             await asyncio.gather(task, return_exceptions=True)
 
 
-__all__ = ["Answer", "ExchangeTimeout", "exchange", "mark_sent", "read_capped"]
+__all__ = ["Answer", "ExchangeTimeout", "exchange", "mark_sent", "with_mark_sent"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,13 +17,11 @@ from typing import Any
 import httpx
 from PIL import Image, UnidentifiedImageError
 
-from ..contract import ImageFetchError, ValidationError
-from ..contract.errors import strip_query
-from .connection import Connection, url_origin
+from ..contract.errors import ImageFetchError, ValidationError, strip_query
+from .connection import Connection
 from .exchange import Answer, exchange
 from .retry import RetryPolicy, send_with_retries
-
-log = logging.getLogger("azimage_widgets.client")
+from .urls import url_origin
 
 DEFAULT_MAX_IMAGE_BYTES = 20 * 1024 * 1024
 #: Used when someone switched Pillow's global guard off (Image.MAX_IMAGE_PIXELS = None).
@@ -88,6 +85,25 @@ async def fetch_image_bytes(
         # Pillow decodes off the event loop
         await asyncio.to_thread(check_image_bytes, url, answer.content)
     return answer.content
+
+
+class ImageFetcher:
+    """A client's image fetches, at most ``concurrency`` at once (with their decode check), so
+    the images of a large result do not all sit in memory together; the others wait their turn."""
+
+    def __init__(self, conn: Connection, policy: RetryPolicy, max_bytes: int,
+                 concurrency: int) -> None:
+        self._conn, self._policy, self._max_bytes = conn, policy, max_bytes
+        self._concurrency = concurrency
+        self._slots: asyncio.Semaphore | None = None  # made on first use, on the client's loop
+
+    async def fetch(self, http: httpx.AsyncClient, url: str,
+                    sleep: Callable[[float], Awaitable[Any]]) -> bytes:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._concurrency)
+        async with self._slots:
+            return await fetch_image_bytes(http, self._conn, url, policy=self._policy,
+                                           max_bytes=self._max_bytes, sleep=sleep)
 
 
 def check_image_bytes(url: str, data: bytes) -> None:

@@ -27,11 +27,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..contract import ImageResult, OperationTimeout
+from ..contract.errors import OperationTimeout
+from ..contract.models import ImageResult
 
 #: One poll: the operation as the service reports it, and its Retry-After (seconds) if any.
 PollFn = Callable[[], Awaitable[tuple[ImageResult, "float | None"]]]
@@ -153,7 +154,7 @@ class DurationEstimate:
             self.upper = min(self.upper, upper)
             if lo is not None:
                 self.lower = max(self.lower or 0.0, lo)
-            elif self.upper - self.lower <= 2 * MIN_STEP:
+            elif self.upper - (self.lower or 0.0) <= 2 * MIN_STEP:  # lower is set with upper
                 # done at its first look at a bracket too narrow for a middle poll: jobs may
                 # have got faster, which polls at the upper end would never show; reopen it
                 # downwards by a quarter, so the next one looks in between
@@ -166,7 +167,6 @@ class DurationEstimate:
         """``base`` with what has been learned (unchanged before the first observation)."""
         if self.upper is None:
             return base
-        from dataclasses import replace
         return replace(base, expected=self.upper, lower=self.lower)
 
     async def wait(self, seconds: float) -> bool:
@@ -180,6 +180,30 @@ class DurationEstimate:
         finally:
             handle.cancel()
             self._waiters.discard(fut)
+
+
+class DurationEstimates:
+    """One DurationEstimate per kind of job (a key: api version, size, n), the newest 64 kept.
+
+    ``last``: the estimate that saw a job done most recently (``expected_duration``).
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self._by_key: dict[Hashable, DurationEstimate] = {}
+        self._limit = limit
+        self.last = DurationEstimate()
+
+    def of(self, key: Hashable) -> DurationEstimate:
+        estimate = self._by_key.get(key)
+        if estimate is None:
+            estimate = self._by_key[key] = DurationEstimate()
+            while len(self._by_key) > self._limit:
+                del self._by_key[next(iter(self._by_key))]
+        return estimate
+
+    def observe(self, estimate: DurationEstimate, lower: float, upper: float) -> None:
+        estimate.observe(lower, upper)
+        self.last = estimate
 
 
 def _resolve(fut: asyncio.Future[bool]) -> None:
@@ -275,3 +299,34 @@ async def poll_until_terminal(
         else:
             await wait(plan().next_delay(now - ref, attempt), attempt + 1)
         attempt += 1
+
+
+class Poller:
+    """Polls operations to their end for one client.
+
+    Operations polled at once get staggered phases (together they sample
+    finely), and what each job that succeeded took is learned per kind of job
+    (``key``: api version, size, n), so the next one is polled near its end.
+    """
+
+    def __init__(self, schedule: PollSchedule) -> None:
+        self._schedule = schedule
+        self._polling = 0  # operations being polled now
+        self.estimates = DurationEstimates()
+
+    async def until_terminal(self, poll: PollFn, *, operation_id: str, timeout: float,
+                             submitted_at: float | None, on_status: StatusCallback | None,
+                             key: Hashable) -> ImageResult:
+        """The terminal result (see poll_until_terminal)."""
+        estimate = self.estimates.of(key)
+        schedule = replace(self._schedule, phase=phase_of(self._polling))
+        self._polling += 1
+        try:
+            outcome = await poll_until_terminal(
+                poll, operation_id=operation_id, timeout=timeout, schedule=schedule,
+                submitted_at=submitted_at, on_status=on_status, estimate=estimate)
+        finally:
+            self._polling -= 1
+        if outcome.result.succeeded and submitted_at is not None:
+            self.estimates.observe(estimate, outcome.last_pending, outcome.first_done)
+        return outcome.result

@@ -221,7 +221,7 @@ async def test_trickling_poll_body_ends_within_the_timeout():
 
 
 def test_answer_caps_per_flow():
-    from azimage_widgets.client.answer_caps import (
+    from azimage_widgets.client.capped import (
         MAX_API_RESPONSE_BYTES,
         MAX_B64_RESPONSE_BYTES,
         MAX_POLL_RESPONSE_BYTES,

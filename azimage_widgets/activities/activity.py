@@ -137,6 +137,8 @@ class Activity(UsesConnection, RunStateOwner):
         self.store = store
         self._task: asyncio.Task[Any] | None = None
         self._on_close: list[Callable[[Activity], None]] = []
+        #: The name of the newer activity that took this one's name (``replace=True``), if any.
+        self.replaced_by: str | None = None
         super().__init__()
         self.observe(self._update_dirty, names=list(self.all_config_names()))
         reg = _REGISTRY.setdefault(self.kind, weakref.WeakValueDictionary())
@@ -145,6 +147,7 @@ class Activity(UsesConnection, RunStateOwner):
         elif replace:
             holder = reg.get(name) if isinstance(name, str) else None
             if holder is not None and holder is not self:
+                holder.replaced_by = name
                 holder.close(reason=f"replaced by a new {self.label} activity named {name!r}")
         self.set_setting("name", name)
         unknown = set(config) - set(self.all_config_names())

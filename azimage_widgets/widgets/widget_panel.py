@@ -38,6 +38,7 @@ from .widget_fields import Field, FieldBinding
 from .widget_html import error_html
 from .widget_previews import PreviewGrid
 from .widget_progress import ProgressView
+from .widget_retire import retire, where_created
 from .widget_schema import SchemaView
 from .widget_schema_editor import SchemaTools
 from .widget_steps import StepFrame
@@ -172,7 +173,7 @@ class ActivityPanel(OwnsParts, VBox):
         a.observe(lambda c: setattr(self.previews, "prefix", c["new"]), names="name")
         a.observe(lambda c: self._show_state(c["old"], c["new"]), names="state")
         a.observe(lambda c: self.progress_view.update(c["new"]), names="progress")
-        a.on_close(lambda _a: self.close())
+        a.on_close(self._activity_closed)
         self._watch()
 
     def _bind(self, trait: str, field: Field, **kw: Any) -> Field:
@@ -371,6 +372,15 @@ class ActivityPanel(OwnsParts, VBox):
         return cls(conn, **panel_settings(cls.activity_class.kind, source, **overrides))
 
     # -- lifecycle -------------------------------------------------------------
+    def _activity_closed(self, activity: Activity) -> None:
+        """Closed for good: the panel goes. Replaced by a newer panel of the same name: it
+        stays on the page, disabled, saying so (a reloaded page still finds its widgets)."""
+        if activity.replaced_by is None:
+            self.close()
+        else:
+            retire(self, f"Replaced by a newer {activity.label} panel named "
+                        f"{activity.replaced_by!r} {where_created()}; this one no longer runs.")
+
     def close_parts(self) -> None:
         """Close every widget of the panel, stop its tasks and free the activity's name."""
         for task in list(self._tasks):

@@ -54,3 +54,35 @@ def test_view_code_pasted_into_a_new_cell_runs(nb_page, page_errors, screenshot)
     assert check.strip() == "succeeded 2 Connection", check
     screenshot(page, "ran", full_page=False)
     page_errors.check()
+
+
+def test_replaced_panel_stays_disabled_and_survives_a_reload(nb_page, page_errors, screenshot):
+    page = nb_page
+    run_code_cell(page, "req2 = aw.RequestImagePanel(conn, name='vc', prompt='a heron')\nreq2")
+    page.locator(".azimage-request-image").nth(1).wait_for(state="visible", timeout=30_000)
+    old = page.locator(".azimage-request-image").first
+    notice = old.locator(".azimage-replaced")
+    notice.wait_for(state="visible", timeout=10_000)
+    text = notice.inner_text()
+    prompt = page.locator(".jp-Cell").last.locator(".jp-InputPrompt").inner_text().strip()  # "[N]:"
+    assert prompt.startswith("[") and prompt.endswith("]:"), prompt
+    assert (f"Replaced by a newer Request Image panel named 'vc' (created in cell {prompt[:-1]} at "
+            in text), (prompt, text)
+    assert old.locator("button.azimage-generate").is_disabled()
+    assert old.locator("textarea").first.is_disabled()
+    assert page.locator(".azimage-request-image").nth(1).locator("button.azimage-generate").is_enabled()
+    notice.scroll_into_view_if_needed()
+    screenshot(page, "replaced", full_page=False)
+    # saved and reloaded: the replaced panel's cell still shows it, no "model not found"
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_timeout(1000)
+    page.reload()
+    page.locator(".azimage-request-image").nth(1).wait_for(state="visible", timeout=60_000)
+    old = page.locator(".azimage-request-image").first
+    old.locator(".azimage-replaced").wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(1000)
+    body = page.locator(".jp-Notebook").inner_text()
+    assert "model not found" not in body and "Error displaying widget" not in body, body[:2000]
+    old.scroll_into_view_if_needed()
+    screenshot(page, "reloaded", full_page=False)
+    page_errors.check()

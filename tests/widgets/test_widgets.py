@@ -328,15 +328,25 @@ def test_no_widget_state_holds_the_key():
     assert count > 50  # the walk really covered the trees
 
 
-def test_replacing_a_panel_closes_all_its_widgets():
+def test_replacing_a_panel_keeps_it_disabled_saying_what_replaced_it():
     name = uniq()
     old = aw.RequestImagePanel(name=name, prompt="p", namespace={})
     old_widgets = list(walk(old))
-    before = len(_instances)
     new = aw.RequestImagePanel(name=name, prompt="p", namespace={})
-    assert all(w.comm is None for w in old_widgets)
-    assert len(_instances) == before  # as many widgets as before: the old ones are gone
+    # still open (a reloaded page finds its models), every control disabled
+    assert all(w.comm is not None for w in old_widgets)
+    assert all(w.disabled for w in walk(old) if w.has_trait("disabled"))
+    assert old.generate_button.disabled and not new.generate_button.disabled
+    notice = old.children[0]
+    assert "azimage-replaced" in notice._dom_classes
+    assert f"Replaced by a newer Request Image panel named {name!r}" in notice.value
+    assert "(created at " in notice.value  # no kernel here: the time only
     assert new.activity.name == name and old.activity.closed
+    # an edit in the old panel's fields no longer reaches any activity
+    old.prompt_input.value = "edited in the old panel"
+    assert new.activity.prompt == "p" and old.activity.prompt == "p"
+    new.close()
+    assert new.comm is None  # closed for good (not replaced): gone
 
 
 def test_close_frees_the_name():

@@ -216,7 +216,9 @@ class RunStateOwner(HasTraits):
         Returns True when a run was stopped.
         """
         task = self._task
-        if task is None or task.done():
+        # A run awaited in the caller's own task leaves that task behind when it ends:
+        # only a run still going is stopped, never the caller's code after it.
+        if task is None or task.done() or not self.state.running:
             return False
         task.cancel()
         return True

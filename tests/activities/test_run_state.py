@@ -150,3 +150,17 @@ async def test_activities_take_an_httpx_transport():
     assert ops.ids == ["op-1"] and req.ids == ["op-1"] and len(calls) == 1
     assert batch_progress(req) is not None
     await req.client().aclose()
+
+
+async def test_replacing_an_activity_after_its_run_leaves_the_callers_task_alone(conn):
+    """A run awaited in this task has ended; replacing the activity must not cancel this task."""
+    name = uniq()
+    first = RequestImage(conn, name=name, prompt="a red fox")
+    await first.submit()
+    assert first.state.status is not RunStatus.RUNNING
+    second = RequestImage(conn, name=name, prompt="a grey wolf", replace=True)  # closes ``first``
+    assert first.closed and not first.cancel()
+    await asyncio.sleep(0)  # a cancelled task would raise CancelledError here
+    await second.submit()
+    assert second.ids
+    await first.client().aclose()

@@ -11,7 +11,7 @@ and the text fields.
 
 The checks of every API request run first (authentication, rate limit,
 injected failures, latency, dropped connections, api-version: see
-``app.ApiHandler``). Then, choices where Azure's documents are silent:
+``handlers.ApiHandler``). Then, choices where Azure's documents are silent:
 - an api-version of the asynchronous flow on these routes, like an unknown
   path, is a 404 ``Resource not found``; so is an edit under a version
   without edits (dall-e-3);
@@ -55,7 +55,8 @@ from ..contract.limits import VERSIONS, VersionSpec
 from ..contract.routes import DEPLOYMENTS_PREFIX, EDITS_SUFFIX, GENERATIONS_SUFFIX
 from ..contract.text import is_blank
 from . import gpt_routes, sync_images
-from .app import IMAGE_PATH, ApiHandler, EmulatorState
+from .handlers import IMAGE_PATH, ApiHandler
+from .state import EmulatorState
 
 FILTER_MESSAGE = ("The prompt was refused by the safety system of the emulator (it contains the "
                   "configured content-filter word).")

@@ -37,7 +37,7 @@ NOT_NULLABLE = ("prompt", "model", "user", "size", "quality", "response_format",
 
 
 class V1Handler(SyncHandler):
-    """The checks of every v1 request (see ``app.ApiHandler``), with v1's api-version and auth."""
+    """The checks of every v1 request (see ``handlers.ApiHandler``), with v1's api-version and auth."""
 
     v1_route = True
     key_as_bearer = True

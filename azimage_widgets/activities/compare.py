@@ -88,8 +88,13 @@ class Compare(UsesConnection):
         api_version: str | None = None,
         concurrency: int = 4,
         store: Any = None,
+        client: Any = None,
+        transport: Any = None,
         **fields: Any,
     ) -> None:
+        """``client``: the ImageClient every cell goes through (default: the connection's shared
+        one); ``transport``: an httpx transport for a client of this grid's own (e.g.
+        httpx.MockTransport in a unit test), as the activities take them."""
         if prompts is not None and prompt is not None:
             raise ValidationError("prompts", "give prompts=[...] or prompt=..., not both")
         if prompts is None:
@@ -115,7 +120,11 @@ class Compare(UsesConnection):
                                   len(prompts) * len(variants))
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 50:
             raise ValidationError("concurrency", "must be a whole number from 1 to 50", concurrency)
+        if client is not None and conn is None:
+            conn = client.connection
         self.conn = conn
+        self._client = client
+        self._transport = transport
         self.api_version = api_version or getattr(conn, "api_version", None) or DEFAULT_API_VERSION
         self.store = store
         self.concurrency = concurrency

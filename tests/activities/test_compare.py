@@ -149,3 +149,45 @@ async def test_compare_grid_widget_runs_reruns_and_pins(conn, emu):
     assert [r.prompt for r in aw.history(pinned_only=True).records] == ["a red fox"]
     grid.close()
     assert grid.comm is None
+
+
+# -- a client or transport of its own ----------------------------------------------------------
+async def test_compare_takes_an_httpx_transport():
+    """Every cell goes through the given transport: submit, then poll, with the grid's version."""
+    import base64
+
+    import httpx
+
+    png = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(png, format="PNG")
+    b64 = base64.b64encode(png.getvalue()).decode()
+    calls: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if request.method == "POST":
+            op = f"op-{len(calls)}"
+            return httpx.Response(202, json={"id": op, "status": "notRunning"}, headers={
+                "operation-location": f"http://127.0.0.1:9/openai/operations/images/{op}"
+                                      "?api-version=2023-06-01-preview"})
+        op = request.url.path.rsplit("/", 1)[-1]
+        return httpx.Response(200, json={"id": op, "status": "succeeded", "created": 1,
+                                         "result": {"created": 1, "data": [{"b64_json": b64}]}})
+
+    conn = aw.Connection("http://127.0.0.1:9", api_key="fake-key", api_version="2023-06-01-preview")
+    cmp = aw.Compare(conn, prompts=["a fox", "a wolf"], size="256x256", store=False,
+                     transport=httpx.MockTransport(answer))
+    assert "transport" not in cmp.cell(0, 0).request
+    await cmp.run()
+    assert [c.status for c in cmp.all_cells()] == ["succeeded", "succeeded"]
+    posts = [r for r in calls if r.method == "POST"]
+    assert sorted(json_prompt(r) for r in posts) == ["a fox", "a wolf"]
+    assert all(r.url.params["api-version"] == "2023-06-01-preview" for r in calls)
+    assert [len(c.images) for c in cmp.all_cells()] == [1, 1]
+    await cmp.client().aclose()
+
+
+def json_prompt(request) -> str:
+    import json
+
+    return json.loads(request.content)["prompt"]

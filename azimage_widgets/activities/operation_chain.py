@@ -43,8 +43,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from traitlets import Any as AnyTrait
-from traitlets import Bool, HasTraits, Unicode
+from traitlets import Unicode
 
 from ..contract import ValidationError
 from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
@@ -62,6 +61,7 @@ from .datasets import normalize
 from .failures import error_info, format_error
 from .oplog import OperationLog, default_log
 from .request_body import build_request
+from .run_state import HasRunState, RunStatus
 
 _COUNTER = itertools.count(1)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -127,15 +127,14 @@ def _activity(step: Any) -> Activity:
     return act
 
 
-class Operation(HasTraits):
-    """A chain of activities run over datasets; see the module docstring."""
+class Operation(HasRunState):
+    """A chain of activities run over datasets; see the module docstring.
+
+    Its run is a RunState in ``state``, as an activity's is: ``state.value`` (also
+    ``results``) is the RunResults of the last run, ``state.error`` the failure with its dataset.
+    """
 
     name = Unicode()
-    status = Unicode("idle")
-    message = Unicode("")
-    running = Bool(False)
-    error = AnyTrait(None, allow_none=True)
-    results = AnyTrait(None, allow_none=True, help="The RunResults of the last run.")
 
     def __init__(self, *steps: Any, name: str | None = None,
                  write_to: str | Path | bool | None = None,
@@ -192,6 +191,12 @@ class Operation(HasTraits):
         return f"Operation({self.name!r}: {' -> '.join(self.chain())})"
 
     @property
+    def results(self) -> RunResults | None:
+        """The RunResults of the last run (``state.value``); None before any."""
+        value = self.state.value
+        return value if isinstance(value, RunResults) else None
+
+    @property
     def progress(self) -> Any:
         """The BatchProgress of the current run (done / total / failed)."""
         return batch_progress(self)
@@ -231,8 +236,7 @@ class Operation(HasTraits):
         ctxs = {a.kind: StepContext(a, log, self.name, ns,
                                     follow=follow_alone and a.kind == REQUEST_IMAGE)
                 for a in self.steps}
-        self.error = None
-        self.running, self.status, self.message = True, "running", ""
+        self.state = self.state.begin()
         coe_of: dict[int, bool] = {}
         last = self.steps[-1]
 
@@ -270,7 +274,7 @@ class Operation(HasTraits):
 
         def canceled(partial: RunResults) -> None:  # what succeeded before the cancel is published
             partial.log = log
-            self.results = partial
+            self.state = self.state.with_outputs(value=partial)
             self._publish(partial)
 
         try:
@@ -281,19 +285,18 @@ class Operation(HasTraits):
         except asyncio.CancelledError:
             for a in self.steps:
                 a.cancel_run(a.operation_ids())
-            self._end("canceled", "stopped; the service may still finish jobs already submitted")
+            self._end(RunStatus.CANCELED, "stopped; the service may still finish jobs already submitted")
             raise
         except DatasetError as exc:
             exc.results.log = log
-            self.results = exc.results
-            self.error = {**error_info(exc.error), "dataset": exc.index}
             for a in self.steps:
                 if a.running:
                     a.fail_run(exc.error, dataset=exc.index)
-            self._end("failed", str(exc))
+            self.state = self.state.with_outputs(value=exc.results).end(
+                RunStatus.FAILED, str(exc), {**error_info(exc.error), "dataset": exc.index})
             raise
         results.log = log
-        self.results = results
+        self.state = self.state.with_outputs(value=results)
         self._publish(results)
         n_fail = len(results.errors)
         for a in self.steps:
@@ -301,10 +304,10 @@ class Operation(HasTraits):
                       f"{len(results) - n_fail} of {len(results)} datasets succeeded in "
                       f"operation {self.name!r}")
         if n_fail:
-            self._end("completed", f"{len(results) - n_fail} of {len(results)} datasets succeeded; "
+            self._end(RunStatus.COMPLETED, f"{len(results) - n_fail} of {len(results)} datasets succeeded; "
                                    f"{n_fail} failed (see the operation log).")
             return results
-        self._end("succeeded", f"{len(results)} dataset{'s' if len(results) != 1 else ''} succeeded"
+        self._end(RunStatus.SUCCEEDED, f"{len(results)} dataset{'s' if len(results) != 1 else ''} succeeded"
                   + (f"; images in {folder}" if folder else "") + ".")
         for nxt in self.on_success:
             data_next = self.success_data(results) if callable(self.success_data) \
@@ -340,8 +343,8 @@ class Operation(HasTraits):
             self.download.publish(ids=[d.id for d in downloads if d is not None],
                                   results=downloads, value=results)
 
-    def _end(self, status: str, message: str) -> None:
-        self.status, self.message, self.running = status, message, False
+    def _end(self, status: RunStatus, message: str) -> None:
+        self.state = self.state.end(status, message)
 
     def start(self, data: Any = None) -> asyncio.Task[RunResults]:
         """Run as a task on the running loop (what the panel's Run button does)."""

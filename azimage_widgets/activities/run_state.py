@@ -106,22 +106,14 @@ class RunState:
         return replace(self, **changes) if changes else self
 
 
-class RunStateOwner(HasTraits):
-    """The run state of an activity and the public steps that move it.
+class HasRunState(HasTraits):
+    """A ``state`` trait holding a RunState, and its parts read through it.
 
-    The run steps (dataset_runs, operation_chain, download_result) call only
-    these methods. Expects ``name``, ``label`` and ``closed`` from the activity.
+    What an activity and an Operation share: observers watch ``state`` alone;
+    ``status``, ``message``, ``error``, ``running`` and ``elapsed`` are read-only views of it.
     """
 
     state = Instance(RunState, args=(), help="The last run: status, message, error, ids, results.")
-    progress: List[dict[str, Any]] = List(
-        help="One dict per operation: id, status, elapsed, images, message.")
-
-    name: str
-    api_version: str
-    label: ClassVar[str]
-    closed: bool
-    _task: asyncio.Task[Any] | None = None
 
     @property
     def status(self) -> RunStatus:
@@ -144,6 +136,23 @@ class RunStateOwner(HasTraits):
     @property
     def elapsed(self) -> float:
         return self.state.elapsed
+
+
+class RunStateOwner(HasRunState):
+    """The run state of an activity and the public steps that move it.
+
+    The run steps (dataset_runs, operation_chain, download_result) call only
+    these methods. Expects ``name``, ``label`` and ``closed`` from the activity.
+    """
+
+    progress: List[dict[str, Any]] = List(
+        help="One dict per operation: id, status, elapsed, images, message.")
+
+    name: str
+    api_version: str
+    label: ClassVar[str]
+    closed: bool
+    _task: asyncio.Task[Any] | None = None
 
     def start_run(self) -> None:
         """Mark a run as started by the current task; ValidationError when closed or already running."""
@@ -233,4 +242,4 @@ class RunStateOwner(HasTraits):
         return [r["id"] for r in self.progress if r.get("id")]
 
 
-__all__ = ["CANCEL_MESSAGE", "RunState", "RunStateOwner", "RunStatus", "now"]
+__all__ = ["CANCEL_MESSAGE", "HasRunState", "RunState", "RunStateOwner", "RunStatus", "now"]

@@ -59,7 +59,7 @@ class OperationPanel(OwnsParts, VBox):
         super().__init__([self.chain, HBox([self.run_button, self.cancel_button]),
                           self.status_html, self.bar, self.log_view])
         self.add_class("azimage-operation")
-        operation.observe(self._on_status, names=["status", "message", "error", "running"])
+        operation.observe(self._on_status, names="state")
         self._on_status()
         self._built = True
 
@@ -72,16 +72,14 @@ class OperationPanel(OwnsParts, VBox):
             self.status_html.add_class("azimage-error")
         else:
             self.status_html.remove_class("azimage-error")
-            self.status_html.value = (f"<b>{html.escape(op.status)}</b>"
+            self.status_html.value = (f"<b>{html.escape(str(op.status))}</b>"
                                       + (f" &middot; {html.escape(op.message)}" if op.message else ""))
 
     def submit(self, data: Any = None) -> asyncio.Task[Any]:
         """Run (``data`` or the panel's ``data``) as a task on the running loop."""
         if self._task is not None and not self._task.done():
             return self._task
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(self.operation.run(self.data if data is None else data))
-        self.operation._task = task
+        task = self.operation.start(self.data if data is None else data)
         self._task = task
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -110,7 +108,7 @@ class OperationPanel(OwnsParts, VBox):
         for t in list(self._tasks):
             t.cancel()
         try:
-            self.operation.unobserve(self._on_status, names=["status", "message", "error", "running"])
+            self.operation.unobserve(self._on_status, names="state")
         except ValueError:
             pass
         for child in list(self.children):

@@ -245,10 +245,10 @@ async def test_on_success_chains_and_failures_do_not(conn, emu, tmp_path):
     results = await first.run(["x", "y"])
     assert results.next is not None and results.next[0].request["prompt"] == "after 2"
     assert second.status == "succeeded"
-    # a dataset failed: the chained operation does not run
-    second.status = "idle"
+    # a dataset failed: the chained operation does not run (its run state stays as it was)
+    before = second.state
     results = await first.run(["x", f"y {word}"])
-    assert results.next is None and second.status == "idle"
+    assert results.next is None and second.state is before
 
 
 async def test_a_chain_loop_is_refused(conn):
@@ -286,3 +286,27 @@ async def test_operation_panel_runs_and_shows_its_log(conn, emu):
     panel.log_view.errors_only.value = True
     assert "contentFilter" in panel.log_view.table.value
     panel.close()
+
+
+async def test_operation_run_state_is_one_typed_value(conn, emu):
+    """An Operation holds its run in ``state`` (a RunState), as an activity does."""
+    from azimage_widgets.activities.run_state import RunState, RunStatus
+
+    word = emu.config.content_filter_word
+    op = aw.Operation(req_act(conn, prompt="cfg"),
+                      DownloadImage(conn, name=uniq("get"), namespace={}),
+                      name=uniq("op"), log=OperationLog())
+    assert isinstance(op.state, RunState) and op.state.status is RunStatus.IDLE
+    seen: list[RunState] = []
+    op.observe(lambda c: seen.append(c["new"]), names="state")
+    results = await op.run(["a fox"])
+    assert seen[0].running and seen[0].started is not None
+    assert op.state.status is RunStatus.SUCCEEDED and not op.running
+    assert op.state.value is results and op.results is results and op.state.error is None
+    assert op.elapsed == op.state.elapsed > 0
+    with pytest.raises(DatasetError):
+        await op.run(["a fox", f"a {word} fox"])
+    assert op.state.status is RunStatus.FAILED and op.state.error["dataset"] == 1
+    assert op.state.error["code"] == "contentFilter" and op.message == op.state.message
+    with pytest.raises(AttributeError):
+        op.status = "idle"  # read through the state, never set beside it

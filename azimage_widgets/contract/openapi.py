@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ValidationError
+from .field_schema import fields_to_json_schema
 from .limits import version_spec
+from .openapi_v1 import v1_document
 from .routes import (
     DEPLOYMENTS_PREFIX,
     EDITS_SUFFIX,
@@ -34,45 +36,6 @@ OPERATION_PATH = OPERATION_PREFIX + "{operationId}"
 GENERATIONS_PATH = DEPLOYMENTS_PREFIX + "{deployment-id}" + GENERATIONS_SUFFIX
 EDITS_PATH = DEPLOYMENTS_PREFIX + "{deployment-id}" + EDITS_SUFFIX
 OPENAPI_PATH = "/openapi.json"
-
-
-# -- fields -> JSON schema --------------------------------------------------------
-def _tokens(name: str) -> list[str]:
-    """``result.data[].url`` -> ["result", "data", "[]", "url"]."""
-    out: list[str] = []
-    for part in name.split("."):
-        if part.endswith("[]"):
-            out.extend([part[:-2], "[]"])
-        else:
-            out.append(part)
-    return out
-
-
-def fields_to_json_schema(fields: tuple[SchemaField, ...] | list[SchemaField]) -> dict[str, Any]:
-    """An object JSON schema with the fields' nesting, order, types, required flags and descriptions."""
-    root: dict[str, Any] = {"type": "object", "properties": {}}
-    for f in fields:
-        toks = _tokens(f.name)
-        node = root
-        for i, tok in enumerate(toks):
-            last = i == len(toks) - 1
-            if tok == "[]":
-                node = node.setdefault("items", {"type": "object"})
-                continue
-            if node.get("type") != "object":
-                node["type"] = "object"
-            props = node.setdefault("properties", {})
-            child = props.setdefault(tok, {})
-            if last:
-                child["type"] = f.type
-                if f.description:
-                    child["description"] = f.description
-                if f.required:
-                    req = node.setdefault("required", [])
-                    if tok not in req:
-                        req.append(tok)
-            node = child
-    return root
 
 
 def json_schema_to_fields(schema: Mapping[str, Any], doc: Mapping[str, Any] | None = None,
@@ -136,8 +99,6 @@ def openapi_document(api_version: str, *, server: str | None = None) -> dict[str
     """The OpenAPI 3.0 document of one api-version, generated from ``contract.schemas``."""
     spec = version_spec(api_version)
     if spec.is_v1:
-        from .openapi_v1 import v1_document  # built on this module's helpers
-
         return v1_document(server)
     if spec.is_sync:
         return _sync_document(api_version, server)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .field_schema import fields_to_json_schema
 from .image_models import (
     BACKGROUNDS,
     GPT_IMAGE_COMMON,
@@ -20,7 +21,6 @@ from .image_models import (
     PARTIAL_IMAGES_MAX,
 )
 from .limits import V1_API_VERSION, V1_QUERY_VALUES, version_spec
-from .openapi import fields_to_json_schema
 from .routes import V1_EDITS_PATH, V1_GENERATIONS_PATH
 from .schemas import REQUEST_IMAGE, schemas_for
 

@@ -48,8 +48,8 @@ TILE: dict[str, Any] = {"grid_template_columns": "max-content max-content 1fr",
 # erases grid-column (seen in Chromium: the buttons ended up hidden beside the thumbnail).
 SPAN = "auto / 1 / auto / -1"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: Blur radius (pixels) of a live preview's first partial image; later ones sharpen.
-PARTIAL_BLUR = 8.0
+#: Blur radius (thumbnail pixels) of a live preview's first partial image; later ones sharpen.
+PARTIAL_BLUR = 4.0
 PARTIAL_STEPS = 3
 
 
@@ -143,10 +143,12 @@ class PreviewGrid(VBox):
         (``partial_index`` of ``partials``), until ``show`` puts the finished images there."""
         try:
             with PILImage.open(io.BytesIO(data)) as img:
-                img.load()
-                radius = PARTIAL_BLUR * (partials - partial_index) / max(partials, 1)
-                shown = img.filter(ImageFilter.GaussianBlur(radius)) if radius > 0 else img
-                thumb = make_thumbnail(shown, THUMBNAIL_PX)
+                img.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))  # a JPEG decodes smaller
+                small = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+            small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))  # blur the thumbnail, not the image
+            radius = PARTIAL_BLUR * (partials - partial_index) / max(partials, 1)
+            shown = small.filter(ImageFilter.GaussianBlur(radius)) if radius > 0 else small
+            thumb = make_thumbnail(shown, THUMBNAIL_PX)
         except Exception:  # noqa: BLE001 - a partial that does not decode is skipped
             return
         tile = self.partial_tiles.get(image_index)
@@ -162,6 +164,7 @@ class PreviewGrid(VBox):
             self.partial_tiles[image_index] = tile
             self.tiles = [*self.tiles, tile]
             self.grid.children = tuple(self.tiles)
+            self._refresh()  # the grid shows once it has a tile
         picture, caption = tile.children
         picture.value = thumb
         caption.value = (f'<span style="font-size:85%" data-partial="{partial_index}">image '

@@ -98,6 +98,7 @@ def test_partial_tiles_replace_their_picture_in_place() -> None:
     assert tile.children[0].value != first
     assert "preview 2 of 2" in tile.children[1].value
     assert "azimage-partial" in tile._dom_classes
+    assert grid.grid.layout.display != "none"  # an empty grid is hidden; a partial shows it
 
 
 @dataclass(frozen=True)

@@ -391,7 +391,7 @@ class RequestImage(Activity):
         ops = list(self.last_run or []) if ops is None else list(ops)
         if not ops:
             raise ValidationError("ids", "nothing to follow: submit first")
-        self.start_run()
+        self.start_run(fresh=False)  # the submit's ids stay
         started = getattr(self, "_started", None) or self.clock()
         client = self.client()
         try:

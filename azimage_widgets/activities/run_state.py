@@ -83,8 +83,12 @@ class RunState:
         end = self.ended if self.ended is not None else now()
         return max(0.0, end - self.started)
 
-    def begin(self) -> RunState:
-        """A new run: running, no error, the outputs of the last run kept until replaced."""
+    def begin(self, fresh: bool = True) -> RunState:
+        """Running again, no error; ``fresh``: a new run, so none of the last run's outputs
+        (ids, results, value) either, and what a panel shows after it is this run's alone."""
+        if fresh:
+            return replace(self, status=RunStatus.RUNNING, message="", error=None,
+                           started=now(), ended=None, ids=(), results=(), value=None)
         return replace(self, status=RunStatus.RUNNING, message="", error=None,
                        started=now(), ended=None)
 
@@ -154,15 +158,20 @@ class RunStateOwner(HasRunState):
     closed: bool
     _task: asyncio.Task[Any] | None = None
 
-    def start_run(self) -> None:
-        """Mark a run as started by the current task; ValidationError when closed or already running."""
+    def start_run(self, fresh: bool = True) -> None:
+        """Mark a run as started by the current task; ValidationError when closed or already running.
+
+        ``fresh`` (a new run): the last run's ids, results and progress rows are dropped;
+        False continues the last run (e.g. following the operations a submit made)."""
         if self.closed:
             raise ValidationError("name", f"activity {self.name!r} is closed")
         task = asyncio.current_task()
         if self._task is not None and not self._task.done() and self._task is not task:
             raise ValidationError("run", f"{self.label} {self.name!r} is already running; cancel it first")
         self._task = task
-        self.state = self.state.begin()
+        if fresh:
+            self.clear_operations()  # the last run's rows (and their error lines) go with it
+        self.state = self.state.begin(fresh)
 
     def end_run(self, status: RunStatus | str, message: str = "") -> None:
         """Mark the run as ended with ``status``."""

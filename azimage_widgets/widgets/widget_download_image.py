@@ -110,8 +110,7 @@ class DownloadImagePanel(ActivityPanel):
             err = ValidationError("image_id", self.field_errors()["image_id"])
             self._show_field_error(err)
             raise err
-        self.previews.clear()
-        self.urls_html.value = ""
+        self.urls_html.value = ""  # the last run's tiles stay, "earlier run", until replaced
         self._task = self._start(self.activity.download)
         self._update_buttons()
         return self._task
@@ -122,7 +121,7 @@ class DownloadImagePanel(ActivityPanel):
         res = self.activity.result  # the last DownloadResult of new.results
         self.result = res
         self.urls_html.value = urls_html(res)
-        self.previews.show([res] if res is not None else [])
+        self.previews.show_run([res] if res is not None else [], new.running)
 
     def _deletable(self) -> bool:
         return self.activity.result is not None

@@ -115,6 +115,7 @@ class PreviewGrid(VBox):
         for tile in self.tiles:
             close_tree(tile)
         self.tiles, self.thumbs, self.entries, self.captions = [], [], [], []
+        self.remove_class("azimage-earlier")
         self.partial_tiles = {}
         self.grid.children = ()
         self.hide_full()
@@ -136,11 +137,35 @@ class PreviewGrid(VBox):
             self.page_widgets()
         self._refresh()
 
+    def show_run(self, results: Iterable[DownloadResult | None], running: bool) -> None:
+        """A run's results; while a run has none yet, the last run's tiles stay, each
+        caption saying "earlier run" (replaced by the run's own tiles when they come)."""
+        results = list(results)
+        if running and not any(r is not None for r in results) and self.tiles:
+            self.mark_earlier()
+        else:
+            self.show(results)
+
+    def mark_earlier(self) -> None:
+        """Label every tile as from an earlier run (once)."""
+        if "azimage-earlier" in self._dom_classes:
+            return
+        self.add_class("azimage-earlier")
+        label = ('<span class="azimage-earlier-label" style="font-size:85%"><b>earlier run</b></span>'
+                 ' &middot; ')
+        marked = []
+        for caption, text in self.captions:
+            caption.value = label + text
+            marked.append((caption, caption.value))
+        self.captions = marked
+
     def show_partial(self, image_index: int, partial_index: int, data: bytes,
                      partials: int = PARTIAL_STEPS) -> None:
         """A streamed partial image of image ``image_index``: its tile is made with the first
         partial and its picture replaced in place by each later one, blurred less each time
         (``partial_index`` of ``partials``), until ``show`` puts the finished images there."""
+        if "azimage-earlier" in self._dom_classes:
+            self.clear()  # this run's first picture: the earlier run's tiles go
         try:
             with PILImage.open(io.BytesIO(data)) as img:
                 img.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))  # a JPEG decodes smaller

@@ -135,8 +135,7 @@ class RequestImagePanel(ActivityPanel):
         """
         if self._task is not None and not self._task.done():
             return self._task
-        follow = self.follow_input.value
-        self.previews.clear()
+        follow = self.follow_input.value  # the last run's tiles stay, "earlier run", until replaced
         self._task = self._start(lambda: self.activity.generate(follow=follow))
         self._update_buttons()
         return self._task
@@ -148,7 +147,7 @@ class RequestImagePanel(ActivityPanel):
             self.ids_html.value = f"<b>Operation ids</b>: {shown}" if new.ids else ""
         if old is None or old.results != new.results:
             self.results = list(new.results)
-            self.previews.show(self.results)
+            self.previews.show_run(self.results, new.running)
 
     def _deletable(self) -> bool:
         return bool(self.activity.state.ids)

@@ -86,3 +86,35 @@ def test_replaced_panel_stays_disabled_and_survives_a_reload(nb_page, page_error
     old.scroll_into_view_if_needed()
     screenshot(page, "reloaded", full_page=False)
     page_errors.check()
+
+
+def test_a_new_run_clears_the_last_runs_lines(nb_page, page_errors, screenshot):
+    page = nb_page
+    panel = page.locator(".azimage-request-image").first
+    out = run_code_cell(page, "ops = await req.submit()\nprint(ops.ids[0])", timeout=60_000)
+    first_id = out.strip()
+    page.wait_for_function("el => el.querySelectorAll('img.azimage-thumb').length === 2",
+                           arg=panel.element_handle(), timeout=30_000)
+    assert first_id in panel.locator(".azimage-ids").inner_text()
+    # a failed run (content filter): only its own id and error line; earlier pictures labelled
+    run_code_cell(page, "req.activity.prompt = 'a fox CONTENT_FILTER'\n"
+                        "try:\n    await req.submit()\nexcept Exception as e:\n    print(type(e).__name__)",
+                  timeout=60_000)
+    page.wait_for_function("el => el.querySelector('.azimage-status').innerText.includes('Failed')",
+                           arg=panel.element_handle(), timeout=30_000)
+    ids_text = panel.locator(".azimage-ids").inner_text()
+    assert first_id not in ids_text and "Operation ids" in ids_text, ids_text
+    assert first_id not in panel.inner_text().replace(panel.locator(".azimage-grid").inner_text(), "")
+    labels = panel.locator(".azimage-earlier-label")
+    assert labels.count() == 2 and labels.first.inner_text() == "earlier run"
+    panel.scroll_into_view_if_needed()
+    screenshot(page, "failed", full_page=False)
+    # a run refused before sending: no ids, no rows of the failed run
+    run_code_cell(page, "req.activity.prompt = ''\ntry:\n    await req.submit()\n"
+                        "except Exception as e:\n    print(type(e).__name__)", timeout=60_000)
+    page.wait_for_function("el => el.querySelector('.azimage-status').innerText.includes('prompt')",
+                           arg=panel.element_handle(), timeout=30_000)
+    assert panel.locator(".azimage-ids").inner_text().strip() == ""
+    assert "CONTENT_FILTER" not in panel.locator(".azimage-status").inner_text()
+    assert panel.locator(".azimage-earlier-label").count() == 2
+    page_errors.check()

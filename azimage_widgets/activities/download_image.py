@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from traitlets import Unicode, validate
 
-from ..contract import ValidationError, check_operation_id
+from ..contract import ApiError, ValidationError, check_operation_id
 from ..contract.schemas import DOWNLOAD_IMAGE
 from .activity import Activity
 from .download_result import (
@@ -75,6 +76,15 @@ class DownloadImage(Activity):
         found = [r for r in self.state.results if isinstance(r, DownloadResult)]
         return found[-1] if found else None
 
+    def not_found_message(self, exc: ApiError, op_id: str) -> str:
+        """A 404 with what was looked up where: the id, the endpoint's host and the api-version."""
+        endpoint = getattr(self.conn, "endpoint", None)
+        host = urlsplit(endpoint).netloc if isinstance(endpoint, str) else ""
+        where = f"at {host}" if host else "at the connection's endpoints"
+        return (f"{exc.message or 'Resource not found'}: no operation {op_id!r} {where} "
+                f"with api-version {self.api_version} (an id from another resource, "
+                "deployment or api-version, or older than the service keeps)")
+
     async def download(self, namespace: Any = None) -> DownloadResult:
         """Wait for the operation to finish and fetch its images; binds ``output`` when set.
 
@@ -89,6 +99,12 @@ class DownloadImage(Activity):
             res = await poll_and_fetch(self, self.client(), op_id, self.clock())
         except asyncio.CancelledError:
             self.cancel_run([op_id] if op_id else [])
+            raise
+        except ApiError as exc:
+            if exc.status_code == 404 and op_id:
+                self.fail_run(exc, message=self.not_found_message(exc, op_id))
+            else:
+                self.fail_run(exc)
             raise
         except Exception as exc:
             self.fail_run(exc)

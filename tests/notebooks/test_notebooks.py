@@ -87,7 +87,9 @@ def _check_quickstart(nb, state, roots) -> None:
     assert "2 images of size (256, 256)" in text
     assert "urls: 2 images: [(256, 256), (256, 256)]" in text
     assert "the Download Image ID now follows Request Image:" in text
+    assert "dl still reads: [fox_id]" in text  # the chaining cell feeds a panel of its own
     shown = _reachable(state, roots)
+    assert any(state[m]["state"].get("value") == "[fox_id]" for m in shown)  # its ID field
     images = [state[m] for m in shown if state[m].get("model_name") == "ImageModel"]
     thumbs = [m for m in images if "azimage-thumb" in m["state"].get("_dom_classes", [])]
     # the panels as shown now: Request Image's last run (2) + Download Image (2); the first

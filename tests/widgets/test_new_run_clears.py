@@ -69,3 +69,14 @@ async def test_download_panel_clears_the_last_runs_urls(conn):
     assert dl.urls_html.value == "" and dl.activity.result is None
     assert all("earlier run" in c for c in captions(dl))
     dl.close()
+
+
+async def test_a_wrong_id_says_what_was_looked_up_where(conn, emu):
+    dl = aw.DownloadImagePanel(conn, name=uniq(), image_id="0000-not-there", namespace={})
+    with pytest.raises(aw.ApiError):
+        await dl.submit()
+    host = emu.endpoint.split("://", 1)[1].split("/", 1)[0]
+    shown = dl.status_html.value
+    assert "0000-not-there" in shown and host in shown
+    assert f"api-version {dl.activity.api_version}" in shown and "404" in shown, shown
+    dl.close()

@@ -118,3 +118,34 @@ def test_a_new_run_clears_the_last_runs_lines(nb_page, page_errors, screenshot):
     assert "CONTENT_FILTER" not in panel.locator(".azimage-status").inner_text()
     assert panel.locator(".azimage-earlier-label").count() == 2
     page_errors.check()
+
+
+def test_quickstart_run_all_keeps_fox_id_and_a_wrong_id_says_where(lab, page, page_errors, screenshot):
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+    shutil.copy(src, lab.root / "pf_quickstart.ipynb")
+    page.goto(lab.url("/lab/tree/pf_quickstart.ipynb?reset"))
+    run_all_cells(page)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                 .every(p => /\\[\\d+\\]/.test(p.textContent))""", timeout=120_000)
+    get_fox = page.locator(".azimage-download-image").first
+    get_fox.wait_for(state="visible", timeout=30_000)
+    assert get_fox.locator(".azimage-image-id input").input_value() == "[fox_id]"
+    get_fox.scroll_into_view_if_needed()
+    screenshot(page, "fox_id", full_page=False)
+    # a wrong id: the status says the id, the endpoint's host and the api-version
+    run_code_cell(page, "bad = aw.DownloadImagePanel(conn, name='bad id', image_id='0000-not-there')\n"
+                        "try:\n    await bad.submit()\nexcept Exception as e:\n    print(type(e).__name__)\n"
+                        "bad", timeout=60_000)
+    bad = page.locator(".azimage-download-image").last
+    page.wait_for_function("el => el.querySelector('.azimage-status').innerText.includes('Failed')",
+                           arg=bad.element_handle(), timeout=30_000)
+    status = bad.locator(".azimage-status").inner_text()
+    host = run_code_cell(page, "from urllib.parse import urlsplit\nprint(urlsplit(conn.endpoint).netloc)")
+    assert "'0000-not-there'" in status and host.strip() in status and "api-version" in status, status
+    bad.scroll_into_view_if_needed()
+    screenshot(page, "wrong_id", full_page=False)
+    page_errors.check()

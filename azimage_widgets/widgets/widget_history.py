@@ -194,8 +194,10 @@ class HistoryGallery(OwnsParts, VBox):
     def close_parts(self) -> None:
         if self._pending is not None:
             self._pending.cancel()
-        for tile in self.tiles:
-            close_tree(tile)
+        # the whole tree (grid, search box, tiles): a container left open would name
+        # closed tiles as its children
+        for child in self.children:
+            close_tree(child)
         self.tiles = []
 
 

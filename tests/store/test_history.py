@@ -146,4 +146,10 @@ async def test_typing_in_the_search_box_searches_once_typing_pauses(conn):
     assert calls == ["wolf"] and [r.prompt for r in gallery.records] == ["a grey wolf"]
     gallery.search("fox")  # from Python: at once
     assert calls[-1] == "fox" and [r.prompt for r in gallery.records] == ["a red fox"]
+    from azimage_widgets.widgets import walk
+
+    tree = list(walk(gallery))
     gallery.close()
+    # no container stays open naming closed children (a front end would miss their models)
+    assert [type(w).__name__ for w in tree if w.comm is not None and getattr(w, "children", ())] == []
+    assert all(w.comm is None for w in tree if "azimage-history-tile" in getattr(w, "_dom_classes", ()))

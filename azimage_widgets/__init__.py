@@ -37,7 +37,7 @@ __all__ = [
     # the operation log, and the code behind a run
     "OperationLog", "OperationLogView", "default_log", "view_code",
     # what the service returns, and what can go wrong
-    "ImageOperation", "ImageResult",
+    "ImageOperation", "ImageResult", "PartialImage",
     "AzimageError", "ApiError", "ValidationError", "ContentFilterError", "ThrottledError",
     "OperationTimeout", "ImageFetchError",
 ]
@@ -61,6 +61,7 @@ _HOME: dict[str, str] = {
     "view_code": "azimage_widgets.activities.view_code",
     "ImageOperation": "azimage_widgets.contract",
     "ImageResult": "azimage_widgets.contract",
+    "PartialImage": "azimage_widgets.contract.stream_events",
     "AzimageError": "azimage_widgets.contract",
     "ApiError": "azimage_widgets.contract",
     "ValidationError": "azimage_widgets.contract",

@@ -23,7 +23,7 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import httpx
@@ -37,11 +37,13 @@ from ..contract import (
     check_operation_id,
 )
 from ..contract.limits import OPTION_NAMES
+from ..contract.stream_events import PartialImage
 from .connection import Connection, ConnectionLike
 from .image_client import ImageClient
 from .pacing import Pace, already_paced, pace_for
 from .pool import ConnectionPool
 from .retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, parse_retry_after
+from .v1 import uses_model_rules
 
 log = logging.getLogger("azimage_widgets.client.pool")
 
@@ -274,10 +276,13 @@ class PooledImageClient(ImageClient):
         bound = _REQUEST_IMAGE.bind(self, prompt, **kwargs)  # TypeError like ImageClient's
         bound.apply_defaults()
         args = bound.arguments
-        # invalid input is refused before any endpoint is tried
-        ImageRequest(prompt=prompt, size=args["size"], n=args["n"], user=args["user"],
-                     api_version=args["api_version"] or self._pool.api_version,
-                     **{k: args[k] for k in OPTION_NAMES if args.get(k) is not None})
+        # invalid input is refused before any endpoint is tried (v1: by the member's model
+        # rules, which its request_image checks before sending)
+        version = args["api_version"] or self._pool.api_version
+        if not uses_model_rules(version):
+            ImageRequest(prompt=prompt, size=args["size"], n=args["n"], user=args["user"],
+                         api_version=version,
+                         **{k: args[k] for k in OPTION_NAMES if args.get(k) is not None})
         if "omit" in kwargs:
             kwargs["omit"] = tuple(kwargs["omit"])  # an iterator is read once, tried maybe often
         if all(m.removed for m in self._members):
@@ -337,6 +342,20 @@ class PooledImageClient(ImageClient):
             raise last
         raise ApiError(None, "poolExhausted",
                        f"no endpoint of the pool took the request within {self._pool.max_wait:g} s")
+
+    async def stream_image(self, prompt: str, **kwargs: Any
+                           ) -> AsyncGenerator[PartialImage | ImageResult, None]:
+        """``ImageClient.stream_image`` on the next free endpoint (no failover once streaming:
+        a stream is retried only before its first byte, by that endpoint's client)."""
+        self._check_open()
+        member = self._pick(set())
+        if member is None:
+            raise ApiError(None, "poolExhausted", "no endpoint of the pool is free to stream")
+        member.submitted += 1
+        async for event in member.client.stream_image(prompt, **kwargs):
+            if isinstance(event, ImageResult):
+                self._own(event.id, member)
+            yield event
 
     def _fails_over(self, exc: ApiError) -> bool:
         if exc.status_code is not None:

@@ -29,6 +29,7 @@ from .capped import MAX_API_RESPONSE_BYTES
 from .connection import Connection
 from .exchange import Answer, exchange
 from .poll import DeadlinePassed
+from .retired import with_retirement_note
 from .retry import (
     RequestKind,
     RetryPolicy,
@@ -150,7 +151,9 @@ class Sender:
                                   retry_after=retry_after)
         if code in CONTENT_FILTER_CODES:
             return ContentFilterError(status, code, message, operation_id=operation_id)
-        return ApiError(status, code, message, operation_id=operation_id)
+        # a 404 on a retired version or model says so, with the date and what to use
+        return with_retirement_note(ApiError(status, code, message, operation_id=operation_id),
+                                    self.conn.api_version, self.conn.image_model)
 
 
 def json_of(answer: Answer, what: str, operation_id: str | None = None) -> Any:

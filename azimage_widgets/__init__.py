@@ -95,6 +95,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         ThrottledError,
         ValidationError,
     )
+    from .contract.stream_events import PartialImage
     from .widgets import (
         CompareGrid,
         DownloadImagePanel,

@@ -19,7 +19,7 @@ EXPECTED = {
     "RequestImagePanel", "DownloadImagePanel", "OperationPanel", "CompareGrid", "history",
     "RequestImage", "DownloadImage", "Operation", "Compare",
     "OperationLog", "OperationLogView", "default_log", "view_code",
-    "ImageOperation", "ImageResult",
+    "ImageOperation", "ImageResult", "PartialImage",
     "AzimageError", "ApiError", "ValidationError", "ContentFilterError", "ThrottledError",
     "OperationTimeout", "ImageFetchError",
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -21,8 +21,7 @@ from ..contract.errors import ValidationError
 from ..contract.limits import OPTION_NAMES, version_spec
 from ..contract.models import ImageOperation, ImageRequest, ImageResult
 from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH
-from ..contract.stream_events import PartialImage
-from . import streaming, v1
+from . import v1
 from .batch import ProgressCallback, prompt_jobs, prompt_list, run_batch
 from .connection import Connection, ConnectionLike
 from .exchange import with_mark_sent
@@ -34,12 +33,13 @@ from .poll import Poller, PollSchedule, StatusCallback, call_back
 from .retry import RetryPolicy
 from .send import Sender, json_of
 from .shared import close_shared, forget, get_shared
+from .streaming import ModelCalls
 
 #: Image fetches (download and decode check) one client runs at once.
 DEFAULT_FETCH_CONCURRENCY = 4
 
 
-class ImageClient:
+class ImageClient(ModelCalls):
     """Async client of the image generation REST API; use as ``async with ImageClient(conn)``.
 
     One httpx.AsyncClient (a connection pool) is made on first use and bound
@@ -290,64 +290,6 @@ class ImageClient:
             return
         op_id, url, _ = self._book.locate(op, api_version)
         await self._send.request("DELETE", url, kind="idempotent", operation_id=op_id)
-
-    async def edit_image(
-        self,
-        image: bytes | list[bytes],
-        prompt: str,
-        *,
-        mask: bytes | None = None,
-        n: int = 1,
-        size: str | None = None,
-        quality: str | None = None,
-        response_format: str | None = None,
-        user: str | None = None,
-        api_version: str | None = None,
-        deployment: str | None = None,
-        input_fidelity: str | None = None,
-        output_format: str | None = None,
-        background: str | None = None,
-        output_compression: int | None = None,
-    ) -> ImageOperation:
-        """Edit an image (v1, or 2025-04-01-preview's deployments path): multipart image(s),
-        optional mask; the model's rules on v1 or with the newer fields (input_fidelity, ...).
-
-        ``image``: the bytes of a PNG or JPEG (or a list of them); ``mask``: a
-        PNG of the first image's size whose transparent pixels mark where to
-        edit. Like a synchronous ``request_image``, the answer is recorded
-        under a generated id: ``download_image(op.id)`` gives the ImageResult
-        (``items[i].b64_json``, ``usage``). ValidationError before anything is
-        sent for a version without edits, a file that is not PNG/JPEG, etc.
-        """
-        version = api_version or self._conn.api_version
-        more = {"input_fidelity": input_fidelity, "output_format": output_format,
-                "background": background, "output_compression": output_compression}
-        if v1.uses_model_rules(version) or any(v is not None for v in more.values()):
-            fields = {"n": n, "size": size, "quality": quality, "response_format": response_format,
-                      "user": user, **more}
-            return await v1.edit_by_model(self._generations, image, prompt, mask=mask,
-                                          fields=fields, api_version=version,
-                                          deployment=deployment)
-        return await self._generations.edit(image, prompt, mask=mask, n=n, size=size,
-                                            quality=quality, response_format=response_format,
-                                            user=user, api_version=version, deployment=deployment)
-
-    def stream_image(self, prompt: str, *, partial_images: int = 2,
-                     image: bytes | list[bytes] | None = None, mask: bytes | None = None,
-                     api_version: str | None = None, deployment: str | None = None,
-                     timeout: float | None = None, **fields: Any
-                     ) -> AsyncGenerator[PartialImage | ImageResult, None]:
-        """Generate (or, with ``image``, edit) streamed: ``async for event in ...`` gets each
-        PartialImage as it arrives, then the ImageResult (recorded: ``download_image(id)``).
-
-        ``fields``: size, n, quality, output_format, background, output_compression,
-        moderation, user (and input_fidelity for edits); ``timeout`` bounds the whole
-        stream. Checked by the model's rules before anything is sent (streaming.py).
-        """
-        return streaming.stream(self, prompt, image=image, mask=mask,
-                                partial_images=partial_images, fields=fields,
-                                api_version=api_version or self._conn.api_version,
-                                deployment=deployment, timeout=timeout)
 
     async def fetch_image(self, url: str) -> bytes:
         """The image's bytes, checked to decode; credentials only go to the endpoint's origin.

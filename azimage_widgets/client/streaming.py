@@ -27,12 +27,19 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from httpx_sse import EventSource
 
-from ..contract import ApiError, ImageResult, ParseError, ValidationError, parse_images_response
+from ..contract import (
+    ApiError,
+    ImageOperation,
+    ImageResult,
+    ParseError,
+    ValidationError,
+    parse_images_response,
+)
 from ..contract.errors import parse_error_body, strip_query
 from ..contract.limits import version_spec
 from ..contract.stream_events import CompletedImage, PartialImage, StreamedResult, read_event
@@ -40,9 +47,11 @@ from .capped import MAX_B64_RESPONSE_BYTES
 from .exchange import Answer
 from .generations import SYNC_READ_TIMEOUT, new_id
 from .retry import is_retryable, parse_retry_after
-from .v1 import edit_request, generation_request
+from .v1 import edit_by_model, edit_request, generation_request, uses_model_rules
 
 if TYPE_CHECKING:
+    from .connection import Connection
+    from .generations import Generations
     from .image_client import ImageClient
 
 #: One event at most (a partial or final image in base64, with its JSON): bytes.
@@ -285,6 +294,73 @@ async def stream(client: ImageClient, prompt: str, *, image: Any = None, mask: b
     yield result
 
 
+class ModelCalls:
+    """The calls of ImageClient that follow a model's rules: edits (v1 and the
+    deployments path) and streamed generations and edits."""
+
+    _conn: Connection
+    _generations: Generations
+
+    async def edit_image(
+        self,
+        image: bytes | list[bytes],
+        prompt: str,
+        *,
+        mask: bytes | None = None,
+        n: int = 1,
+        size: str | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        user: str | None = None,
+        api_version: str | None = None,
+        deployment: str | None = None,
+        input_fidelity: str | None = None,
+        output_format: str | None = None,
+        background: str | None = None,
+        output_compression: int | None = None,
+    ) -> ImageOperation:
+        """Edit an image (v1, or 2025-04-01-preview's deployments path): multipart image(s),
+        optional mask; the model's rules on v1 or with the newer fields (input_fidelity, ...).
+
+        ``image``: the bytes of a PNG or JPEG (or a list of them); ``mask``: a
+        PNG of the first image's size whose transparent pixels mark where to
+        edit. Like a synchronous ``request_image``, the answer is recorded
+        under a generated id: ``download_image(op.id)`` gives the ImageResult
+        (``items[i].b64_json``, ``usage``). ValidationError before anything is
+        sent for a version without edits, a file that is not PNG/JPEG, etc.
+        """
+        version = api_version or self._conn.api_version
+        more = {"input_fidelity": input_fidelity, "output_format": output_format,
+                "background": background, "output_compression": output_compression}
+        if uses_model_rules(version) or any(v is not None for v in more.values()):
+            fields = {"n": n, "size": size, "quality": quality, "response_format": response_format,
+                      "user": user, **more}
+            return await edit_by_model(self._generations, image, prompt, mask=mask,
+                                          fields=fields, api_version=version,
+                                          deployment=deployment)
+        return await self._generations.edit(image, prompt, mask=mask, n=n, size=size,
+                                            quality=quality, response_format=response_format,
+                                            user=user, api_version=version, deployment=deployment)
+
+    def stream_image(self, prompt: str, *, partial_images: int = 2,
+                     image: bytes | list[bytes] | None = None, mask: bytes | None = None,
+                     api_version: str | None = None, deployment: str | None = None,
+                     timeout: float | None = None, **fields: Any
+                     ) -> AsyncGenerator[PartialImage | ImageResult, None]:
+        """Generate (or, with ``image``, edit) streamed: ``async for event in ...`` gets each
+        PartialImage as it arrives, then the ImageResult (recorded: ``download_image(id)``).
+
+        ``fields``: size, n, quality, output_format, background, output_compression,
+        moderation, user (and input_fidelity for edits); ``timeout`` bounds the whole
+        stream. Checked by the model's rules before anything is sent (streaming.py).
+        """
+        return stream(cast("ImageClient", self), prompt, image=image, mask=mask,
+                                partial_images=partial_images, fields=fields,
+                                api_version=api_version or self._conn.api_version,
+                                deployment=deployment, timeout=timeout)
+
+
+
 def _plain_answer(resp: httpx.Response, body: bytes, op_id: str) -> ImageResult:
     try:
         return parse_images_response(json.loads(body), op_id)
@@ -294,5 +370,5 @@ def _plain_answer(resp: httpx.Response, body: bytes, op_id: str) -> ImageResult:
                        ) from None
 
 
-__all__ = ["MAX_EVENT_BYTES", "MAX_STREAM_BYTES", "StreamEvent",
+__all__ = ["MAX_EVENT_BYTES", "ModelCalls", "MAX_STREAM_BYTES", "StreamEvent",
            "open_stream", "read_events", "stream"]

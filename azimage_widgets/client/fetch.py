@@ -73,7 +73,7 @@ async def fetch_image_bytes(
                                          timeout=conn.timeout, sleep=sleep, what=f"GET {shown}")
     except httpx.HTTPError as exc:
         what = "timed out" if isinstance(exc, httpx.TimeoutException) else "network error"
-        raise ImageFetchError(url, f"{what}: {type(exc).__name__}: {exc}") from None
+        raise ImageFetchError(url, conn.redact(f"{what}: {type(exc).__name__}: {exc}")) from None
     status = answer.status_code
     if status in REFUSED_STATUSES:
         raise ImageFetchError(

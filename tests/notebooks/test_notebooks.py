@@ -88,13 +88,19 @@ def _check_quickstart(nb, state, roots) -> None:
     assert "urls: 2 images: [(256, 256), (256, 256)]" in text
     assert "the Download Image ID now follows Request Image:" in text
     assert "dl still reads: [fox_id]" in text  # the chaining cell feeds a panel of its own
+    # today's models: v1 with a gpt-image-2 deployment, a custom size, live previews
+    assert "model: gpt-image-2" in text and "v1 ids: ['sync-" in text
+    assert "image size: (1536, 864)" in text
+    assert "refused: size: edges must be multiples of 16" in text
     shown = _reachable(state, roots)
     assert any(state[m]["state"].get("value") == "[fox_id]" for m in shown)  # its ID field
     images = [state[m] for m in shown if state[m].get("model_name") == "ImageModel"]
     thumbs = [m for m in images if "azimage-thumb" in m["state"].get("_dom_classes", [])]
-    # the panels as shown now: Request Image's last run (2) + Download Image (2); the first
-    # run's tiles were replaced (nbclient keeps closed models in the state, unreachable)
-    assert len(thumbs) == 4
+    # the panels as shown now: Request Image's last run (2) + Download Image (2) + the v1
+    # panel's image (its partial tiles were replaced); the first run's tiles were replaced
+    # too (nbclient keeps closed models in the state, unreachable)
+    assert len(thumbs) == 5
+    assert not [m for m in shown if "azimage-partial" in state[m]["state"].get("_dom_classes", [])]
     for m in thumbs:
         assert m["state"]["format"] == "webp"
         assert m.get("buffers") or m["state"].get("value"), "thumbnail has no bytes"

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from traitlets import Any as AnyTrait
@@ -68,33 +67,8 @@ from .model_settings import (
 )
 from .model_settings import rules_of as _rules_of
 from .request_body import PreparedRequest, build_request
+from .request_send import ModelEdit, Operations, renamed, send_request
 from .variables import bind
-
-
-@dataclass(frozen=True)
-class ModelEdit:
-    """A v1 edit as checked: its images (the mask applies to the first) and fields."""
-
-    images: tuple[bytes, ...]
-    prompt: str
-    mask: bytes | None
-    fields: Mapping[str, Any]
-
-
-class Operations(list[ImageOperation]):
-    """The operations of one run (a list of ImageOperation): ``.ids``; ``.results`` after follow-through."""
-
-    def __init__(self, ops: Iterable[ImageOperation] = ()) -> None:
-        super().__init__(ops)
-        self.results: list[DownloadResult | None] = []
-        self.edit = False  # an image edit's operations (RequestImage.edit_image was set)
-
-    @property
-    def ids(self) -> list[str]:
-        return [op.id for op in self]
-
-    def __repr__(self) -> str:
-        return f"Operations({list.__repr__(self)})"
 
 
 class RequestImage(Activity):
@@ -230,7 +204,7 @@ class RequestImage(Activity):
                 ImageEditRequest(images=(stand_in,), mask=data[0], prompt="x",
                                  api_version=spec.version)
         except ValidationError as exc:
-            raise _renamed(exc) from None
+            raise renamed(exc) from None
         return data if several else data[0]
 
     @observe("api_version", "model", "deployment")
@@ -285,7 +259,7 @@ class RequestImage(Activity):
                                     mask=self.edit_mask, n=self.n, size=self.size, user=self.user,
                                     api_version=self.api_version, **options)
         except ValidationError as exc:
-            raise _renamed(exc) from None
+            raise renamed(exc) from None
 
     def _model_edit(self) -> ModelEdit:
         """A v1 edit (several images, input_fidelity), checked by the model's rules."""
@@ -297,36 +271,8 @@ class RequestImage(Activity):
         try:
             check_edit(self, {"prompt": self.prompt, **fields}, images, self.edit_mask)
         except ValidationError as exc:
-            raise _renamed(exc) from None
+            raise renamed(exc) from None
         return ModelEdit(images, self.prompt, self.edit_mask, fields)
-
-    async def _stream(self, req: Any) -> ImageOperation:
-        """A streamed request: each partial image published in ``partial``; the operation
-        of the recorded result (``download_image(id)`` reads it)."""
-        kwargs: dict[str, Any] = {"partial_images": self.partial_images,
-                                  "api_version": self.api_version,
-                                  "deployment": self.deployment}
-        if isinstance(req, ModelEdit):
-            kwargs.update(image=list(req.images), mask=req.mask, **req.fields)
-        elif isinstance(req, PreparedRequest):
-            kwargs.update(size=req.size, n=req.n, user=req.user, **req.options)
-            if req.extra:
-                raise ValidationError("partial_images", "live previews send the contract's "
-                                                        "fields only; the schema adds "
-                                                        f"{', '.join(req.extra)}")
-        else:  # a 2025-04-01-preview edit
-            kwargs.update(image=list(req.images), mask=req.mask, n=req.n, size=req.size,
-                          user=req.user, quality=req.quality)
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}
-        result: Any = None
-        async for event in self.client().stream_image(req.prompt, **kwargs):
-            if hasattr(event, "partial_index"):
-                self.partial = event
-            else:
-                result = event
-        if result is None:
-            raise ValidationError("partial_images", "the stream ended without a result")
-        return ImageOperation(id=result.id, status="succeeded")
 
     # -- running ---------------------------------------------------------------
     async def submit(self, namespace: Any = None) -> Operations:
@@ -346,18 +292,7 @@ class RequestImage(Activity):
         self.partial = None
         started = self.clock()
         try:
-            if self.streams:
-                op = await self._stream(req)
-            elif editing and uses_model_rules(self.api_version):
-                op = await self.client().edit_image(list(req.images), req.prompt, mask=req.mask,
-                                                    deployment=self.deployment, **req.fields)
-            elif editing:
-                op = await self.client().edit_image(
-                    req.images[0], req.prompt, mask=req.mask, n=req.n, size=req.size,
-                    user=req.user, api_version=req.api_version,
-                    **{k: getattr(req, k) for k in EDIT_OPTIONS})
-            else:
-                op = await self.client().request_image(**req.client_kwargs())
+            op = await send_request(self, req, editing)
         except asyncio.CancelledError:
             self.end_run("canceled", "Submit stopped; the service may still have accepted the "
                                      "request and make the images.")
@@ -433,15 +368,6 @@ class RequestImage(Activity):
         if follow:
             await self.follow(ops)
         return ops
-
-
-def _renamed(exc: ValidationError) -> ValidationError:
-    """A contract error about ``image``/``mask`` as one about the activity's trait."""
-    field = exc.field.split("[", 1)[0]
-    trait = {"image": "edit_image", "mask": "edit_mask"}.get(field)
-    if trait is None:
-        return exc
-    return ValidationError(trait, exc.limit, exc.value)
 
 
 __all__ = ["ModelEdit", "Operations", "RequestImage", "error_info", "format_error"]

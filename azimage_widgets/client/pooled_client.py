@@ -17,7 +17,6 @@ kernel's, before a restart) is looked up on each endpoint in turn
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import itertools
 import logging
@@ -40,55 +39,15 @@ from ..contract.limits import OPTION_NAMES
 from ..contract.stream_events import PartialImage
 from .connection import Connection, ConnectionLike
 from .image_client import ImageClient
-from .pacing import Pace, already_paced, pace_for
+from .pacing import already_paced
 from .pool import ConnectionPool
+from .pool_member import NO_RETRY, Member, MemberPolicy
 from .retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, parse_retry_after
 from .v1 import uses_model_rules
 
 log = logging.getLogger("azimage_widgets.client.pool")
 
 _MAX_OWNERS = 10_000
-
-# Set while a pool submits: the member client must not retry (or sleep) on its own,
-# so a throttled endpoint hands the job to the next one at once.
-_NO_RETRY: contextvars.ContextVar[bool] = contextvars.ContextVar("azimage_pool_no_retry",
-                                                                 default=False)
-
-
-class _MemberPolicy(RetryPolicy):
-    """The member's usual retry policy, except no retries during a pool's submit."""
-
-    def can_retry(self, attempt: int) -> bool:
-        if _NO_RETRY.get():
-            return False
-        return super().can_retry(attempt)
-
-
-class _Member:
-    """One endpoint of a pooled client: its ImageClient and its cool-down."""
-
-    def __init__(self, index: int, conn: Connection, client: ImageClient) -> None:
-        self.index = index
-        self.conn = conn
-        self.client = client
-        self.cool_until = 0.0
-        self.pace: Pace = pace_for(conn)
-        #: Why the member was taken out of the pool ('' while it is in): 401 or 404 on a submit.
-        self.removed = ""
-        self.submitted = 0
-        self.throttled = 0
-        self.failed = 0
-
-    def cooling(self, now: float) -> bool:
-        return self.cool_until > now
-
-    def stats(self, now: float) -> dict[str, Any]:
-        left = max(0.0, self.cool_until - now)
-        return {"endpoint": self.conn.endpoint, "deployment": self.conn.deployment,
-                "submitted": self.submitted, "throttled": self.throttled, "failed": self.failed,
-                "cooling_for": round(left, 3), "pace": self.pace.stats(),
-                "removed": self.removed}
-
 
 class PooledImageClient(ImageClient):
     """An ImageClient over a ConnectionPool: each member endpoint has its own ImageClient."""
@@ -117,16 +76,16 @@ class PooledImageClient(ImageClient):
         self._clock: Callable[[], float] = time.monotonic
         self._owners: OrderedDict[str, int] = OrderedDict()
         self._rr = itertools.count()
-        self._members: list[_Member] = []
+        self._members: list[Member] = []
         for i, conn in enumerate(pool.connections):
             base = retry_policy or RetryPolicy(max_retries=conn.max_retries)
-            policy = _MemberPolicy(max_retries=base.max_retries, base=base.base,
+            policy = MemberPolicy(max_retries=base.max_retries, base=base.base,
                                    factor=base.factor, max_backoff=base.max_backoff, rng=base.rng)
             hooks: dict[str, list[Callable[..., Any]]] = {
                 k: list(v) for k, v in (event_hooks or {}).items()}
             hooks.setdefault("response", []).append(self._watch(i))
             client = ImageClient(conn, event_hooks=hooks, retry_policy=policy, **member_options)
-            self._members.append(_Member(i, conn, client))
+            self._members.append(Member(i, conn, client))
 
     # -- lifecycle ----------------------------------------------------------------
     @classmethod
@@ -187,7 +146,7 @@ class PooledImageClient(ImageClient):
                 member.failed += 1
         return on_response
 
-    def _cool(self, member: _Member, seconds: float) -> None:
+    def _cool(self, member: Member, seconds: float) -> None:
         until = self._clock() + min(max(seconds, 0.0), MAX_RETRY_AFTER)
         member.cool_until = max(member.cool_until, until)
 
@@ -196,7 +155,7 @@ class PooledImageClient(ImageClient):
         now = self._clock()
         return [m.stats(now) for m in self._members]
 
-    def _pick(self, tried: set[int]) -> _Member | None:
+    def _pick(self, tried: set[int]) -> Member | None:
         """The member whose pace frees a slot first (round-robin among equals) that is not
         cooling, not taken out and not yet tried for this submit: members share the work by
         their quotas."""
@@ -207,7 +166,7 @@ class PooledImageClient(ImageClient):
         free = [m for m in free if m.index not in tried and not m.cooling(now) and not m.removed]
         return min(free, key=lambda m: m.pace.wait(pauses=False)) if free else None
 
-    def _take_out(self, member: _Member, exc: ApiError) -> None:
+    def _take_out(self, member: Member, exc: ApiError) -> None:
         """A member that answers a submit 401 (wrong key) or 404 (deployment gone) gets no more."""
         why = "the key was refused (401)" if exc.status_code == 401 else \
             "the deployment or path was not found (404)"
@@ -216,7 +175,7 @@ class PooledImageClient(ImageClient):
         log.warning("%s", member.removed)
 
     # -- owners of operations ----------------------------------------------------------
-    def _own(self, op_id: str, member: _Member) -> None:
+    def _own(self, op_id: str, member: Member) -> None:
         self._owners[op_id] = member.index
         self._owners.move_to_end(op_id)
         while len(self._owners) > _MAX_OWNERS:
@@ -235,7 +194,7 @@ class PooledImageClient(ImageClient):
         return self._members[self._owners[op.id if isinstance(op, ImageOperation) else op]] \
             .client.request_of(op)
 
-    async def _owner(self, op: str | ImageOperation) -> _Member:
+    async def _owner(self, op: str | ImageOperation) -> Member:
         op_id = op.id if isinstance(op, ImageOperation) else op
         check_operation_id(op_id)
         idx = self._owners.get(op_id)
@@ -313,7 +272,7 @@ class PooledImageClient(ImageClient):
                 if self._clock() + wait > deadline:
                     break
                 await self._sleep(wait)
-            token = _NO_RETRY.set(True)
+            token = NO_RETRY.set(True)
             try:
                 with already_paced():
                     op = await member.client.request_image(prompt, **kwargs)
@@ -334,7 +293,7 @@ class PooledImageClient(ImageClient):
                 last = exc
                 continue
             finally:
-                _NO_RETRY.reset(token)
+                NO_RETRY.reset(token)
             member.submitted += 1
             self._own(op.id, member)
             return op

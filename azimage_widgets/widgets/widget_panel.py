@@ -43,7 +43,7 @@ from .widget_schema import SchemaView
 from .widget_schema_editor import SchemaTools
 from .widget_steps import StepFrame
 from .widget_style import INITIAL, Look
-from .widget_tree import OwnsParts, close_tree
+from .widget_tree import OwnsParts, align_labels, close_tree
 from .widget_view_code import CodeView, view_code_button
 
 FIELD_WIDTH = "520px"
@@ -220,6 +220,7 @@ class ActivityPanel(OwnsParts, VBox):
                                   titles=("Optional settings",), selected_index=None,
                                   **look(Accordion))
         self.optional.add_class("azimage-optional")
+        align_labels(self.optional.children[0], look)  # and those a version or model adds
         return self.optional
 
     def _run_buttons(self) -> tuple[Button, Button, Button]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ipywidgets import Widget
+from ipywidgets import Box, Widget
 
-from .widget_style import is_shared, owned_look, set_display
+from .widget_style import Look, is_shared, owned_look, set_display
 
 
 def walk(root: Widget) -> Iterator[Widget]:
@@ -79,3 +79,23 @@ class OwnsParts:
             self._parts_closed = True
             self.close_parts()
         super().close()  # type: ignore[misc]  # the ipywidgets base after this mixin
+
+
+#: The label column of a settings group: every labelled control's input starts at one x.
+LABEL_COLUMN = {"description_width": "140px"}
+ALIGN_MARK = "_azimage_aligned"  # on a box whose new children align_labels aligns
+
+
+def align_labels(root: Widget, look: Look) -> None:
+    """Give every labelled control under ``root`` (not buttons) the LABEL_COLUMN width, so
+    their inputs line up; a checkbox's box is indented by the same width. Controls added
+    later to any box under ``root`` are aligned when they arrive."""
+    for w in walk(root):
+        if isinstance(w, Box) and not getattr(w, ALIGN_MARK, False):
+            setattr(w, ALIGN_MARK, True)
+            w.observe(lambda _c: align_labels(root, look), names="children")
+        style = getattr(w, "style", None)
+        if style is None or not getattr(w, "description", "") or not hasattr(style, "description_width"):
+            continue
+        if style.description_width != LABEL_COLUMN["description_width"]:
+            w.style = look(type(w), style=LABEL_COLUMN)["style"]

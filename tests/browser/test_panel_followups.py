@@ -149,3 +149,27 @@ def test_quickstart_run_all_keeps_fox_id_and_a_wrong_id_says_where(lab, page, pa
     bad.scroll_into_view_if_needed()
     screenshot(page, "wrong_id", full_page=False)
     page_errors.check()
+
+
+def test_optional_settings_have_one_label_column(nb_page, page_errors, screenshot):
+    page = nb_page
+    panel = page.locator(".azimage-request-image").first
+    panel.locator(".azimage-optional").get_by_text("Optional settings").first.click()
+    box = panel.locator(".azimage-optional")
+    box.locator("select").first.wait_for(state="visible", timeout=10_000)
+    # the x where each visible labelled control's input starts
+    starts = box.evaluate("""el => [...el.querySelectorAll('.widget-inline-hbox')]
+        .filter(w => w.offsetParent !== null && w.querySelector(':scope > .widget-label')
+                     && w.querySelector(':scope > .widget-label').textContent.trim())
+        .map(w => { const input = w.querySelector(':scope > select, :scope > input, '
+                                                 + ':scope > .slider-container, :scope > .widget-slider');
+                    return [w.querySelector(':scope > .widget-label').textContent.trim(),
+                            input ? Math.round(input.getBoundingClientRect().left) : null]; })""")
+    assert len(starts) >= 4, starts
+    # one label column: every input starts at the same x (a slider's track is drawn a few
+    # pixels in from its box, to leave room for the knob)
+    xs = [x for _label, x in starts if x is not None]
+    assert len(xs) == len(starts) and max(xs) - min(xs) <= 8, starts
+    box.scroll_into_view_if_needed()
+    screenshot(page, "label_column", full_page=False)
+    page_errors.check()

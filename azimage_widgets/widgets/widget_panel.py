@@ -125,7 +125,8 @@ class ActivityPanel(OwnsParts, VBox):
         self.code_view = CodeView(activity, look=look)
         self.view_code_button = view_code_button(self.code_view, look)
         self.buttons = HBox([self.run_button, self.cancel_button, self.delete_button,
-                             *self._extra_buttons(), self.view_code_button], **look(HBox))
+                             *self._extra_buttons(), self.view_code_button],
+                            **look(HBox, width="100%"))
 
         self.step1.children = tuple(self._settings())
         results = self._results()

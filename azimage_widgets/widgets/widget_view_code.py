@@ -81,7 +81,7 @@ def view_code_button(view: CodeView, look: Look | None = None) -> ToggleButton:
     """The "View code" toggle that shows and hides ``view``."""
     button = ToggleButton(description="View code", icon="code", value=False,
                           tooltip="The equivalent Python and curl (without the key)",
-                          **(look or view.look)(ToggleButton))
+                          **(look or view.look)(ToggleButton, margin="2px 0 2px auto"))  # right edge
     button.add_class("azimage-view-code")
 
     def toggle(change: Any) -> None:

@@ -173,3 +173,18 @@ def test_optional_settings_have_one_label_column(nb_page, page_errors, screensho
     box.scroll_into_view_if_needed()
     screenshot(page, "label_column", full_page=False)
     page_errors.check()
+
+
+def test_view_code_sits_at_the_panels_right_edge(nb_page, page_errors, screenshot):
+    page = nb_page
+    run_code_cell(page, "dl = aw.DownloadImagePanel(conn, name='edge', image_id='abc')\ndl")
+    for css in (".azimage-request-image", ".azimage-download-image"):
+        panel = page.locator(css).first
+        panel.wait_for(state="visible", timeout=30_000)
+        button = panel.locator(".azimage-view-code").first
+        right = button.evaluate("el => el.getBoundingClientRect().right")
+        row = button.evaluate("el => el.parentElement.getBoundingClientRect().right")
+        edge = panel.evaluate("el => el.getBoundingClientRect().right")
+        assert abs(right - row) <= 6 and abs(right - edge) <= 12, (css, right, row, edge)
+    screenshot(page, full_page=False)
+    page_errors.check()

@@ -188,3 +188,37 @@ def test_view_code_sits_at_the_panels_right_edge(nb_page, page_errors, screensho
         assert abs(right - row) <= 6 and abs(right - edge) <= 12, (css, right, row, edge)
     screenshot(page, full_page=False)
     page_errors.check()
+
+
+EDGE_CELLS = [
+    "import azimage_widgets as aw\nconn = aw.Connection.from_env()\n"
+    "aw.RequestImagePanel(conn, name='edge-r', prompt='a fox')",
+    "aw.DownloadImagePanel(conn, name='edge-d', image_id='abc')",
+]
+
+
+def _check_right_edges(page) -> None:
+    for css in (".azimage-request-image", ".azimage-download-image"):
+        panel = page.locator(css).first
+        panel.wait_for(state="visible", timeout=60_000)
+        button = panel.locator(".azimage-view-code").first
+        right = button.evaluate("el => el.getBoundingClientRect().right")
+        edge = panel.evaluate("el => el.getBoundingClientRect().right")
+        assert abs(right - edge) <= 12, (css, right, edge)
+
+
+@pytest.mark.parametrize("kind", ["notebook", "voila"])
+def test_view_code_at_the_right_edge_in_notebook7_and_voila(kind, jupyter_servers, notebook_dir,
+                                                             page, page_errors, screenshot):
+    name = f"edge_{kind}.ipynb"
+    write_notebook(notebook_dir / name, EDGE_CELLS)
+    if kind == "voila":
+        server = jupyter_servers.voila(notebook_dir, name)
+        page.goto(server.notebook_url(name))
+    else:
+        server = jupyter_servers.notebook(notebook_dir)
+        page.goto(server.notebook_url(name))
+        run_all_cells(page)
+    _check_right_edges(page)
+    screenshot(page, full_page=False)
+    page_errors.check()

@@ -38,7 +38,9 @@ from .contract.limits import OPTION_NAMES
 #: The variable a run is bound to when no ``-o`` is given.
 DEFAULT_OUTPUT = "_image"
 #: Options taking whole numbers (parsed here, so a non-number reaches the rule's message).
-_INT_OPTIONS = frozenset({"n", "output_compression"})
+_INT_OPTIONS = frozenset({"n", "output_compression", "partial_images"})
+#: Live previews a run streams when the model can and ``--live`` is not given.
+DEFAULT_LIVE = 2
 
 
 class OptionError(Exception):
@@ -58,9 +60,16 @@ def _parser() -> _Parser:
     p.add_argument("-n", "--n", dest="n", metavar="N", help="Number of images (1 to the version's most).")
     p.add_argument("--api-version", dest="api_version", metavar="VERSION",
                    help=f"One of {', '.join(API_VERSIONS)} (default: the connection's).")
+    p.add_argument("--deployment", help="The deployment (v1 and the synchronous versions).")
+    p.add_argument("--model", help="The deployment's model, e.g. gpt-image-2 (default: the "
+                                   "connection's, else read from the deployment's name).")
     for name in OPTION_NAMES:
         p.add_argument("--" + name.replace("_", "-"), dest=name, metavar=name.upper(),
                        help="Where the api-version has it (as in the panel's Optional settings).")
+    p.add_argument("--moderation", help="low or auto (today's models).")
+    p.add_argument("--live", dest="partial_images", metavar="N",
+                   help=f"Live previews: 0..3 partial images streamed before each image "
+                        f"(default {DEFAULT_LIVE} where the model streams, else 0).")
     p.add_argument("--user", help="An end-user label sent to the service.")
     p.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="NAME",
                    help=f"The variable the result is bound to (default {DEFAULT_OUTPUT}).")
@@ -108,7 +117,8 @@ def parse(line: str, cell: str | None = None) -> ImageCall:
     if len(prompt) >= 2 and prompt[0] == prompt[-1] and prompt[0] in "\"'":
         prompt = prompt[1:-1]  # one quoted prompt: the quotes are not part of it
     settings: dict[str, Any] = {}
-    for name in ("api_version", "size", "n", *OPTION_NAMES, "user"):
+    for name in ("api_version", "deployment", "model", "size", "n", *OPTION_NAMES, "moderation",
+                 "partial_images", "user"):
         value = getattr(ns, name)
         if value is not None:
             settings[name] = _number(value) if name in _INT_OPTIONS else value
@@ -132,6 +142,11 @@ def make_activity(call: ImageCall, conn: Any, namespace: MutableMapping[str, Any
             except TraitError:  # not even of the trait's type (-n two): the contract's rule says why
                 _check_type(activity, name, value)
                 raise
+        if call.preview and "partial_images" not in call.settings:
+            from .activities.model_settings import allowed
+
+            if allowed(activity, "partial_images", DEFAULT_LIVE):
+                activity.partial_images = DEFAULT_LIVE  # the model streams: show it forming
         activity.prompt = call.prompt
         activity.output = call.output
         activity.request()  # the whole request (a blank prompt, ...)
@@ -193,7 +208,15 @@ class ImageView:
         self.root = VBox([self.status, self.previews] if preview else [self.status])
         self.root.add_class("azimage-magic")
         activity.observe(self._on_state, names="state")
+        activity.observe(self._on_partial, names="partial")
         self._on_state()
+
+    def _on_partial(self, change: Any) -> None:
+        """A streamed partial image replaces its tile's picture in place."""
+        event = change["new"]
+        if event is not None:
+            self.previews.show_partial(getattr(event, "image_index", 0), event.partial_index,
+                                       event.image_bytes, self.activity.partial_images)
 
     def _on_state(self, _change: Any = None) -> None:
         state = self.activity.state

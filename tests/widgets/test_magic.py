@@ -94,3 +94,39 @@ def test_the_extension_hooks_are_served_lazily_not_stored():
     assert aw.load_ipython_extension is magic.load_ipython_extension
     assert aw.unload_ipython_extension is magic.unload_ipython_extension
     assert "load_ipython_extension" not in vars(aw) and "load_ipython_extension" not in dir(aw)
+
+
+def test_a_model_that_streams_shows_live_previews_then_the_images(emu, monkeypatch):
+    from azimage_widgets.widgets.widget_previews import PreviewGrid
+
+    conn = aw.Connection(endpoint=emu.endpoint, api_key=emu.api_key, api_version="v1",
+                         deployment="gpt-image-2")
+    partials: list[int] = []
+    original = PreviewGrid.show_partial
+
+    def spy(self, image_index, partial_index, data, partials_total=2):  # type: ignore[no-untyped-def]
+        partials.append(partial_index)
+        assert PILImage.open(io.BytesIO(data)).size  # a real picture, before the final one
+        return original(self, image_index, partial_index, data, partials_total)
+
+    monkeypatch.setattr(PreviewGrid, "show_partial", spy)
+    shown = []
+    ops = run_magic("a red fox --size 1024x1024 --quality low --conn conn", None, {"conn": conn},
+                    display=shown.append)
+    assert ops is not None and len(ops.results[0].images) == 1
+    assert partials == [0, 1]  # the default live previews, in order
+    sent = [e.type for e in emu.stream_events]
+    assert sent == ["image_generation.partial_image"] * 2 + ["image_generation.completed"]
+    (root,) = shown
+    assert len(with_class(root, "azimage-thumb")) == 1  # the final image took the partial's tile
+
+
+def test_live_zero_and_the_seeds_version_do_not_stream(emu, conn):
+    v1 = aw.Connection(endpoint=emu.endpoint, api_key=emu.api_key, api_version="v1",
+                       deployment="gpt-image-2")
+    ops = run_magic("a fox --live 0 --conn v1", None, {"v1": v1}, display=lambda w: None)
+    assert ops is not None and ops.results[0].images and emu.stream_events == []
+    assert parse("a fox --live 3 --deployment d --model gpt-image-2 --moderation low").settings == {
+        "deployment": "d", "model": "gpt-image-2", "moderation": "low", "partial_images": 3}
+    ops = run_magic("a fox --conn conn", None, {"conn": conn}, display=lambda w: None)
+    assert ops is not None and ops.results[0].images and emu.stream_events == []

@@ -88,7 +88,8 @@ def _shapes(img: Image.Image, digest: bytes) -> None:
 
 
 def _caption(img: Image.Image, prompt: str, index: int, size: str) -> None:
-    """The prompt, wrapped, on a dark band at the bottom, and the image number on top."""
+    """The prompt, wrapped, on a dark band at the bottom; on top the image number, 1-based as
+    every caption in the panels."""
     width, height = img.size
     font_px = max(10, width // 24)
     font = _font(font_px)
@@ -106,7 +107,7 @@ def _caption(img: Image.Image, prompt: str, index: int, size: str) -> None:
     overlay = Image.new("RGBA", img.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     draw.rectangle((0, band_top, width, height), fill=(0, 0, 0, 170))
-    label = f"#{index}  {size}"
+    label = f"image {index + 1}  {size}"  # 1-based, as the panels caption it
     draw.rectangle((0, 0, pad * 2 + int(font_px * 0.62 * len(label)), line_h + pad * 2),
                    fill=(0, 0, 0, 170))
     img.alpha_composite(overlay)

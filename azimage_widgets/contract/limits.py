@@ -131,6 +131,17 @@ class VersionSpec:
 OPTION_NAMES: tuple[str, ...] = ("quality", "style", "response_format", "output_format",
                                  "background", "output_compression")
 
+#: The options every GPT image model takes (the deployments path of 2025-04-01-preview and v1).
+#: They always answer base64 data; url is dall-e-3 only (spec excerpt).
+GPT_IMAGE_OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("quality", ("low", "medium", "high", "auto"), "auto", label="Quality"),
+    OptionSpec("output_format", ("png", "jpeg"), "png", label="Output format"),
+    OptionSpec("background", ("transparent", "opaque", "auto"), "auto", label="Background"),
+    OptionSpec("response_format", ("b64_json",), "b64_json", label="Response format"),
+    OptionSpec("output_compression", (), 100, minimum=0, maximum=100, label="Output compression"),
+)
+
+
 VERSIONS: dict[str, VersionSpec] = {
     LEGACY_API_VERSION: VersionSpec(
         version=LEGACY_API_VERSION,
@@ -171,15 +182,7 @@ VERSIONS: dict[str, VersionSpec] = {
         n_max=10,
         prompt_max=32000,
         model="gpt-image-1",
-        options=(
-            OptionSpec("quality", ("low", "medium", "high", "auto"), "auto", label="Quality"),
-            OptionSpec("output_format", ("png", "jpeg"), "png", label="Output format"),
-            OptionSpec("background", ("transparent", "opaque", "auto"), "auto", label="Background"),
-            # gpt-image-1 always answers base64 data; url is dall-e-3 only (spec excerpt)
-            OptionSpec("response_format", ("b64_json",), "b64_json", label="Response format"),
-            OptionSpec("output_compression", (), 100, minimum=0, maximum=100,
-                       label="Output compression"),
-        ),
+        options=GPT_IMAGE_OPTIONS,
         edits=True,
         usage=True,
         # gpt-image-1 is retired (2026-10-23), but the deployments path of this version still
@@ -193,14 +196,7 @@ VERSIONS: dict[str, VersionSpec] = {
         n_max=10,
         prompt_max=32000,
         model="gpt-image",
-        options=(
-            OptionSpec("quality", ("low", "medium", "high", "auto"), "auto", label="Quality"),
-            OptionSpec("output_format", ("png", "jpeg"), "png", label="Output format"),
-            OptionSpec("background", ("transparent", "opaque", "auto"), "auto", label="Background"),
-            OptionSpec("response_format", ("b64_json",), "b64_json", label="Response format"),
-            OptionSpec("output_compression", (), 100, minimum=0, maximum=100,
-                       label="Output compression"),
-        ),
+        options=GPT_IMAGE_OPTIONS,
         edits=True,
         usage=True,
     ),

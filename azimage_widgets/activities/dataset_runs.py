@@ -162,6 +162,21 @@ class StepContext:
                      operation_id=op_id, message=message,
                      duration=a.clock() - t0, operation=self.operation, code=code)
 
+    def canceled(self, index: int, t0: float, op_id: str | None) -> None:
+        """Log a dataset stopped by a cancel (the service may still make its images)."""
+        self.entry(index, "canceled", t0, op_id,
+                   "stopped; the service may still finish the job" if op_id else
+                   "stopped before the service answered; it may still have accepted the request")
+
+    def failed(self, index: int, t0: float, op_id: str | None, exc: Exception,
+               notes: Sequence[str] = ()) -> tuple[str | None, str]:
+        """Log a dataset's failure; its operation id (from ``exc`` when none yet) and message."""
+        info = error_info(exc)
+        op_id = op_id or getattr(exc, "operation_id", None)
+        message = format_error(info)
+        self.entry(index, "failed", t0, op_id, "; ".join([*notes, message]), info.get("code"))
+        return op_id, message
+
 
 async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> Any:
     """One activity on one dataset, logged; the result, or raises the dataset's failure."""
@@ -192,14 +207,10 @@ async def run_step(ctx: StepContext, index: int, dataset: Mapping[str, Any]) -> 
         else:  # pragma: no cover - only two kinds exist
             raise ValidationError("activity", f"cannot run a {a.kind} activity")
     except asyncio.CancelledError:
-        ctx.entry(index, "canceled", t0, op_id,
-                  "stopped; the service may still finish the job" if op_id else
-                  "stopped before the service answered; it may still have accepted the request")
+        ctx.canceled(index, t0, op_id)
         raise
     except Exception as exc:
-        info = error_info(exc)
-        op_id = op_id or getattr(exc, "operation_id", None)
-        ctx.entry(index, "failed", t0, op_id, format_error(info), info.get("code"))
+        ctx.failed(index, t0, op_id, exc)
         raise
     ctx.entry(index, "succeeded", t0, op_id, note)
     return result

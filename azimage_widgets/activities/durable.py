@@ -28,7 +28,6 @@ from typing import Any
 from ..contract import TERMINAL_STATUSES, ApiError, ImageItem, ImageOperation, ImageResult
 from ..store import resolve_store
 from ..store.journal import BatchJournal, ItemState, batch_key, journal_for
-from .failures import error_info, format_error
 
 BILLED_TWICE = ("possibly billed twice: an earlier request for it was cut off with no answer, "
                 "so the service may have made (and billed) it; sent again")
@@ -176,16 +175,11 @@ class DurableRun:
                    if getattr(s, "record", None) is not None]
             self._mark(index, "done", operation_id=op.id, image_ids=ids)
         except asyncio.CancelledError:
-            ctx.entry(index, "canceled", t0, op_id,
-                      "stopped; the service may still finish the job" if op_id else
-                      "stopped before the service answered; it may still have accepted the request")
+            ctx.canceled(index, t0, op_id)
             raise
         except Exception as exc:
-            info = error_info(exc)
-            op_id = op_id or getattr(exc, "operation_id", None)
-            self._mark(index, "failed", operation_id=op_id, error=format_error(info))
-            ctx.entry(index, "failed", t0, op_id,
-                      "; ".join([*notes, format_error(info)]), info.get("code"))
+            op_id, message = ctx.failed(index, t0, op_id, exc, notes)
+            self._mark(index, "failed", operation_id=op_id, error=message)
             raise
         note = images_note(result) if self.follow else "submitted"
         ctx.entry(index, "succeeded", t0, op_id, "; ".join([*notes, note]))

@@ -75,15 +75,8 @@ def assert_no_leak(what: str, text: str, *secrets: str) -> None:
 
 
 @pytest.fixture
-def emu():
-    from azimage_widgets import emulator
-
-    handle = emulator.start(api_key=SECRET, processing_time=0.05, retry_after=None)
-    handle.config.bearer_tokens = {TOKEN}
-    try:
-        yield handle
-    finally:
-        handle.stop()
+def emu(keyed_emulator):
+    return keyed_emulator(SECRET, TOKEN, processing_time=0.05)
 
 
 @pytest.fixture
@@ -92,20 +85,6 @@ def debug_logs(caplog):
     for name in ("httpx", "httpcore", "azimage_widgets"):
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog
-
-
-@pytest.fixture
-def wire(monkeypatch):
-    """Headers of every request that reached a transport (after auth was applied)."""
-    sent: list[dict[str, str]] = []
-    original = httpx.AsyncHTTPTransport.handle_async_request
-
-    async def handle(self, request):
-        sent.append({k.lower(): v for k, v in request.headers.items()})
-        return await original(self, request)
-
-    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
-    return sent
 
 
 # -- refused when the Connection is made -------------------------------------------------
@@ -159,7 +138,7 @@ async def test_padded_key_is_stripped_and_never_shown(emu, wire, debug_logs, nam
     conn = Connection(emu.endpoint, api_key=key, max_retries=0)
     async with ImageClient(conn) as client:
         errors = await _exercise(client)
-    assert {h.get("api-key") for h in wire} == {SECRET, None}  # stripped; none to the image host
+    assert {h.get("api-key") for _, h in wire} == {SECRET, None}  # stripped; none to the image host
     for exc in errors:
         assert_no_leak(f"{type(exc).__name__}", exception_text(exc), key)
     assert_no_leak("DEBUG logs", log_text(debug_logs), key)
@@ -174,7 +153,7 @@ async def test_pool_member_with_a_padded_key_works_and_never_shows_it(emu, wire,
         errors = await _exercise(client)
         for _ in range(2):  # round-robin: the second member submits too
             await client.generate("a hare", size="256x256")
-    assert {h.get("api-key") for h in wire} == {SECRET, None}
+    assert {h.get("api-key") for _, h in wire} == {SECRET, None}
     for exc in errors:
         assert_no_leak(type(exc).__name__, exception_text(exc), SECRET + "\r\n")
     assert_no_leak("DEBUG logs", log_text(debug_logs), SECRET + "\r\n")
@@ -192,7 +171,7 @@ async def test_token_ending_in_newline_is_stripped(emu, wire, debug_logs, kind):
     conn = Connection(emu.endpoint, token_provider=provider, max_retries=0)
     async with ImageClient(conn) as client:
         errors = await _exercise(client)
-    assert {h.get("authorization") for h in wire} == {f"Bearer {TOKEN}", None}
+    assert {h.get("authorization") for _, h in wire} == {f"Bearer {TOKEN}", None}
     for exc in errors:
         assert_no_leak(type(exc).__name__, exception_text(exc), TOKEN + "\n")
     assert_no_leak("DEBUG logs", log_text(debug_logs), TOKEN + "\n")

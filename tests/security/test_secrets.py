@@ -39,29 +39,8 @@ def assert_clean(what: str, text: str) -> None:
 
 
 @pytest.fixture
-def emu():
-    from azimage_widgets import emulator
-
-    handle = emulator.start(api_key=SECRET, processing_time=0.1, retry_after=None)
-    handle.config.bearer_tokens = {TOKEN}
-    try:
-        yield handle
-    finally:
-        handle.stop()
-
-
-@pytest.fixture
-def wire(monkeypatch):
-    """Every request any httpx transport sends: (url, headers), after auth was applied."""
-    sent: list[tuple[str, dict[str, str]]] = []
-    original = httpx.AsyncHTTPTransport.handle_async_request
-
-    async def handle(self, request):
-        sent.append((str(request.url), dict(request.headers)))
-        return await original(self, request)
-
-    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
-    return sent
+def emu(keyed_emulator):
+    return keyed_emulator(SECRET, TOKEN)
 
 
 def check_wire(sent, *endpoints: str) -> tuple[int, int]:
@@ -171,28 +150,23 @@ async def test_error_texts_never_carry_the_key(emu, wire, caplog):
 
 
 @pytest.mark.slow
-def test_saved_executed_quickstart_has_no_key(tmp_path, monkeypatch):
+def test_saved_executed_quickstart_has_no_key(tmp_path, monkeypatch, keyed_emulator):
     """Run notebooks/quickstart.ipynb against an emulator with the fake key; grep the saved file."""
     from helpers import isolate_jupyter
     from jupyter_client.kernelspec import KernelSpecManager  # noqa: F401 - same kernel as test_notebooks
     from nbclient import NotebookClient
 
-    from azimage_widgets import emulator
-
-    handle = emulator.start(api_key=SECRET, processing_time=0.1, retry_after=None)
-    try:
-        monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", handle.endpoint)
-        monkeypatch.setenv("AZURE_OPENAI_API_KEY", SECRET)
-        monkeypatch.setenv("AZURE_OPENAI_API_VERSION", "2023-06-01-preview")  # the seeds' flow
-        work = isolate_jupyter(tmp_path, monkeypatch)
-        nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
-        client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False,
-                                store_widget_state=True, resources={"metadata": {"path": str(work)}})
-        client.execute()
-        saved = tmp_path / "quickstart.executed.ipynb"
-        nbformat.write(nb, saved)
-    finally:
-        handle.stop()
+    handle = keyed_emulator(SECRET)
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", handle.endpoint)
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("AZURE_OPENAI_API_VERSION", "2023-06-01-preview")  # the seeds' flow
+    work = isolate_jupyter(tmp_path, monkeypatch)
+    nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False,
+                            store_widget_state=True, resources={"metadata": {"path": str(work)}})
+    client.execute()
+    saved = tmp_path / "quickstart.executed.ipynb"
+    nbformat.write(nb, saved)
     text = saved.read_text()
     assert handle.endpoint in text or "127.0.0.1" in text  # it did run against this emulator
     assert "widget-state" in text

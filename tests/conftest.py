@@ -18,6 +18,17 @@ def _image_store_in_tmp(tmp_path_factory, monkeypatch) -> None:
     monkeypatch.setenv("AZIMAGE_STORE_DIR", str(tmp_path_factory.mktemp("image-store")))
 
 
+@pytest.fixture(autouse=True)
+def _no_pace_from_an_earlier_test() -> Iterator[None]:
+    """Paces are kept per endpoint + deployment for the process; an emulator of a later test
+    can get an earlier one's port, so each test starts with none learned."""
+    from azimage_widgets.client.pacing import forget_paces
+
+    forget_paces()
+    yield
+    forget_paces()
+
+
 @pytest.fixture
 def emu() -> Iterator[object]:
     """A fresh emulator with fast jobs; tests change knobs through ``emu.config``."""

@@ -101,3 +101,14 @@ def notebook_json(cells: list[str]) -> dict:
 def write_notebook(path: Path, cells: list[str]) -> Path:
     path.write_text(json.dumps(notebook_json(cells), indent=1))
     return path
+
+
+def open_panel_notebook(page, server, name: str, cells: list[str]):
+    """Write ``cells`` as notebook ``name`` in the server's root, open it in a fresh Lab
+    workspace (``?reset``: no tab of an earlier test comes back), run every cell and wait
+    for the first Request Image panel."""
+    write_notebook(server.root / name, cells)
+    page.goto(server.url(f"/lab/tree/{name}?reset"))
+    run_all_cells(page)
+    page.locator(".azimage-request-image").first.wait_for(state="visible", timeout=60_000)
+    return page

@@ -383,3 +383,17 @@ def jupyter_servers(chromium_path) -> Iterator[ServerFactory]:
 def notebook_dir(tmp_path_factory) -> Path:
     """An empty per-module folder for the notebooks a module serves."""
     return tmp_path_factory.mktemp("notebooks")
+
+
+@pytest.fixture(scope="module")
+def store_dir(jupyter_servers, tmp_path_factory) -> Path:
+    """A per-module image store folder, given to every server the module starts after this."""
+    folder = tmp_path_factory.mktemp("azimage-store")
+    jupyter_servers.env["AZIMAGE_STORE_DIR"] = str(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def lab(jupyter_servers, notebook_dir, store_dir) -> JupyterServer:
+    """A JupyterLab serving ``notebook_dir``, its kernels on the embedded emulator and ``store_dir``."""
+    return jupyter_servers.lab(notebook_dir)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-from browser_helpers import run_all_cells, run_code_cell, write_notebook
+from browser_helpers import open_panel_notebook, run_code_cell
 from PIL import Image
 
 GI = "2025-04-01-preview"
@@ -35,22 +35,13 @@ edit""",
 ]
 
 
-@pytest.fixture(scope="module")
-def lab(jupyter_servers, notebook_dir, tmp_path_factory):
-    jupyter_servers.env["AZIMAGE_STORE_DIR"] = str(tmp_path_factory.mktemp("azimage-store"))
-    return jupyter_servers.lab(notebook_dir)
-
-
 @pytest.fixture
 def nb_page(lab, page, request):
     # a notebook (so a kernel) per test: re-running the cells of a notebook whose widgets
     # a fresh page is still restoring from the kernel logs "model not found" errors
     name = f"ux_{request.node.name.removeprefix('test_')[:40]}.ipynb"
-    write_notebook(lab.root / name, CELLS)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.base_url)
-    page.goto(lab.url(f"/lab/tree/{name}?reset"))  # reset: no tab of an earlier test comes back
-    run_all_cells(page)
-    page.locator(".azimage-request-image").first.wait_for(state="visible", timeout=60_000)
+    open_panel_notebook(page, lab, name, CELLS)
     return page
 
 

@@ -7,7 +7,7 @@ Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browser_helpers import run_all_cells, run_code_cell, write_notebook
+from browser_helpers import open_panel_notebook, run_all_cells, run_code_cell, write_notebook
 
 CELLS = [
     """\
@@ -19,19 +19,9 @@ req""",
 ]
 
 
-@pytest.fixture(scope="module")
-def lab(jupyter_servers, notebook_dir, tmp_path_factory):
-    jupyter_servers.env["AZIMAGE_STORE_DIR"] = str(tmp_path_factory.mktemp("azimage-store"))
-    return jupyter_servers.lab(notebook_dir)
-
-
 @pytest.fixture
 def nb_page(lab, page, request):
-    name = f"pf_{request.node.name.removeprefix('test_')[:40]}.ipynb"
-    write_notebook(lab.root / name, CELLS)
-    page.goto(lab.url(f"/lab/tree/{name}?reset"))
-    run_all_cells(page)
-    page.locator(".azimage-request-image").first.wait_for(state="visible", timeout=60_000)
+    open_panel_notebook(page, lab, f"pf_{request.node.name.removeprefix('test_')[:40]}.ipynb", CELLS)
     return page
 
 
@@ -208,7 +198,7 @@ def _check_right_edges(page) -> None:
 
 
 @pytest.mark.parametrize("kind", ["notebook", "voila"])
-def test_view_code_at_the_right_edge_in_notebook7_and_voila(kind, jupyter_servers, notebook_dir,
+def test_view_code_at_the_right_edge_in_notebook7_and_voila(kind, jupyter_servers, notebook_dir, store_dir,
                                                              page, page_errors, screenshot):
     name = f"edge_{kind}.ipynb"
     write_notebook(notebook_dir / name, EDGE_CELLS)

@@ -14,11 +14,11 @@ The budget is the server's: when the client's last request hook is
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 
 from ..contract.models import ParseError, load_answer
@@ -63,9 +63,20 @@ _SENT = "azimage_widgets.sent"
 
 async def mark_sent(request: httpx.Request) -> None:
     """A request hook, to be the client's last: the exchange's deadline starts when it runs."""
-    gate = request.extensions.get(_SENT)
-    if isinstance(gate, asyncio.Event):
-        gate.set()
+    pending = request.extensions.pop(_SENT, None)
+    if isinstance(pending, _Deadline):
+        pending.start()
+
+
+@dataclass
+class _Deadline:
+    """An exchange's cancel scope (no deadline until ``start``) and its budget."""
+
+    scope: anyio.CancelScope
+    budget: float
+
+    def start(self) -> None:
+        self.scope.deadline = anyio.current_time() + self.budget
 
 
 def with_mark_sent(hooks: Mapping[str, list[Callable[..., Any]]]
@@ -93,27 +104,20 @@ async def exchange(http: httpx.AsyncClient, request: httpx.Request, *, budget: f
 
     if budget is None:
         return await run()
-    budget = max(budget, 0.001)
+    deadline = _Deadline(anyio.CancelScope(), max(budget, 0.001))
     hooks = http.event_hooks.get("request") or []
-    gate: asyncio.Event | None = None
-    if hooks and hooks[-1] is mark_sent:
-        gate = request.extensions[_SENT] = asyncio.Event()
-    task = asyncio.ensure_future(run())
     try:
-        if gate is not None:  # until the hooks ran (a pace's wait): not the server's time
-            opened = asyncio.ensure_future(gate.wait())
-            try:
-                await asyncio.wait({task, opened}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                opened.cancel()
-        done, _ = await asyncio.wait({task}, timeout=budget)
-        if not done:
-            raise ExchangeTimeout(f"no complete answer within {budget:.3g} s", request=request)
-        return task.result()
+        with deadline.scope:
+            if hooks and hooks[-1] is mark_sent:
+                # armed once the hooks ran (a pace's wait is not the server's time)
+                request.extensions[_SENT] = deadline
+            else:
+                deadline.start()
+            return await run()
     finally:
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        request.extensions.pop(_SENT, None)
+    # only a passed deadline ends the scope without an answer or an exception
+    raise ExchangeTimeout(f"no complete answer within {deadline.budget:.3g} s", request=request)
 
 
 __all__ = ["Answer", "ExchangeTimeout", "exchange", "mark_sent", "with_mark_sent"]

@@ -179,3 +179,16 @@ async def test_a_submit_held_back_by_its_quota_pace_is_not_cut_by_the_deadline()
     assert first.id == second.id == RAW_OP_ID
     assert waited > 0.4  # the pace did hold the second one back for longer than the timeout
     assert sum(r.method == "POST" for r in srv.requests) == 2
+
+
+async def test_a_caller_cancelling_mid_exchange_gets_cancelled_not_a_timeout():
+    """The exchange's own deadline never swallows the caller's cancellation."""
+    async with RawServer(raw_api(poll=lambda r, s: never_answers())) as srv:
+        async with fast_client(conn_for(srv, timeout=30.0)) as client:
+            task = asyncio.ensure_future(client.get_operation(RAW_OP_ID))
+            while not srv.requests:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert task.cancelled()

@@ -1,6 +1,7 @@
-"""Request Image settings that follow the image model (the v1 API) rather than the api-version.
+"""Request Image settings that follow the image model rather than the api-version.
 
-On v1 one route serves several models (gpt-image-1-mini, 1.5, 2, ...), so what
+On v1 (and the deployments path of 2025-04-01-preview: ``uses_model_rules``) one
+route serves several models (gpt-image-1-mini, 1.5, 2, ...), so what
 a request may carry depends on the deployment's model: its sizes (gpt-image-2
 takes any ``WxH`` within its rules), n up to 10, moderation, input_fidelity for
 edits (not gpt-image-1-mini) and live previews (``partial_images``). The checks
@@ -23,6 +24,7 @@ from ..contract.image_models import (
     ImageModel,
     model_for_version,
     retirement_label,
+    uses_model_rules,
 )
 from ..contract.model_rules import validate_generation, validate_image_edit
 from ..contract.models import check_n, check_option
@@ -33,11 +35,6 @@ MODEL_OPTION_NAMES: tuple[str, ...] = ("moderation", "input_fidelity")
 #: A prompt that passes the prompt rules, so one other field can be checked alone.
 _STAND_IN_PROMPT = "x"
 _STAND_IN_IMAGE = b"\x89PNG\r\n\x1a\n\0"
-
-
-def uses_model_rules(api_version: str) -> bool:
-    """Whether requests of ``api_version`` are checked by their model's rules (v1)."""
-    return version_spec(api_version).is_v1
 
 
 def needs_deployment(api_version: str) -> bool:
@@ -52,7 +49,7 @@ def rules_of(activity: Any) -> ImageModel:
 
 
 def model_choices(api_version: str) -> list[tuple[str, str]]:
-    """(label, value) pairs of the Model choice: the GPT image models v1 serves, newest
+    """(label, value) pairs of the Model choice: the GPT image models the version serves, newest
     first, each retired one labelled with its date; () for a version that serves one model."""
     if not uses_model_rules(api_version):
         return []

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from ..contract import ImageRequest, ValidationError, version_spec
+from ..contract.image_models import uses_model_rules
 from ..contract.limits import OPTION_NAMES
 from ..contract.text import check_json_value
-from .model_settings import MODEL_OPTION_NAMES, check_generation, uses_model_rules
+from .model_settings import MODEL_OPTION_NAMES, check_generation
 from .schema_edit import check_value
 from .schema_registry import request_fields
 
@@ -28,12 +29,14 @@ OMITTABLE = ("n", "size")
 
 @dataclass(frozen=True)
 class ModelRequest:
-    """A v1 generation, checked by its model's rules (``model_rules``): the fields as sent
-    (``None`` left out), the deployment called (None: the connection's)."""
+    """A generation checked by its model's rules (``model_rules``; v1 and 2025-04-01-preview):
+    the fields as sent (``None`` left out), the deployment called (None: the connection's),
+    the model whose rules apply (None: the connection's, else the deployment name's)."""
 
     fields: Mapping[str, Any]
     api_version: str
     deployment: str | None = None
+    model: str | None = None
 
     @property
     def prompt(self) -> str:
@@ -56,7 +59,9 @@ class ModelRequest:
         return {k: v for k, v in self.fields.items() if k not in CONTRACT_FIELDS}
 
     def to_json(self) -> dict[str, Any]:
-        body = {"model": self.deployment} if self.deployment else {}
+        """The JSON body: on v1 ``model`` is the deployment; ``self.model`` is never sent."""
+        v1 = version_spec(self.api_version).is_v1
+        body = {"model": self.deployment} if self.deployment and v1 else {}
         body.update(self.fields)
         return body
 
@@ -110,6 +115,8 @@ class PreparedRequest:
         if isinstance(req, ModelRequest):
             if req.deployment:
                 options["deployment"] = req.deployment
+            if req.model:
+                options["model"] = req.model
             for name in MODEL_OPTION_NAMES:  # not an argument of request_image: sent as given
                 if name in options:
                     extra[name] = options.pop(name)
@@ -174,7 +181,8 @@ def build_request(activity: Any, dataset: Mapping[str, Any] | None = None) -> Pr
             named["moderation"] = config["moderation"]
         sent = {k: v for k, v in named.items() if v is not None and k not in omit}
         check_generation(activity, {**sent, **extra})
-        return PreparedRequest(ModelRequest(sent, version, activity.deployment), extra)
+        return PreparedRequest(ModelRequest(sent, version, activity.deployment,
+                                            getattr(activity, "model", None)), extra)
     if "size" in omit:
         named["size"] = None
     request = ImageRequest(api_version=version, **named)

@@ -184,8 +184,9 @@ class RequestImage(Activity):
         spec = version_spec(self.api_version)
         several = name == "edit_image" and isinstance(value, (list, tuple))
         if several and not uses_model_rules(spec.version):
-            raise ValidationError(name, f"several images need api-version v1; {spec.version} "
-                                        "edits one", len(value))
+            raise ValidationError(name, f"several images need a GPT image version (v1 or "
+                                        f"2025-04-01-preview); {spec.version} edits one",
+                                  len(value))
         if several and not 1 <= len(value) <= IMAGES_MAX:
             raise ValidationError(name, f"from 1 to {IMAGES_MAX} images", len(value))
         items = list(value) if several else [value]

@@ -13,8 +13,8 @@ from typing import Any
 
 from ..contract import ImageOperation, ValidationError
 from ..contract.edits import EDIT_OPTIONS
+from ..contract.image_models import uses_model_rules
 from .download_result import DownloadResult
-from .model_settings import uses_model_rules
 from .request_body import PreparedRequest
 
 
@@ -58,7 +58,7 @@ async def stream_request(activity: Any, req: Any) -> ImageOperation:
     of the recorded result (``download_image(id)`` reads it)."""
     kwargs: dict[str, Any] = {"partial_images": activity.partial_images,
                               "api_version": activity.api_version,
-                              "deployment": activity.deployment}
+                              "deployment": activity.deployment, "model": activity.model}
     if isinstance(req, ModelEdit):
         kwargs.update(image=list(req.images), mask=req.mask, **req.fields)
     elif isinstance(req, PreparedRequest):
@@ -87,8 +87,9 @@ async def send_request(activity: Any, req: Any, editing: bool) -> ImageOperation
     if activity.streams:
         return await stream_request(activity, req)
     if editing and uses_model_rules(activity.api_version):
-        op: ImageOperation = await client.edit_image(list(req.images), req.prompt, mask=req.mask,
-                                                     deployment=activity.deployment, **req.fields)
+        op: ImageOperation = await client.edit_image(
+            list(req.images), req.prompt, mask=req.mask, api_version=activity.api_version,
+            deployment=activity.deployment, model=activity.model, **req.fields)
         return op
     if editing:
         op = await client.edit_image(

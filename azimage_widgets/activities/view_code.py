@@ -26,11 +26,14 @@ from typing import Any
 from urllib.parse import quote
 
 from ..contract import ValidationError, version_spec
+from ..contract.image_models import uses_model_rules
+from ..contract.limits import V1_PREVIEW_QUERY
 from ..contract.routes import (
     API_KEY_HEADER,
     DEPLOYMENTS_PREFIX,
     GENERATIONS_SUFFIX,
     SUBMIT_PATH,
+    V1_GENERATIONS_PATH,
     operation_path,
 )
 from .variables import is_reference, parse_reference
@@ -100,6 +103,8 @@ def _one_connection(conn: Any, suffix: str) -> list[str]:
     args.append(f"api_version={conn.api_version!r},")
     if getattr(conn, "deployment", None):
         args.append(f"deployment={conn.deployment!r},")
+    if getattr(conn, "model", None):
+        args.append(f"model={conn.model!r},")
     return ["aw.Connection(", *("    " + a for a in args), ")"]
 
 
@@ -262,7 +267,9 @@ def _request_code(activity: Any) -> CodeSnippet:
     conn_version = getattr(conn, "api_version", None)
     if conn_version != version:
         call_args.append(f"api_version={version!r}")
-    rest = {k: v for k, v in body.items() if k not in ("prompt", "n", "size", "user")}
+    model_rules = uses_model_rules(version)  # on v1 the body's model is the deployment
+    rest = {k: v for k, v in body.items()
+            if k not in ("prompt", "n", "size", "user") and not (model_rules and k == "model")}
     # the version's own settings by name, as request_image takes them; other fields in the body
     call_args += [f"{k}={v!r}" for k, v in rest.items() if k in spec.option_names]
     extra = {k: v for k, v in rest.items() if k not in spec.option_names}
@@ -275,6 +282,10 @@ def _request_code(activity: Any) -> CodeSnippet:
     env_deployment = spec.is_sync and conn is not None and not _any_deployment(conn)
     if env_deployment:
         call_args.append(f"deployment=os.environ[{ENV_DEPLOYMENT!r}]")
+    elif model_rules and activity.deployment and activity.deployment != _deployment(conn):
+        call_args.append(f"deployment={activity.deployment!r}")
+    if model_rules and activity.model and activity.model != getattr(conn, "model", None):
+        call_args.append(f"model={activity.model!r}")  # whose rules apply; never sent
     head = _imports(conn, b64=spec.is_sync) + [""]
     if note:
         head.append(f"# {note}")
@@ -310,6 +321,8 @@ def _request_code(activity: Any) -> CodeSnippet:
         curl += [
             f"# one call ({spec.model}): the answer holds the images, data[].url (valid 24 h) "
             "or data[].b64_json (base64)",
+            f"curl -sS -X POST {_curl_url(conn, V1_GENERATIONS_PATH, V1_PREVIEW_QUERY)} \\"
+            if spec.is_v1 else
             f"curl -sS -X POST {_curl_url(conn, _generations_path(conn), version)} \\",
             f"  {_curl_auth(conn)} \\",
             '  -H "Content-Type: application/json" \\',

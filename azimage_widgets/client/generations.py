@@ -33,7 +33,6 @@ from typing import Any
 
 import httpx
 
-from ..contract.edits import ImageEditRequest, as_images, image_kind
 from ..contract.errors import ApiError, ValidationError
 from ..contract.limits import RESULT_TTL_SECONDS, version_spec
 from ..contract.models import (
@@ -43,7 +42,7 @@ from ..contract.models import (
     ParseError,
     parse_images_response,
 )
-from ..contract.routes import edits_path, generations_path
+from ..contract.routes import generations_path
 from ..contract.text import check_json_value
 from .capped import answer_cap
 from .connection import Connection
@@ -149,8 +148,19 @@ class Generations:
         self._book = book
         self.records = SyncRecords()
 
-    def _record(self, answer: Answer, payload: Mapping[str, Any], api_version: str, what: str,
-                n: int) -> ImageOperation:
+    @property
+    def sender(self) -> Sender:
+        """The send chain these calls go through (v1.py and streaming.py send with it too)."""
+        return self._sender
+
+    def keep(self, result: ImageResult, noted: Mapping[str, Any], api_version: str) -> None:
+        """Record ``result`` under its id, and what was asked for it (``request_of``)."""
+        self.records.add(result)
+        self._book.note_request(result.id, dict(noted), api_version)
+
+    def record(self, answer: Answer, payload: Mapping[str, Any], api_version: str, what: str,
+               n: int) -> ImageOperation:
+        """The images of a synchronous ``answer``, kept under a new id; its operation."""
         body = json_of(answer, what)
         op_id = new_id()
         try:
@@ -158,13 +168,13 @@ class Generations:
         except ParseError as exc:
             raise ApiError(answer.status_code, "invalidResponse", f"malformed {what} answer: {exc}",
                            operation_id=op_id) from None
-        self.records.add(result)
-        self._book.note_request(op_id, payload, api_version)
+        self.keep(result, payload, api_version)
         return ImageOperation(id=op_id, status="succeeded", created=result.created, location=None)
 
     async def generate(self, req: ImageRequest, payload: dict[str, Any],
                        deployment: str | None) -> ImageOperation:
-        """POST the generations call; the answer recorded under a new id."""
+        """POST the generations call (a DALL-E version's rules); the answer recorded under a
+        new id. The GPT image versions' calls are v1.py's."""
         conn = self._sender.conn
         name = deployment_of(conn, deployment, req.api_version)
         url = self._sender.url(generations_path(name), req.api_version)
@@ -172,33 +182,8 @@ class Generations:
             "POST", url, kind="submit", json=payload, timeout=sync_timeout(conn),
             max_bytes=answer_cap(req.api_version, req.response_format))
         asked = req.n if "n" in payload else version_spec(req.api_version).n_max  # n omitted
-        return self._record(answer, {**payload, "deployment": name}, req.api_version,
-                            "generations", asked)
-
-    async def edit(self, image: Any, prompt: str, *, mask: bytes | None, n: int,
-                   size: str | None, quality: str | None, response_format: str | None,
-                   user: str | None, api_version: str, deployment: str | None) -> ImageOperation:
-        """POST a multipart edit; the answer recorded under a new id."""
-        req = ImageEditRequest(images=as_images(image), prompt=prompt, mask=mask, n=n, size=size,
-                               quality=quality, response_format=response_format, user=user,
-                               api_version=api_version)
-        conn = self._sender.conn
-        name = deployment_of(conn, deployment, api_version)
-        files: list[tuple[str, tuple[str, bytes, str]]] = []
-        field = "image" if len(req.images) == 1 else "image[]"
-        for i, data in enumerate(req.images):
-            kind = image_kind(data) or "png"
-            files.append((field, (f"image_{i}.{'jpg' if kind == 'jpeg' else 'png'}", data,
-                                  f"image/{kind}")))
-        if req.mask is not None:
-            files.append(("mask", ("mask.png", req.mask, "image/png")))
-        url = self._sender.url(edits_path(name), api_version)
-        answer = await self._sender.request(
-            "POST", url, kind="submit", data=req.form_fields(), files=files,
-            timeout=sync_timeout(conn), max_bytes=answer_cap(api_version, req.response_format))
-        noted = {**req.form_fields(), "n": req.n, "deployment": name, "edit": True,
-                 "images": len(req.images), "mask": req.mask is not None}
-        return self._record(answer, noted, api_version, "edits", req.n)
+        return self.record(answer, {**payload, "deployment": name}, req.api_version,
+                           "generations", asked)
 
 
 __all__ = ["SYNC_ID_PREFIX", "SYNC_READ_TIMEOUT", "Generations", "SyncRecords", "deployment_of",

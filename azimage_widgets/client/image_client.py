@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from ..contract.errors import ValidationError
+from ..contract.image_models import model_for_version, uses_model_rules
 from ..contract.limits import OPTION_NAMES, version_spec
 from ..contract.models import ImageOperation, ImageRequest, ImageResult
 from ..contract.routes import OPERATION_LOCATION_HEADER, SUBMIT_PATH
@@ -27,13 +28,13 @@ from .connection import Connection, ConnectionLike
 from .exchange import with_mark_sent
 from .fetch import DEFAULT_MAX_IMAGE_BYTES, ImageFetcher
 from .generations import Generations, generation_body
+from .model_calls import ModelCalls
 from .operations import OperationBook, check_terminal
 from .pacing import with_pacing
 from .poll import Poller, PollSchedule, StatusCallback, call_back
 from .retry import RetryPolicy
 from .send import Sender, json_of
 from .shared import close_shared, forget, get_shared
-from .streaming import ModelCalls
 
 #: Image fetches (download and decode check) one client runs at once.
 DEFAULT_FETCH_CONCURRENCY = 4
@@ -196,6 +197,7 @@ class ImageClient(ModelCalls):
         background: str | None = None,
         output_compression: int | None = None,
         deployment: str | None = None,
+        model: str | None = None,
     ) -> ImageOperation:
         """Submit a generation (validated first); the operation to poll.
 
@@ -212,16 +214,23 @@ class ImageClient(ModelCalls):
         the client records under a generated id: the returned operation is
         already ``succeeded`` and ``download_image(op.id)`` reads it
         (see generations.py). ``deployment`` overrides the connection's.
+
+        ``model`` (v1 and 2025-04-01-preview) names the deployment's image model
+        for this call: its rules apply (a custom size for gpt-image-2, ...) over the
+        connection's ``model`` and the deployment's name. It chooses the rules only:
+        it is not sent (on v1 the body's ``model`` is the deployment).
         """
         options: dict[str, Any] = {
             "quality": quality, "style": style, "response_format": response_format,
             "output_format": output_format, "background": background,
             "output_compression": output_compression}
         version = api_version or self._conn.api_version
-        if v1.uses_model_rules(version):  # the model's rules, the deployment in the body (v1.py)
+        if uses_model_rules(version):  # the model's rules (v1.py; on v1 the deployment in the body)
             fields = v1.generation_fields(prompt, n=n, size=size, user=user, options=options,
                                           extra_body=extra_body, omit=omit)
-            return await v1.generate_by_model(self._generations, fields, version, deployment)
+            return await v1.generate_by_model(self._generations, fields, version, deployment,
+                                              model)
+        model_for_version(version, model)  # a DALL-E version: its own model; a name is checked
         req, payload = generation_body(prompt, size=size, n=n, user=user,
                                        api_version=api_version or self._conn.api_version,
                                        options=options, extra_body=extra_body, omit=omit)
@@ -355,7 +364,12 @@ class ImageClient(ModelCalls):
             options["omit"] = tuple(options["omit"])  # one iterator, read by every prompt
 
         def check(prompt: str) -> None:
-            ImageRequest(prompt=prompt, size=size, n=n, user=user, api_version=version, **named)
+            if uses_model_rules(version):  # the model's rules, as request_image checks them
+                v1.check_generation(self._conn, prompt, version, size=size, n=n, user=user,
+                                    options=options)
+            else:
+                ImageRequest(prompt=prompt, size=size, n=n, user=user, api_version=version,
+                             **named)
 
         async def run(prompt: str) -> ImageResult:
             return await self.generate(prompt, size=size, n=n, user=user, api_version=version,

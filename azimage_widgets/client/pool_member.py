@@ -6,12 +6,17 @@ retries nor sleeps on its own and a throttled endpoint hands the job on at once.
 from __future__ import annotations
 
 import contextvars
+import logging
+from collections.abc import Sequence
 from typing import Any
 
+from ..contract import ApiError
 from .connection import Connection
 from .image_client import ImageClient
 from .pacing import Pace, pace_for
 from .retry import RetryPolicy
+
+log = logging.getLogger("azimage_widgets.client.pool")
 
 # Set while a pool submits: the member client must not retry (or sleep) on its own,
 # so a throttled endpoint hands the job to the next one at once.
@@ -54,4 +59,21 @@ class Member:
                 "removed": self.removed}
 
 
-__all__ = ["NO_RETRY", "Member", "MemberPolicy"]
+def take_out(member: Member, exc: ApiError) -> None:
+    """A member that answers a submit 401 (wrong key) or 404 (deployment gone) gets no more."""
+    why = "the key was refused (401)" if exc.status_code == 401 else \
+        "the deployment or path was not found (404)"
+    member.removed = (f"{member.conn.endpoint} deployment {member.conn.deployment or '-'}: "
+                      f"{why}; taken out of the pool")
+    log.warning("%s", member.removed)
+
+
+def exhausted(members: Sequence[Member], status: int | None) -> ApiError | None:
+    """The error when every member was taken out, else None."""
+    if not all(m.removed for m in members):
+        return None
+    return ApiError(status, "poolExhausted", "every endpoint of the pool was taken out: "
+                    + "; ".join(m.removed for m in members))
+
+
+__all__ = ["NO_RETRY", "Member", "MemberPolicy", "exhausted", "take_out"]

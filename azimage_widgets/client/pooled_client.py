@@ -19,11 +19,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
-import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 
@@ -35,19 +34,19 @@ from ..contract import (
     ValidationError,
     check_operation_id,
 )
+from ..contract.image_models import uses_model_rules
 from ..contract.limits import OPTION_NAMES
 from ..contract.stream_events import PartialImage
 from .connection import Connection, ConnectionLike
 from .image_client import ImageClient
 from .pacing import already_paced
 from .pool import ConnectionPool
-from .pool_member import NO_RETRY, Member, MemberPolicy
+from .pool_member import NO_RETRY, Member, MemberPolicy, exhausted, take_out
 from .retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, parse_retry_after
-from .v1 import uses_model_rules
-
-log = logging.getLogger("azimage_widgets.client.pool")
 
 _MAX_OWNERS = 10_000
+T = TypeVar("T")
+_Events = AsyncGenerator[PartialImage | ImageResult, None]
 
 class PooledImageClient(ImageClient):
     """An ImageClient over a ConnectionPool: each member endpoint has its own ImageClient."""
@@ -166,14 +165,6 @@ class PooledImageClient(ImageClient):
         free = [m for m in free if m.index not in tried and not m.cooling(now) and not m.removed]
         return min(free, key=lambda m: m.pace.wait(pauses=False)) if free else None
 
-    def _take_out(self, member: Member, exc: ApiError) -> None:
-        """A member that answers a submit 401 (wrong key) or 404 (deployment gone) gets no more."""
-        why = "the key was refused (401)" if exc.status_code == 401 else \
-            "the deployment or path was not found (404)"
-        member.removed = (f"{member.conn.endpoint} deployment {member.conn.deployment or '-'}: "
-                          f"{why}; taken out of the pool")
-        log.warning("%s", member.removed)
-
     # -- owners of operations ----------------------------------------------------------
     def _own(self, op_id: str, member: Member) -> None:
         self._owners[op_id] = member.index
@@ -244,9 +235,16 @@ class PooledImageClient(ImageClient):
                          **{k: args[k] for k in OPTION_NAMES if args.get(k) is not None})
         if "omit" in kwargs:
             kwargs["omit"] = tuple(kwargs["omit"])  # an iterator is read once, tried maybe often
-        if all(m.removed for m in self._members):
-            raise ApiError(None, "poolExhausted", "every endpoint of the pool was taken out: "
-                           + "; ".join(m.removed for m in self._members))
+        member, op = await self._place(args["n"], lambda m: m.client.request_image(prompt,
+                                                                                   **kwargs))
+        self._own(op.id, member)
+        return op
+
+    async def _place(self, n: Any, call: Callable[[Member], Awaitable[T]]) -> tuple[Member, T]:
+        """``call(member)`` on the next free endpoint, failing over on throttling, server errors
+        and connections never made; a 401/404 takes the member out. What a submit does."""
+        if (gone := exhausted(self._members, None)) is not None:
+            raise gone
         deadline = self._clock() + self._pool.max_wait
         tried: set[int] = set()
         last: Exception | None = None
@@ -266,8 +264,7 @@ class PooledImageClient(ImageClient):
                     continue
             tried.add(member.index)
             # the spacing of the member's quota; a 429's pause is the pool's cool-down above
-            wait = member.pace.reserve(args["n"] if isinstance(args["n"], int) else 1,
-                                       pauses=False)
+            wait = member.pace.reserve(n if isinstance(n, int) else 1, pauses=False)
             if wait > 0:
                 if self._clock() + wait > deadline:
                     break
@@ -275,15 +272,13 @@ class PooledImageClient(ImageClient):
             token = NO_RETRY.set(True)
             try:
                 with already_paced():
-                    op = await member.client.request_image(prompt, **kwargs)
+                    value = await call(member)
             except ApiError as exc:
                 if exc.status_code in (401, 404):
-                    self._take_out(member, exc)
+                    take_out(member, exc)
                     last = exc
-                    if all(m.removed for m in self._members):
-                        raise ApiError(exc.status_code, "poolExhausted", "every endpoint of the "
-                                       "pool was taken out: " + "; ".join(
-                                           m.removed for m in self._members)) from exc
+                    if (gone := exhausted(self._members, exc.status_code)) is not None:
+                        raise gone from exc
                     continue
                 if not self._fails_over(exc):
                     raise
@@ -295,8 +290,7 @@ class PooledImageClient(ImageClient):
             finally:
                 NO_RETRY.reset(token)
             member.submitted += 1
-            self._own(op.id, member)
-            return op
+            return member, value
         if last is not None:
             raise last
         raise ApiError(None, "poolExhausted",
@@ -304,17 +298,31 @@ class PooledImageClient(ImageClient):
 
     async def stream_image(self, prompt: str, **kwargs: Any
                            ) -> AsyncGenerator[PartialImage | ImageResult, None]:
-        """``ImageClient.stream_image`` on the next free endpoint (no failover once streaming:
-        a stream is retried only before its first byte, by that endpoint's client)."""
+        """``ImageClient.stream_image`` on the next free endpoint, failing over as a submit does
+        until the first event has arrived. Once an event was handed on, a failure is the
+        caller's: nothing is sent again, no event repeated."""
         self._check_open()
-        member = self._pick(set())
-        if member is None:
-            raise ApiError(None, "poolExhausted", "no endpoint of the pool is free to stream")
-        member.submitted += 1
-        async for event in member.client.stream_image(prompt, **kwargs):
-            if isinstance(event, ImageResult):
-                self._own(event.id, member)
-            yield event
+
+        async def first_event(member: Member) -> tuple[_Events, PartialImage | ImageResult]:
+            events = member.client.stream_image(prompt, **kwargs)
+            try:
+                return events, await events.__anext__()
+            except BaseException:
+                await events.aclose()  # closes the response of a stream that failed
+                raise
+
+        member, (events, event) = await self._place(kwargs.get("n", 1), first_event)
+        try:
+            while True:
+                if isinstance(event, ImageResult):
+                    self._own(event.id, member)
+                yield event
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    return
+        finally:
+            await events.aclose()
 
     def _fails_over(self, exc: ApiError) -> bool:
         if exc.status_code is not None:
@@ -357,7 +365,6 @@ PooledImageClient.__init__.__signature__ = _CLIENT_INIT.replace(  # type: ignore
 
 _REQUEST_IMAGE = inspect.signature(ImageClient.request_image)
 PooledImageClient.request_image.__signature__ = _REQUEST_IMAGE  # type: ignore[attr-defined]
-
 
 
 def client_for(conn: ConnectionLike, **options: Any) -> ImageClient:

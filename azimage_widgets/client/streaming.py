@@ -27,14 +27,13 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from httpx_sse import EventSource
 
 from ..contract import (
     ApiError,
-    ImageOperation,
     ImageResult,
     ParseError,
     ValidationError,
@@ -47,12 +46,11 @@ from .capped import MAX_B64_RESPONSE_BYTES
 from .exchange import Answer
 from .generations import SYNC_READ_TIMEOUT, new_id
 from .retry import is_retryable, parse_retry_after
-from .v1 import edit_by_model, edit_request, generation_request, uses_model_rules
+from .v1 import edit_request, generation_request
 
 if TYPE_CHECKING:
-    from .connection import Connection
     from .generations import Generations
-    from .image_client import ImageClient
+    from .send import Sender
 
 #: One event at most (a partial or final image in base64, with its JSON): bytes.
 MAX_EVENT_BYTES = 48 * 1024 * 1024
@@ -63,6 +61,21 @@ StreamEvent = PartialImage | ImageResult
 #: The fields a streamed request takes besides prompt (edits: input_fidelity too).
 STREAMED_FIELDS: tuple[str, ...] = ("size", "n", "quality", "output_format", "background",
                                     "output_compression", "moderation", "user")
+
+
+class CallHost(Protocol):
+    """What a streamed call needs of its client: ImageClient's internal surface (its send
+    chain, its records, its httpx client, its retry pause), so no module reaches into it."""
+
+    @property
+    def sender(self) -> Sender: ...
+
+    @property
+    def generations(self) -> Generations: ...
+
+    def http(self) -> httpx.AsyncClient: ...
+
+    async def pause(self, seconds: float) -> None: ...
 
 
 class _GuardedStream(httpx.AsyncByteStream):
@@ -131,7 +144,7 @@ async def _read_small(resp: httpx.Response, deadline: float) -> bytes:
         raise httpx.ReadTimeout("the answer did not arrive within the deadline") from None
 
 
-async def open_stream(client: ImageClient, url: str, *, json_body: Any = None,
+async def open_stream(client: CallHost, url: str, *, json_body: Any = None,
                       form: Mapping[str, str] | None = None, files: Any = None,
                       deadline: float) -> httpx.Response:
     """Send the request and return the 2xx response, its body not yet read.
@@ -140,8 +153,8 @@ async def open_stream(client: ImageClient, url: str, *, json_body: Any = None,
     left) as long as the deadline allows; an error answer becomes the ApiError
     every other call raises.
     """
-    http = client._client()
-    sender = client._send
+    http = client.http()
+    sender = client.sender
     conn = sender.conn
     policy = sender.policy
     attempt = 0
@@ -162,7 +175,7 @@ async def open_stream(client: ImageClient, url: str, *, json_body: Any = None,
                 delay = policy.delay(attempt, None)
                 if time.monotonic() + delay < deadline:
                     attempt += 1
-                    await client._sleep(delay)
+                    await client.pause(delay)
                     continue
             raise sender.transport_error("POST", url, "submit", exc, None) from exc
         if resp.is_success:
@@ -178,12 +191,12 @@ async def open_stream(client: ImageClient, url: str, *, json_body: Any = None,
             delay = policy.delay(attempt, retry_after)
             if time.monotonic() + delay < deadline:
                 attempt += 1
-                await client._sleep(delay)
+                await client.pause(delay)
                 continue
         raise sender.api_error(_error_answer(resp, body), None, retry_after)
 
 
-async def read_events(client: ImageClient, resp: httpx.Response, url: str, *, deadline: float,
+async def read_events(client: CallHost, resp: httpx.Response, url: str, *, deadline: float,
                       max_event_bytes: int, max_total_bytes: int
                       ) -> AsyncGenerator[PartialImage | CompletedImage, None]:
     """The image events of a streamed answer, each as soon as it is complete."""
@@ -212,7 +225,7 @@ async def read_events(client: ImageClient, resp: httpx.Response, url: str, *, de
                     or sse.event == "error":
                 code, message = parse_error_body(body)
                 raise ApiError(status, code or "streamError",
-                               client._send.conn.redact((message or "the stream failed")[:500]))
+                               client.sender.conn.redact((message or "the stream failed")[:500]))
             try:
                 event = read_event(body, images)
             except ParseError as exc:
@@ -223,14 +236,14 @@ async def read_events(client: ImageClient, resp: httpx.Response, url: str, *, de
             if event is not None:
                 yield event
     except httpx.HTTPError as exc:
-        raise client._send.transport_error("POST", url, "submit", exc, None) from exc
+        raise client.sender.transport_error("POST", url, "submit", exc, None) from exc
     finally:
         await source.aclose()
 
 
-async def stream(client: ImageClient, prompt: str, *, image: Any = None, mask: bytes | None = None,
+async def stream(client: CallHost, prompt: str, *, image: Any = None, mask: bytes | None = None,
                  partial_images: int, fields: dict[str, Any], api_version: str,
-                 deployment: str | None, timeout: float | None,
+                 deployment: str | None, timeout: float | None, model: str | None = None,
                  max_event_bytes: int | None = None,
                  max_total_bytes: int | None = None) -> AsyncGenerator[StreamEvent, None]:
     """``ImageClient.stream_image``: PartialImage events, then the recorded ImageResult.
@@ -250,18 +263,18 @@ async def stream(client: ImageClient, prompt: str, *, image: Any = None, mask: b
         raise ValidationError("api_version", f"{api_version} does not stream; use v1 (or "
                                              "2025-04-01-preview with a deployment)", api_version)
     if timeout is None:
-        timeout = max(client._send.conn.timeout, SYNC_READ_TIMEOUT)
+        timeout = max(client.sender.conn.timeout, SYNC_READ_TIMEOUT)
     elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValidationError("timeout", "must be a positive number of seconds", timeout)
     streamed = {**fields, "stream": True, "partial_images": partial_images}
     if image is None:
-        url, body, name = generation_request(client._generations, {"prompt": prompt, **streamed},
-                                             api_version, deployment)
+        url, body, name = generation_request(client.generations, {"prompt": prompt, **streamed},
+                                             api_version, deployment, model)
         sent: dict[str, Any] = {"json_body": body}
         noted: dict[str, Any] = {k: v for k, v in body.items() if k != "model"}
     else:
-        url, form, files, name = edit_request(client._generations, image, prompt, mask, streamed,
-                                              api_version, deployment)
+        url, form, files, name = edit_request(client.generations, image, prompt, mask, streamed,
+                                              api_version, deployment, model)
         sent = {"form": form, "files": files}
         noted = {k: v for k, v in form.items() if k != "model"}
         noted.update(edit=True, mask=mask is not None,
@@ -289,76 +302,8 @@ async def stream(client: ImageClient, prompt: str, *, image: Any = None, mask: b
             result = gathered.result(op_id)
     finally:
         await resp.aclose()
-    client._generations.records.add(result)
-    client._book.note_request(op_id, noted, api_version)
+    client.generations.keep(result, noted, api_version)
     yield result
-
-
-class ModelCalls:
-    """The calls of ImageClient that follow a model's rules: edits (v1 and the
-    deployments path) and streamed generations and edits."""
-
-    _conn: Connection
-    _generations: Generations
-
-    async def edit_image(
-        self,
-        image: bytes | list[bytes],
-        prompt: str,
-        *,
-        mask: bytes | None = None,
-        n: int = 1,
-        size: str | None = None,
-        quality: str | None = None,
-        response_format: str | None = None,
-        user: str | None = None,
-        api_version: str | None = None,
-        deployment: str | None = None,
-        input_fidelity: str | None = None,
-        output_format: str | None = None,
-        background: str | None = None,
-        output_compression: int | None = None,
-    ) -> ImageOperation:
-        """Edit an image (v1, or 2025-04-01-preview's deployments path): multipart image(s),
-        optional mask; the model's rules on v1 or with the newer fields (input_fidelity, ...).
-
-        ``image``: the bytes of a PNG or JPEG (or a list of them); ``mask``: a
-        PNG of the first image's size whose transparent pixels mark where to
-        edit. Like a synchronous ``request_image``, the answer is recorded
-        under a generated id: ``download_image(op.id)`` gives the ImageResult
-        (``items[i].b64_json``, ``usage``). ValidationError before anything is
-        sent for a version without edits, a file that is not PNG/JPEG, etc.
-        """
-        version = api_version or self._conn.api_version
-        more = {"input_fidelity": input_fidelity, "output_format": output_format,
-                "background": background, "output_compression": output_compression}
-        if uses_model_rules(version) or any(v is not None for v in more.values()):
-            fields = {"n": n, "size": size, "quality": quality, "response_format": response_format,
-                      "user": user, **more}
-            return await edit_by_model(self._generations, image, prompt, mask=mask,
-                                          fields=fields, api_version=version,
-                                          deployment=deployment)
-        return await self._generations.edit(image, prompt, mask=mask, n=n, size=size,
-                                            quality=quality, response_format=response_format,
-                                            user=user, api_version=version, deployment=deployment)
-
-    def stream_image(self, prompt: str, *, partial_images: int = 2,
-                     image: bytes | list[bytes] | None = None, mask: bytes | None = None,
-                     api_version: str | None = None, deployment: str | None = None,
-                     timeout: float | None = None, **fields: Any
-                     ) -> AsyncGenerator[PartialImage | ImageResult, None]:
-        """Generate (or, with ``image``, edit) streamed: ``async for event in ...`` gets each
-        PartialImage as it arrives, then the ImageResult (recorded: ``download_image(id)``).
-
-        ``fields``: size, n, quality, output_format, background, output_compression,
-        moderation, user (and input_fidelity for edits); ``timeout`` bounds the whole
-        stream. Checked by the model's rules before anything is sent (streaming.py).
-        """
-        return stream(cast("ImageClient", self), prompt, image=image, mask=mask,
-                                partial_images=partial_images, fields=fields,
-                                api_version=api_version or self._conn.api_version,
-                                deployment=deployment, timeout=timeout)
-
 
 
 def _plain_answer(resp: httpx.Response, body: bytes, op_id: str) -> ImageResult:
@@ -370,5 +315,5 @@ def _plain_answer(resp: httpx.Response, body: bytes, op_id: str) -> ImageResult:
                        ) from None
 
 
-__all__ = ["MAX_EVENT_BYTES", "ModelCalls", "MAX_STREAM_BYTES", "StreamEvent",
+__all__ = ["CallHost", "MAX_EVENT_BYTES", "MAX_STREAM_BYTES", "StreamEvent",
            "open_stream", "read_events", "stream"]

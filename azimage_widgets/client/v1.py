@@ -5,11 +5,12 @@ the deployment travels in the body as ``model``; an edit goes to
 ``/openai/v1/images/edits`` (v1) or ``/openai/deployments/{name}/images/edits``
 (2025-04-01-preview), multipart with every input image as ``image[]`` and the
 mask (applied to the first image). What a request may ask is the rules of
-its model (``Connection.image_model``: named, read from the deployment's
-name, else the rules common to all GPT image models), checked by
+its model (``contract.model_for_version``: the call's ``model=``, else the
+connection's, else the one the deployment's name names, else the rules common
+to all GPT image models), checked by
 ``contract.validate_generation`` / ``validate_image_edit`` before anything is
 sent. Answers are recorded under ids like every synchronous answer
-(sync_flow.py), so ``download_image(op.id)`` works as for every version.
+(generations.py), so ``download_image(op.id)`` works as for every version.
 
 Choices where the contract is silent: ``size`` left out is not sent (the
 service's ``auto``); ``stream`` is refused in ``extra_body`` (a streamed
@@ -24,7 +25,7 @@ from typing import Any
 from ..contract import ImageOperation, ValidationError, validate_generation
 from ..contract.edits import as_images, image_kind
 from ..contract.image_models import ImageModel, model_for_version
-from ..contract.limits import V1_PREVIEW_QUERY, version_spec
+from ..contract.limits import OPTION_NAMES, V1_PREVIEW_QUERY, version_spec
 from ..contract.model_rules import validate_image_edit
 from ..contract.routes import V1_EDITS_PATH, V1_GENERATIONS_PATH, edits_path, generations_path
 from ..contract.text import check_json_value
@@ -39,10 +40,11 @@ MODEL_OPTIONS: tuple[str, ...] = ("quality", "style", "response_format", "output
 STREAM_FIELDS: tuple[str, ...] = ("stream", "partial_images")
 
 
-def rules_for(conn: Connection, api_version: str, deployment: str | None) -> ImageModel:
-    """The model whose rules a request of ``api_version`` to ``deployment`` follows."""
-    return model_for_version(api_version, getattr(conn, "model", None),
-                             deployment or conn.deployment)
+def rules_for(conn: Connection, api_version: str, deployment: str | None,
+              model: str | None = None) -> ImageModel:
+    """The model whose rules a request of ``api_version`` to ``deployment`` follows:
+    ``model`` (the call's) over the connection's; ValidationError("model") if unknown."""
+    return model_for_version(api_version, model or conn.model, deployment or conn.deployment)
 
 
 def query_version(api_version: str) -> str:
@@ -72,12 +74,28 @@ def generation_fields(prompt: str, *, n: int | None, size: str | None, user: str
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def check_generation(conn: Connection, prompt: str, api_version: str, *, size: str | None,
+                     n: int | None, user: str | None, options: Mapping[str, Any]) -> None:
+    """ValidationError as ``request_image`` would raise it for these arguments, nothing sent
+    (``options``: its keyword arguments besides: quality, ..., deployment, model, extra_body)."""
+    named = {k: options.get(k) for k in OPTION_NAMES}
+    fields = generation_fields(prompt, n=n, size=size, user=user, options=named,
+                               extra_body=options.get("extra_body"), omit=options.get("omit", ()))
+    validate_generation(rules_for(conn, api_version, options.get("deployment"),
+                                  options.get("model")), fields)
+
+
 def generation_request(gens: Generations, fields: dict[str, Any], api_version: str,
-                       deployment: str | None) -> tuple[str, dict[str, Any], str]:
-    """(url, JSON body, deployment) of a model-checked generation; ValidationError first."""
-    sender = gens._sender
+                       deployment: str | None, model: str | None = None
+                       ) -> tuple[str, dict[str, Any], str]:
+    """(url, JSON body, deployment) of a model-checked generation; ValidationError first.
+
+    ``model`` only chooses the rules: it is never sent (on v1 the body's ``model``
+    is the deployment)."""
+    sender = gens.sender
+    rules = rules_for(sender.conn, api_version, deployment, model)  # an unknown model first
     name = deployment_of(sender.conn, deployment, api_version)
-    validate_generation(rules_for(sender.conn, api_version, name), fields)
+    validate_generation(rules, fields)
     spec = version_spec(api_version)
     if spec.is_v1:
         body = {"model": name, **fields}
@@ -89,19 +107,20 @@ def generation_request(gens: Generations, fields: dict[str, Any], api_version: s
 
 
 async def generate_by_model(gens: Generations, fields: dict[str, Any], api_version: str,
-                            deployment: str | None) -> ImageOperation:
+                            deployment: str | None, model: str | None = None) -> ImageOperation:
     """POST a model-checked generation; the answer recorded under a new id."""
-    url, body, name = generation_request(gens, fields, api_version, deployment)
-    conn = gens._sender.conn
-    answer = await gens._sender.request("POST", url, kind="submit", json=body,
-                                        timeout=sync_timeout(conn),
-                                        max_bytes=MAX_B64_RESPONSE_BYTES)
-    asked = fields.get("n") or rules_for(conn, api_version, name).n_max
-    return gens._record(answer, {**fields, "deployment": name}, api_version, "generations", asked)
+    url, body, name = generation_request(gens, fields, api_version, deployment, model)
+    conn = gens.sender.conn
+    answer = await gens.sender.request("POST", url, kind="submit", json=body,
+                                       timeout=sync_timeout(conn),
+                                       max_bytes=MAX_B64_RESPONSE_BYTES)
+    asked = fields.get("n") or rules_for(conn, api_version, name, model).n_max
+    return gens.record(answer, {**fields, "deployment": name}, api_version, "generations", asked)
 
 
 def edit_request(gens: Generations, image: Any, prompt: str, mask: bytes | None,
-                 fields: Mapping[str, Any], api_version: str, deployment: str | None
+                 fields: Mapping[str, Any], api_version: str, deployment: str | None,
+                 model: str | None = None
                  ) -> tuple[str, dict[str, str], list[tuple[str, tuple[str, bytes, str]]], str]:
     """(url, form fields, files, deployment) of a model-checked edit; ValidationError first."""
     images = as_images(image)
@@ -109,10 +128,11 @@ def edit_request(gens: Generations, image: Any, prompt: str, mask: bytes | None,
     if not spec.edits:
         raise ValidationError("api_version", f"{api_version} has no image edits; use v1",
                               api_version)
-    sender = gens._sender
+    sender = gens.sender
+    rules = rules_for(sender.conn, api_version, deployment, model)  # an unknown model first
     name = deployment_of(sender.conn, deployment, api_version)
     typed = {"prompt": prompt, **{k: v for k, v in fields.items() if v is not None}}
-    validate_image_edit(rules_for(sender.conn, api_version, name), typed, images, mask)
+    validate_image_edit(rules, typed, images, mask)
     form = {k: _form_text(v) for k, v in typed.items()}
     files: list[tuple[str, tuple[str, bytes, str]]] = []
     for i, data in enumerate(images):
@@ -131,20 +151,20 @@ def edit_request(gens: Generations, image: Any, prompt: str, mask: bytes | None,
 
 async def edit_by_model(gens: Generations, image: Any, prompt: str, *, mask: bytes | None,
                         fields: Mapping[str, Any], api_version: str,
-                        deployment: str | None) -> ImageOperation:
+                        deployment: str | None, model: str | None = None) -> ImageOperation:
     """POST a model-checked multipart edit; the answer recorded under a new id."""
     url, form, files, name = edit_request(gens, image, prompt, mask, fields, api_version,
-                                          deployment)
-    conn = gens._sender.conn
-    answer = await gens._sender.request("POST", url, kind="submit", data=form, files=files,
-                                        timeout=sync_timeout(conn),
-                                        max_bytes=MAX_B64_RESPONSE_BYTES)
+                                          deployment, model)
+    conn = gens.sender.conn
+    answer = await gens.sender.request("POST", url, kind="submit", data=form, files=files,
+                                       timeout=sync_timeout(conn),
+                                       max_bytes=MAX_B64_RESPONSE_BYTES)
     noted: dict[str, Any] = {**form, "deployment": name, "edit": True,
                              "images": sum(1 for f in files if f[0] == "image[]"),
                              "mask": mask is not None}
     noted.pop("model", None)
-    asked = fields.get("n") or rules_for(conn, api_version, name).n_max
-    return gens._record(answer, noted, api_version, "edits", asked)
+    asked = fields.get("n") or rules_for(conn, api_version, name, model).n_max
+    return gens.record(answer, noted, api_version, "edits", asked)
 
 
 def _form_text(value: Any) -> str:
@@ -153,11 +173,5 @@ def _form_text(value: Any) -> str:
     return str(value)
 
 
-def uses_model_rules(api_version: str) -> bool:
-    """Whether requests of ``api_version`` are checked by their model's rules (v1)."""
-    return version_spec(api_version).is_v1
-
-
-__all__ = ["MODEL_OPTIONS", "STREAM_FIELDS", "edit_by_model", "edit_request", "generate_by_model",
-           "generation_fields", "generation_request", "query_version", "rules_for",
-           "uses_model_rules"]
+__all__ = ["MODEL_OPTIONS", "STREAM_FIELDS", "check_generation", "edit_by_model", "edit_request",
+           "generate_by_model", "generation_fields", "generation_request", "query_version", "rules_for"]

@@ -168,17 +168,31 @@ def resolve_model(model: str | None = None, deployment: str | None = None) -> Im
     return found or GPT_IMAGE_COMMON
 
 
+def uses_model_rules(api_version: str) -> bool:
+    """Whether requests of ``api_version`` follow their model's rules rather than the
+    version's: the versions that serve GPT image models (v1, and the deployments path of
+    2025-04-01-preview); the DALL-E versions keep their own."""
+    spec = version_spec(api_version)
+    own = MODELS.get(spec.model)
+    return own is None or own.is_gpt_image
+
+
 def model_for_version(api_version: str, model: str | None = None,
                       deployment: str | None = None) -> ImageModel:
-    """The rules of a request under ``api_version``.
+    """The rules of a request under ``api_version``: the one owner of the choice.
 
-    v1 and 2025-04-01-preview serve every GPT image model (``resolve_model``; on
-    2025-04-01-preview an unnamed deployment is the version's own gpt-image-1);
-    the older versions serve only the model they were made for.
+    Where the version serves GPT image models (``uses_model_rules``): ``model``
+    when given (a call's, else the connection's: the caller passes the first that
+    is set), else the model the deployment's name names, else the version's own
+    model (2025-04-01-preview: gpt-image-1) or, on v1, the rules common to all GPT
+    image models. The DALL-E versions serve only the model they were made for
+    (``model``, when given, must still be a known one).
     """
+    if not uses_model_rules(api_version):
+        if model is not None and model != "":
+            model_spec(model)  # ValidationError("model") for an unknown name
+        return MODELS[version_spec(api_version).model]
     spec = version_spec(api_version)
-    if spec.model in MODELS and MODELS[spec.model].family == "dall-e":
-        return MODELS[spec.model]
     resolved = resolve_model(model, deployment)
     if resolved is GPT_IMAGE_COMMON and spec.model in MODELS:
         return MODELS[spec.model]
@@ -224,4 +238,4 @@ __all__ = ["BACKGROUNDS", "GPT_IMAGE_COMMON", "GPT_IMAGE_QUALITIES", "GPT_IMAGE_
            "INPUT_FIDELITIES", "MODELS", "MODEL_NAMES", "MODERATIONS", "OUTPUT_COMPRESSION_MAX",
            "OUTPUT_FORMATS", "PARTIAL_IMAGES_MAX", "CustomSizeRule", "ImageModel",
            "model_for_version", "model_in_name", "model_spec", "resolve_model",
-           "retirement_date", "retirement_label", "retirement_note"]
+           "retirement_date", "retirement_label", "retirement_note", "uses_model_rules"]

@@ -56,8 +56,14 @@ def test_version_and_model_changes_keep_what_the_new_rules_allow() -> None:
     a.model = "gpt-image-1-mini"
     assert (a.size, a.n, a.quality, a.moderation, a.partial_images) == \
         ("1024x1536", 6, "low", "low", 2)
-    a.api_version = "2025-04-01-preview"  # same sizes and qualities, n up to 10, no moderation
-    assert (a.size, a.n, a.quality, a.moderation) == ("1024x1536", 6, "low", None)
+    a.api_version = "2025-04-01-preview"  # the deployments path: the same model's rules as v1
+    assert (a.size, a.n, a.quality, a.moderation, a.partial_images) == \
+        ("1024x1536", 6, "low", "low", 2)
+    a.model = "gpt-image-2"  # its custom sizes on 2025-04-01-preview too
+    a.size = "1536x864"
+    assert a.size == "1536x864"
+    a.model = "gpt-image-1-mini"  # no custom size: back to the default
+    assert a.size == "auto"
     a.api_version = "2024-10-21"  # dall-e-3: one image, its own sizes and qualities
     assert (a.n, a.quality, a.partial_images) == (1, None, 0)
     assert a.size in ("1024x1024", "1792x1024", "1024x1792")
@@ -85,8 +91,10 @@ def test_input_fidelity_not_for_mini_and_edit_of_several_images() -> None:
     assert len(edit.images) == 2 and edit.fields["input_fidelity"] == "high"
     a.model = "gpt-image-1-mini"  # fidelity no longer allowed: left out
     assert a.input_fidelity is None
-    a.api_version = "2025-04-01-preview"  # one image per edit there: the first is kept
-    assert a.edit_image == _png("red")
+    a.api_version = "2025-04-01-preview"  # the deployments path takes several too (image[])
+    assert a.edit_image == (_png("red"), _png("blue"))
+    a.api_version = "2024-10-21"  # dall-e-3 has no edits: the images go
+    assert a.edit_image is None
 
 
 def test_version_list_puts_v1_first_with_retirement_labels() -> None:

@@ -2,9 +2,10 @@
 
 The synchronous flow (api-version 2024-10-21 and later): one call answers with the images.
 
-``POST {endpoint}/openai/deployments/{deployment}/images/generations`` (and
-``.../images/edits`` for gpt-image-1, multipart) returns ``created`` and
-``data`` at once; there is no operation to poll. So that Request Image and
+``POST {endpoint}/openai/deployments/{deployment}/images/generations`` returns
+``created`` and ``data`` at once (``Generations.generate``: a DALL-E version's
+call; the GPT image versions' generations and edits are v1.py's, recorded
+here too); there is no operation to poll. So that Request Image and
 Download Image work by id for every version, the client records each answer
 under an id it makes (``sync-<uuid4>``): ``request_image`` returns an
 ImageOperation with that id and status ``succeeded``, and ``download_image``,

@@ -98,3 +98,37 @@ async def test_the_capped_read_stops_at_the_cap():
         with pytest.raises(ValueError, match="longer|1000 bytes"):
             await exchange(http, http.build_request("GET", "http://h/x"), budget=5,
                            max_bytes=100, too_large=lambda status, size: ValueError(size))
+
+
+#: ``module: expression`` pairs that may read another object's underscore name, with the reason.
+PRIVATE_ACCESS_ALLOWED = {
+    # a classmethod marks the instance of its own class it has just made as the shared one
+    "image_client: client._is_shared",
+}
+
+
+def private_accesses(path: Path) -> list[str]:
+    """``obj._name`` in ``path`` where ``obj`` is not ``self`` or ``cls`` (dunders aside)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") \
+                or (node.attr.startswith("__") and node.attr.endswith("__")):
+            continue
+        if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+            continue
+        found.append(f"{path.stem}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_client_module_reaches_into_another_objects_private_names():
+    """Each class keeps its underscore names to itself; others use its (internal) surface,
+    e.g. ImageClient's sender/generations/http()/pause() for streaming.py and v1.py."""
+    found = {hit for p in sorted(CLIENT.glob("*.py")) for hit in private_accesses(p)}
+    assert found - PRIVATE_ACCESS_ALLOWED == set()
+    assert PRIVATE_ACCESS_ALLOWED <= found  # an allowance no longer needed is dropped
+
+
+def test_the_private_access_check_can_fail(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f(client):\n    return client._send, self._ok, cls._ok, x.__class__\n")
+    assert private_accesses(sample) == ["sample: client._send"]

@@ -22,6 +22,7 @@ from azimage_widgets.contract.image_models import (
     resolve_model,
     retirement_label,
     retirement_note,
+    uses_model_rules,
 )
 from azimage_widgets.contract.limits import API_VERSIONS, V1_API_VERSION
 from azimage_widgets.contract.model_rules import (
@@ -280,3 +281,25 @@ def test_form_values_types_multipart_text():
         validate_image_edit(G2, typed, [png()])
     assert ei.value.field == "output_compression"
     assert parse_size("1536x864") == (1536, 864) and parse_size("1536 x 864") is None
+
+
+def test_which_versions_follow_the_models_rules():
+    assert [v for v in API_VERSIONS if uses_model_rules(v)] == ["2025-04-01-preview", "v1"]
+    assert uses_model_rules("preview")
+
+
+def test_model_for_version_model_over_deployment_name_over_common_rules():
+    for version in ("v1", "2025-04-01-preview"):
+        assert model_for_version(version, "gpt-image-2", "prod-images").name == "gpt-image-2"
+        assert model_for_version(version, "gpt-image-2", "my-gpt-image-1-mini").name == \
+            "gpt-image-2"
+        assert model_for_version(version, None, "my-gpt-image-1-mini").name == "gpt-image-1-mini"
+        with pytest.raises(ValidationError) as ei:
+            model_for_version(version, "gpt-image-9", "prod-images")
+        assert ei.value.field == "model"
+    assert model_for_version("v1", None, "prod-images") is GPT_IMAGE_COMMON
+    # the DALL-E versions serve their one model; a name given is still checked
+    assert model_for_version("2024-10-21", "gpt-image-2").name == "dall-e-3"
+    with pytest.raises(ValidationError) as ei:
+        model_for_version("2023-06-01-preview", "gpt-image-9")
+    assert ei.value.field == "model"

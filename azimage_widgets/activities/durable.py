@@ -22,7 +22,7 @@ with a memory-only journal and ``not_durable`` says why.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from ..contract import TERMINAL_STATUSES, ApiError, ImageItem, ImageOperation, ImageResult
@@ -52,6 +52,11 @@ def _journal_folder(activity: Any) -> tuple[Any, str]:
     return folder, ""
 
 
+def batch_config(activity: Any) -> dict[str, Any]:
+    """What of an activity's configuration names its batch (what it sends, not where it binds)."""
+    return {k: v for k, v in activity.config().items() if k not in _NOT_IN_KEY}
+
+
 def _cut_off(exc: ApiError) -> bool:
     """No HTTP answer at all: the connection failed, dropped or timed out."""
     return exc.status_code is None and exc.code in ("connectionError", "timeout")
@@ -61,15 +66,22 @@ class DurableRun:
     """The journal of one Request Image run; ``step`` runs one dataset through it."""
 
     def __init__(self, activity: Any, datasets: Sequence[Mapping[str, Any]], *,
-                 resume: bool = True, follow: bool = True) -> None:
+                 resume: bool = True, follow: bool = True, what: str | None = None,
+                 config: Mapping[str, Any] | None = None, label: str | None = None) -> None:
+        """The journal is the image store folder of ``activity`` (where its images are kept).
+
+        ``what``, ``config`` and ``label`` name the batch when it is not the activity's own
+        (an Operation's chain): the key is ``what`` run with ``config`` on ``datasets``.
+        """
         folder, why = _journal_folder(activity)
         self.journal: BatchJournal = journal_for(folder)
-        config = {k: v for k, v in activity.config().items() if k not in _NOT_IN_KEY}
-        self.key = batch_key(f"{activity.kind}:{activity.name}", datasets, config=config,
-                             follow=follow)
+        if config is None:
+            config = batch_config(activity)
+        self.key = batch_key(what or f"{activity.kind}:{activity.name}", datasets,
+                             config=config, follow=follow)
         self.follow = follow
         self.batch = self.journal.open_batch(self.key, len(datasets), resume=resume,
-                                             label=f"{activity.label} {activity.name!r}")
+                                             label=label or f"{activity.label} {activity.name!r}")
         self._why = why
 
     @property
@@ -115,7 +127,7 @@ class DurableRun:
         try:
             kwargs = build_request(a, dataset).client_kwargs()
             if item.state == "done":
-                rebuilt = await self._rebuild(item)
+                rebuilt = await self.rebuild(item)
                 if rebuilt is not None:
                     remember_request(rebuilt, kwargs["prompt"], kwargs.get("size"),
                                       getattr(rebuilt, "request", {}).get("operation"))
@@ -124,56 +136,24 @@ class DurableRun:
                               + (images_note(rebuilt) if self.follow else "submitted"))
                     return rebuilt
                 notes.append("its stored images are gone; generated again")
-            result: Any = None
-            op: ImageOperation | None = None
-            if item.state == "submitted" and item.operation_id:
-                op_id = item.operation_id
-                op = ImageOperation(id=op_id, status="notRunning")
-                notes.append("polled by id after a restart")
-            gone = 0
-            while True:
-                if op is None:
-                    twice = item.state == "unknown" or item.possibly_billed_twice
-                    if item.state == "unknown" and BILLED_TWICE not in notes:
-                        notes.append(BILLED_TWICE)
-                    self._mark(index, "sending", possibly_billed_twice=twice)
-                    try:
-                        op = await ctx.client.request_image(**kwargs)
-                    except ApiError as exc:
-                        # cut off after sending (the service went away): its fate is unknown
-                        if not _cut_off(exc) or gone >= MAX_RESUBMITS:
-                            raise
-                        gone += 1
-                        item = self._mark(index, "unknown", possibly_billed_twice=True)
-                        await asyncio.sleep(RETRY_PAUSE)
-                        continue
-                    op_id = op.id
-                    if op.status not in TERMINAL_STATUSES:  # a synchronous answer is complete
-                        self._mark(index, "submitted", operation_id=op.id)
-                    a.update_operation(op.id, status=op.status, dataset=index,
-                                    elapsed=round(a.clock() - ctx.started, 1))
-                if not self.follow:
-                    break
-                try:
-                    result = await poll_and_fetch(a, ctx.client, op.id, ctx.started)
-                    break
-                except ApiError as exc:
-                    if _cut_off(exc) and gone < MAX_RESUBMITS:  # the service is away: ask again
-                        gone += 1
-                        await asyncio.sleep(RETRY_PAUSE)
-                        continue
-                    # the service lost the operation (restarted): it was never made, send it again
-                    if exc.status_code != 404 or gone >= MAX_RESUBMITS:
-                        raise
-                    gone += 1
-                    notes.append(f"the service no longer knows operation {op.id}; submitted again")
-                    op = None
-            if not self.follow:
-                result = op
+
+            async def submit() -> ImageOperation:
+                nonlocal op_id
+                op: ImageOperation = await ctx.client.request_image(**kwargs)
+                op_id = op.id
+                a.update_operation(op.id, status=op.status, dataset=index,
+                                   elapsed=round(a.clock() - ctx.started, 1))
+                return op
+
+            async def follow(op: ImageOperation) -> Any:
+                nonlocal op_id
+                op_id = op.id
+                return await poll_and_fetch(a, ctx.client, op.id, ctx.started)
+
+            op, result = await self.follow_through(index, submit,
+                                                   follow if self.follow else None, notes)
             remember_request(result, kwargs["prompt"], kwargs.get("size"), op)
-            ids = [s.record.id for s in getattr(result, "slots", [])
-                   if getattr(s, "record", None) is not None]
-            self._mark(index, "done", operation_id=op.id, image_ids=ids)
+            self.done(index, op, result)
         except asyncio.CancelledError:
             ctx.canceled(index, t0, op_id)
             raise
@@ -185,7 +165,68 @@ class DurableRun:
         ctx.entry(index, "succeeded", t0, op_id, "; ".join([*notes, note]))
         return result
 
-    async def _rebuild(self, item: ItemState) -> Any:
+    def done(self, index: int, op: ImageOperation, result: Any) -> None:
+        """Record a finished dataset with the store ids of its images."""
+        ids = [s.record.id for s in getattr(result, "slots", [])
+               if getattr(s, "record", None) is not None]
+        self._mark(index, "done", operation_id=op.id, image_ids=ids)
+
+    def failed(self, index: int, op_id: str | None, message: str) -> None:
+        self._mark(index, "failed", operation_id=op_id, error=message)
+
+    async def follow_through(
+        self, index: int, submit: Callable[[], Awaitable[ImageOperation]],
+        follow: Callable[[ImageOperation], Awaitable[Any]] | None, notes: list[str],
+    ) -> tuple[ImageOperation, Any]:
+        """Submit dataset ``index`` (unless the journal holds its operation) and follow it.
+
+        The journal says ``sending`` before ``submit()`` and ``submitted`` with the id
+        once accepted. A submitted operation is followed by id; one the service no
+        longer knows (404) is submitted again; a submit cut off with no answer is
+        sent again, noted as possibly billed twice. ``follow`` None: the operation is
+        the result. Returns (operation, result); ``notes`` gets what the log must say.
+        """
+        item = self.journal.item(self.key, index)
+        op: ImageOperation | None = None
+        if item.state == "submitted" and item.operation_id:
+            op = ImageOperation(id=item.operation_id, status="notRunning")
+            notes.append("polled by id after a restart")
+        gone = 0
+        while True:
+            if op is None:
+                twice = item.state == "unknown" or item.possibly_billed_twice
+                if item.state == "unknown" and BILLED_TWICE not in notes:
+                    notes.append(BILLED_TWICE)
+                self._mark(index, "sending", possibly_billed_twice=twice)
+                try:
+                    op = await submit()
+                except ApiError as exc:
+                    # cut off after sending (the service went away): its fate is unknown
+                    if not _cut_off(exc) or gone >= MAX_RESUBMITS:
+                        raise
+                    gone += 1
+                    item = self._mark(index, "unknown", possibly_billed_twice=True)
+                    await asyncio.sleep(RETRY_PAUSE)
+                    continue
+                if op.status not in TERMINAL_STATUSES:  # a synchronous answer is complete
+                    self._mark(index, "submitted", operation_id=op.id)
+            if follow is None:
+                return op, op
+            try:
+                return op, await follow(op)
+            except ApiError as exc:
+                if _cut_off(exc) and gone < MAX_RESUBMITS:  # the service is away: ask again
+                    gone += 1
+                    await asyncio.sleep(RETRY_PAUSE)
+                    continue
+                # the service lost the operation (restarted): it was never made, send it again
+                if exc.status_code != 404 or gone >= MAX_RESUBMITS:
+                    raise
+                gone += 1
+                notes.append(f"the service no longer knows operation {op.id}; submitted again")
+                op = None
+
+    async def rebuild(self, item: ItemState) -> Any:
         """The result of a dataset finished before: its images read back from the image store."""
         if not self.follow:
             return ImageOperation(id=item.operation_id or "", status="succeeded")
@@ -223,4 +264,4 @@ class DurableRun:
         return out
 
 
-__all__ = ["BILLED_TWICE", "DurableRun"]
+__all__ = ["BILLED_TWICE", "DurableRun", "batch_config"]

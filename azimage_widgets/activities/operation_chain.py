@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
-import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -48,6 +46,7 @@ from traitlets import Unicode
 from ..contract import ValidationError
 from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
 from .activity import Activity
+from .chain_write import safe_name, write_result
 from .dataset_runs import (
     DEFAULT_CONCURRENCY,
     DatasetError,
@@ -55,67 +54,14 @@ from .dataset_runs import (
     StepContext,
     batch_progress,
     run_datasets,
-    run_step,
 )
 from .datasets import normalize
-from .failures import error_info, format_error
+from .durable_chain import DurableChain
+from .failures import error_info
 from .oplog import OperationLog, default_log
-from .request_body import build_request
 from .run_state import HasRunState, RunStatus
 
 _COUNTER = itertools.count(1)
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def safe_name(name: str) -> str:
-    """A file-name-safe form of an activity name."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    return cleaned or "activity"
-
-
-def _iso(dt: Any) -> str | None:
-    return dt.isoformat() if dt is not None else None
-
-
-def write_result(folder: Path, name: str, index: int, result: Any,
-                 request: dict[str, Any] | None = None) -> list[Path]:
-    """Save a DownloadResult's images and its JSON sidecar; the paths written (sidecar last)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    base = f"{safe_name(name)}-{index}"
-    request = dict(request or {})
-    written: list[Path] = []
-    files = []
-    for slot in result.slots:
-        if slot.data is None or not slot.ok:
-            continue
-        ext = "png" if slot.data.startswith(PNG_SIGNATURE) else \
-            (getattr(slot.image, "format", None) or "bin").lower()
-        path = folder / f"{base}-{slot.index + 1}.{ext}"
-        path.write_bytes(slot.data)
-        written.append(path)
-        files.append(path.name)
-    size = request.get("size")
-    if size is None and result.images:
-        w, h = result.images[0].size
-        size = f"{w}x{h}"
-    sidecar = {
-        "activity": name,
-        "dataset": index,
-        "prompt": request.get("prompt"),
-        "size": size,
-        "n": len(result.slots),
-        "id": result.id,
-        "status": result.status,
-        "created": _iso(result.created),
-        "expires": _iso(result.expires),
-        "images": files,
-        "refused": [{"image": s.index + 1, "code": s.error_code, "message": s.error_message}
-                    for s in result.errors],
-    }
-    meta = folder / f"{base}.json"
-    meta.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
-    written.append(meta)
-    return written
 
 
 def _activity(step: Any) -> Activity:
@@ -154,6 +100,8 @@ class Operation(HasRunState):
         self.request = acts[0] if kinds[0] == REQUEST_IMAGE else None
         self.download = next((a for a in acts if a.kind == DOWNLOAD_IMAGE), None)
         self.name = name or f"operation-{next(_COUNTER)}"
+        #: Whether the name was given (then it is part of the batch journal's key).
+        self.named = name is not None
         if write_to is not None and write_to is not False and self.download is None \
                 and self.request is None:
             raise ValidationError("write_to", "needs a step that downloads images")
@@ -175,6 +123,8 @@ class Operation(HasRunState):
         self.log = log
         self.namespace = namespace
         self._task: asyncio.Task[Any] | None = None
+        #: The batch journal of the last run (``durable.not_durable``, ``durable.states()``).
+        self.durable: DurableChain | None = None
 
     # -- description -----------------------------------------------------------------
     def chain(self) -> list[str]:
@@ -215,8 +165,15 @@ class Operation(HasRunState):
         return self.folder
 
     async def run(self, data: Any = None, *, log: OperationLog | None = None,
-                  namespace: Any = None, _chain: frozenset[int] = frozenset()) -> RunResults:
-        """Run every dataset through the chain; then the on-success operations."""
+                  namespace: Any = None, resume: bool = True,
+                  _chain: frozenset[int] = frozenset()) -> RunResults:
+        """Run every dataset through the chain; then the on-success operations.
+
+        The chain goes through the batch journal (``durable_chain``): ``resume=True``
+        finds the same operation run on the same datasets before (a restarted kernel)
+        and only does what was left; ``resume=False`` starts it over (and the
+        on-success operations too).
+        """
         if id(self) in _chain:
             raise ValidationError("on_success", f"operation {self.name!r} is already running in "
                                   "this chain (a loop)")
@@ -232,44 +189,22 @@ class Operation(HasRunState):
         for a in self.steps:
             a.start_run()
             a.clear_operations()
-        follow_alone = self.download is None  # Request Image alone follows through itself
-        ctxs = {a.kind: StepContext(a, log, self.name, ns,
-                                    follow=follow_alone and a.kind == REQUEST_IMAGE)
-                for a in self.steps}
+        ctxs = {a.kind: StepContext(a, log, self.name, ns, follow=True) for a in self.steps}
+        chain = self.durable = DurableChain(self, datasets, ctxs, log=log, folder=folder,
+                                            resume=resume)
+        batch_progress(self).note = chain.summary()
         self.state = self.state.begin()
         coe_of: dict[int, bool] = {}
-        last = self.steps[-1]
 
         async def job(index: int, dataset: Any) -> Any:
-            step: Activity = first
+            at: list[Activity] = [first]
             try:
-                if self.request is not None:
-                    out = await run_step(ctxs[REQUEST_IMAGE], index, dataset)
-                    request: dict[str, Any] = {"prompt": None, "size": None}
-                    if self.download is not None:
-                        sent = build_request(self.request, dataset)
-                        request = {"prompt": sent.prompt, "size": sent.size}
-                        step = self.download
-                        op_ = out
-                        out = await run_step(ctxs[DOWNLOAD_IMAGE], index, {"id": out.id})
-                        out.request = {**request, "operation": op_}
-                    else:
-                        request = {k: v for k, v in (getattr(out, "request", None) or {}).items()
-                                   if k in ("prompt", "size")}
-                else:
-                    assert self.download is not None  # an operation has one of the two steps
-                    step = self.download
-                    request = {}
-                    out = await run_step(ctxs[DOWNLOAD_IMAGE], index, dataset)
-                if folder is not None:
-                    step = last
-                    await self._write(log, folder, index, out, request)
-                return out
+                return await chain.step(index, dataset, at)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                exc.step = f"{step.label} {step.name!r}"  # type: ignore[attr-defined]
-                coe_of[id(exc)] = self._coe(step)
+                exc.step = f"{at[0].label} {at[0].name!r}"  # type: ignore[attr-defined]
+                coe_of[id(exc)] = self._coe(at[0])
                 raise
 
         def canceled(partial: RunResults) -> None:  # what succeeded before the cancel is published
@@ -312,26 +247,9 @@ class Operation(HasRunState):
         for nxt in self.on_success:
             data_next = self.success_data(results) if callable(self.success_data) \
                 else self.success_data
-            results.next = await nxt.run(data_next, log=log, namespace=ns,
+            results.next = await nxt.run(data_next, log=log, namespace=ns, resume=resume,
                                          _chain=_chain | {id(self)})
         return results
-
-    async def _write(self, log: OperationLog, folder: Path, index: int, result: Any,
-                     request: dict[str, Any]) -> None:
-        t0 = self.steps[-1].clock()
-        name = (self.download or self.steps[-1]).name
-        try:
-            paths = await asyncio.to_thread(write_result, folder, name, index, result, request)
-        except Exception as exc:
-            log.add(activity="write", kind="write", dataset=index, status="failed",
-                    operation_id=result.id, message=format_error(error_info(exc)),
-                    duration=self.steps[-1].clock() - t0, operation=self.name, code="write")
-            raise
-        result.files = paths
-        log.add(activity="write", kind="write", dataset=index, status="succeeded",
-                operation_id=result.id, message=f"{len(paths) - 1} image file(s) and "
-                f"{paths[-1].name} in {folder}", duration=self.steps[-1].clock() - t0,
-                operation=self.name)
 
     def _publish(self, results: RunResults) -> None:
         downloads = [r if hasattr(r, "slots") else None for r in results]

@@ -1,4 +1,5 @@
 """A 40-prompt batch survives a killed kernel and a killed emulator: real processes, real HTTP.
+So does a 40-dataset Operation chain (request -> download -> write) in a killed kernel.
 
 The emulator runs as its own process (``python -m azimage_widgets.emulator``)
 with ``--request-log``; the batch runs in a real IPython kernel
@@ -250,3 +251,58 @@ def test_a_killed_emulator_loses_its_operations_and_only_those_are_sent_again(se
         if len(pids) == 2:
             assert pids[0] == first_pid and p not in done_before
     assert any(len(p) == 2 for p in submits.values()), "no operation was in flight at the kill"
+
+
+CHAIN_CELL = """
+import collections, json, pathlib
+import azimage_widgets as aw
+from azimage_widgets.activities import DownloadImage, RequestImage
+conn = aw.Connection({endpoint!r}, api_key={key!r})
+req = RequestImage(conn, name="chain-req", size="256x256", replace=True)
+dl = DownloadImage(conn, name="chain-dl", replace=True)
+op = aw.Operation(req, dl, name="forty-chain", write_to="out", concurrency=8)
+res = await op.run([{{"prompt": p}} for p in {prompts!r}])
+steps = collections.Counter((e.activity, e.dataset) for e in res.log if e.operation == "forty-chain")
+print("RESULT " + json.dumps({{
+    "results": len(res),
+    "one_image_each": all(len(r.images) == 1 for r in res),
+    "ids": [r.id for r in res],
+    "steps": sorted(set(steps.values())),
+    "datasets": sorted({{d for (_, d) in steps}}) == list(range(len(res))),
+    "activities": sorted({{a for (a, _) in steps}}),
+    "sidecars": sorted(p.name for p in pathlib.Path("out").glob("*.json")),
+    "files_kept": all(pathlib.Path(f).is_file() for r in res for f in r.files),
+}}))
+"""
+
+
+def test_a_killed_kernel_resumes_an_operation_chain_without_redoing_finished_datasets(setup):
+    work, store, emu = setup
+    prompts = [f"chain {uuid.uuid4().hex[:6]} {i}" for i in range(N)]
+    cell = CHAIN_CELL.format(endpoint=emu.endpoint, key=FAKE_KEY, prompts=prompts)
+
+    kernel = Kernel(work)
+    kernel.execute(cell)
+    before = wait_for_done(store, at_least=8)
+    kernel.kill()                                    # SIGKILL mid-batch
+    after_kill = journal_states(store)
+    done_before = {prompts[i] for i, s in enumerate(before) if s == "done"}
+    cut_off = after_kill.count("sending")
+    assert len(done_before) >= 8 and after_kill.count("done") < N
+
+    kernel = Kernel(work)
+    try:
+        res = result_of(kernel.output(kernel.execute(cell), timeout=120))
+    finally:
+        kernel.close()
+    assert res["results"] == N and res["one_image_each"] and len(set(res["ids"])) == N
+    assert res["steps"] == [1] and res["datasets"]   # each step of each dataset logged once
+    assert res["activities"] == ["chain-dl", "chain-req", "write"]
+    assert res["sidecars"] == sorted(f"chain-dl-{i}.json" for i in range(N))
+    assert res["files_kept"]
+
+    submits = accepted_submits(emu.log)
+    assert set(submits) == set(prompts)
+    for p in done_before:
+        assert len(submits[p]) == 1, f"{p!r} had finished before the kill and was generated again"
+    assert sum(len(v) for v in submits.values()) == N + cut_off

@@ -25,16 +25,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from ..contract import TERMINAL_STATUSES, ApiError, ImageItem, ImageOperation, ImageResult
+from ..client.resume import BILLED_TWICE, follow_through
+from ..contract import ImageItem, ImageOperation, ImageResult
 from ..store import resolve_store
 from ..store.journal import BatchJournal, ItemState, batch_key, journal_for
 
-BILLED_TWICE = ("possibly billed twice: an earlier request for it was cut off with no answer, "
-                "so the service may have made (and billed) it; sent again")
-#: How often one dataset is submitted again because the service lost its operation.
-MAX_RESUBMITS = 3
-#: Seconds before asking a service again that did not answer at all.
-RETRY_PAUSE = 1.0
 _NOT_IN_KEY = frozenset({"output", "continue_on_error"})
 
 
@@ -55,11 +50,6 @@ def _journal_folder(activity: Any) -> tuple[Any, str]:
 def batch_config(activity: Any) -> dict[str, Any]:
     """What of an activity's configuration names its batch (what it sends, not where it binds)."""
     return {k: v for k, v in activity.config().items() if k not in _NOT_IN_KEY}
-
-
-def _cut_off(exc: ApiError) -> bool:
-    """No HTTP answer at all: the connection failed, dropped or timed out."""
-    return exc.status_code is None and exc.code in ("connectionError", "timeout")
 
 
 class DurableRun:
@@ -178,53 +168,9 @@ class DurableRun:
         self, index: int, submit: Callable[[], Awaitable[ImageOperation]],
         follow: Callable[[ImageOperation], Awaitable[Any]] | None, notes: list[str],
     ) -> tuple[ImageOperation, Any]:
-        """Submit dataset ``index`` (unless the journal holds its operation) and follow it.
-
-        The journal says ``sending`` before ``submit()`` and ``submitted`` with the id
-        once accepted. A submitted operation is followed by id; one the service no
-        longer knows (404) is submitted again; a submit cut off with no answer is
-        sent again, noted as possibly billed twice. ``follow`` None: the operation is
-        the result. Returns (operation, result); ``notes`` gets what the log must say.
-        """
-        item = self.journal.item(self.key, index)
-        op: ImageOperation | None = None
-        if item.state == "submitted" and item.operation_id:
-            op = ImageOperation(id=item.operation_id, status="notRunning")
-            notes.append("polled by id after a restart")
-        gone = 0
-        while True:
-            if op is None:
-                twice = item.state == "unknown" or item.possibly_billed_twice
-                if item.state == "unknown" and BILLED_TWICE not in notes:
-                    notes.append(BILLED_TWICE)
-                self._mark(index, "sending", possibly_billed_twice=twice)
-                try:
-                    op = await submit()
-                except ApiError as exc:
-                    # cut off after sending (the service went away): its fate is unknown
-                    if not _cut_off(exc) or gone >= MAX_RESUBMITS:
-                        raise
-                    gone += 1
-                    item = self._mark(index, "unknown", possibly_billed_twice=True)
-                    await asyncio.sleep(RETRY_PAUSE)
-                    continue
-                if op.status not in TERMINAL_STATUSES:  # a synchronous answer is complete
-                    self._mark(index, "submitted", operation_id=op.id)
-            if follow is None:
-                return op, op
-            try:
-                return op, await follow(op)
-            except ApiError as exc:
-                if _cut_off(exc) and gone < MAX_RESUBMITS:  # the service is away: ask again
-                    gone += 1
-                    await asyncio.sleep(RETRY_PAUSE)
-                    continue
-                # the service lost the operation (restarted): it was never made, send it again
-                if exc.status_code != 404 or gone >= MAX_RESUBMITS:
-                    raise
-                gone += 1
-                notes.append(f"the service no longer knows operation {op.id}; submitted again")
-                op = None
+        """Submit dataset ``index`` (unless the journal holds its operation) and follow it
+        (``client.resume.follow_through``); (operation, result)."""
+        return await follow_through(self.journal, self.key, index, submit, follow, notes)
 
     async def rebuild(self, item: ItemState) -> Any:
         """The result of a dataset finished before: its images read back from the image store."""

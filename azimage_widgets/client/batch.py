@@ -62,9 +62,10 @@ def prompt_list(prompts: object, concurrency: object) -> list[str]:
 
 
 def prompt_jobs(prompts: Sequence[str], *, check: Callable[[str], object],
-                run: Callable[[str], Awaitable[T]], continue_on_error: bool
+                run: Callable[[int, str], Awaitable[T]], continue_on_error: bool
                 ) -> list[Callable[[], Awaitable[T]]]:
-    """One job per prompt, each checked first by ``check`` (raising ValidationError).
+    """One job per prompt, ``run(index, prompt)``, each checked first by ``check`` (raising
+    ValidationError).
 
     An invalid prompt's ValidationError names its index (``prompts[i].field``):
     with ``continue_on_error`` it is that entry's outcome, without it it is
@@ -80,7 +81,7 @@ def prompt_jobs(prompts: Sequence[str], *, check: Callable[[str], object],
                 raise err from None
             jobs.append(_raiser(err))
             continue
-        jobs.append(lambda p=prompt: run(p))  # type: ignore[misc]
+        jobs.append(lambda i=i, p=prompt: run(i, p))  # type: ignore[misc]
     return jobs
 
 

@@ -32,6 +32,7 @@ from .model_calls import ModelCalls
 from .operations import OperationBook, check_terminal
 from .pacing import with_pacing
 from .poll import Poller, PollSchedule, StatusCallback, call_back
+from .resume import BatchJournalLike, generate_resumable
 from .retry import RetryPolicy
 from .send import Sender, json_of
 from .shared import close_shared, forget, get_shared
@@ -337,6 +338,7 @@ class ImageClient(ModelCalls):
         continue_on_error: bool = True,
         on_progress: ProgressCallback | None = None,
         timeout: float | None = None,
+        journal: BatchJournalLike | None = None, resume: bool = True,
         **options: Any,
     ) -> list[ImageResult | Exception]:
         """One ImageResult or exception per prompt, in order, at most ``concurrency`` at once.
@@ -353,6 +355,7 @@ class ImageClient(ModelCalls):
         raised and nothing is sent. ``continue_on_error=False`` stops at the
         first failure with a BatchError (``.index``, ``.results``).
         ``on_progress(done, total, index, outcome)`` runs after each item.
+        ``journal``: called again after a restart, it resumes (``resume=False``: over); resume.py.
         """
         prompts = prompt_list(prompts, concurrency)
         version = api_version or self._conn.api_version
@@ -371,10 +374,14 @@ class ImageClient(ModelCalls):
                 ImageRequest(prompt=prompt, size=size, n=n, user=user, api_version=version,
                              **named)
 
-        async def run(prompt: str) -> ImageResult:
+        async def run(_: int, prompt: str) -> ImageResult:
             return await self.generate(prompt, size=size, n=n, user=user, api_version=version,
                                        timeout=timeout, **options)
 
+        if journal is not None:  # the same prompts and request: the same batch (resume.py)
+            request = dict(size=size, n=n, user=user, api_version=version, **options)
+            return await generate_resumable(self, journal, prompts, request, resume, check, timeout,
+                                            concurrency, continue_on_error, on_progress)
         jobs = prompt_jobs(prompts, check=check, run=run, continue_on_error=continue_on_error)
         return await run_batch(jobs, concurrency=concurrency,
                                continue_on_error=continue_on_error, on_progress=on_progress)

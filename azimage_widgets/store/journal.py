@@ -7,7 +7,8 @@ image store's index (``journal.sqlite3``); per batch and item it keeps
     pending     not sent yet
     sending     the request is on the wire (no operation id yet)
     submitted   accepted, with its operation id: poll it, do not submit again
-    done        finished, with the image store ids of its images
+    done        finished, with the image store ids of its images (or, for a
+                batch that keeps no images, its answer as JSON text: ``answer``)
     failed      ended with an error (code and message)
 
 A batch is found again by its key (``batch_key``: the activity's name and
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS items (
     error         TEXT,
     attempts      INTEGER NOT NULL DEFAULT 0,
     billed_twice  INTEGER NOT NULL DEFAULT 0,
+    answer        TEXT,
     updated       REAL NOT NULL,
     PRIMARY KEY (batch, idx)
 ) WITHOUT ROWID;
@@ -75,6 +77,8 @@ class ItemState:
     attempts: int = 0
     #: Sent again after a request whose outcome was unknown: it may have been billed twice.
     possibly_billed_twice: bool = False
+    #: A done item's answer as JSON text, for a batch that keeps no images (``generate_many``).
+    answer: str | None = None
 
 
 @dataclass
@@ -125,6 +129,9 @@ class BatchJournal:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.executescript(_SCHEMA)
+                columns = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+                if "answer" not in columns:  # a journal written before answers were kept
+                    db.execute("ALTER TABLE items ADD COLUMN answer TEXT")
                 self._db = db
             except (OSError, sqlite3.Error) as exc:
                 self._lost(exc)
@@ -192,23 +199,24 @@ class BatchJournal:
         try:
             with self._lock:
                 rows = self._db.execute(
-                    "SELECT idx, state, operation_id, image_ids, error, attempts, billed_twice "
-                    "FROM items WHERE batch = ? ORDER BY idx", (key,)).fetchall()
+                    "SELECT idx, state, operation_id, image_ids, error, attempts, billed_twice, "
+                    "answer FROM items WHERE batch = ? ORDER BY idx", (key,)).fetchall()
         except sqlite3.Error as exc:
             self._lost(exc)
             return None
         if not rows:
             return None
         return [ItemState(idx, state, op, tuple(json.loads(ids or "[]")), err, attempts,
-                          bool(twice))
-                for idx, state, op, ids, err, attempts, twice in rows]
+                          bool(twice), answer)
+                for idx, state, op, ids, err, attempts, twice, answer in rows]
 
     def item(self, key: str, index: int) -> ItemState:
         return self._memory.get((key, index), ItemState(index))
 
     def mark(self, key: str, index: int, state: str, *, operation_id: str | None = None,
              image_ids: Iterable[int] = (), error: str | None = None,
-             possibly_billed_twice: bool | None = None) -> ItemState:
+             possibly_billed_twice: bool | None = None,
+             answer: str | None = None) -> ItemState:
         """Record that item ``index`` of batch ``key`` is now in ``state``; the new ItemState."""
         if state not in STATES:
             raise ValueError(f"unknown journal state {state!r}")
@@ -219,14 +227,20 @@ class BatchJournal:
             (old.operation_id if state in ("submitted", "done", "failed") else None),
             tuple(image_ids), error,
             old.attempts + (1 if state == "sending" else 0),
-            old.possibly_billed_twice if possibly_billed_twice is None else possibly_billed_twice)
+            old.possibly_billed_twice if possibly_billed_twice is None else possibly_billed_twice,
+            answer)
         self._memory[(key, index)] = new
         self._write(
             "UPDATE items SET state = ?, operation_id = ?, image_ids = ?, error = ?, attempts = ?, "
-            "billed_twice = ?, updated = ? WHERE batch = ? AND idx = ?",
+            "billed_twice = ?, answer = ?, updated = ? WHERE batch = ? AND idx = ?",
             [(state, new.operation_id, json.dumps(list(new.image_ids)), error, new.attempts,
-              int(new.possibly_billed_twice), time.time(), key, index)])
+              int(new.possibly_billed_twice), answer, time.time(), key, index)])
         return new
+
+    @staticmethod
+    def key(label: str, items: Sequence[Any], **extra: Any) -> str:
+        """``batch_key``: what a caller that cannot import this module names a batch with."""
+        return batch_key(label, items, **extra)
 
     def forget(self, key: str) -> None:
         """Drop a batch (its items and its row)."""

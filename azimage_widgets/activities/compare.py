@@ -19,6 +19,14 @@ Layer 3: plain Python, no widgets; ``widgets.CompareGrid`` shows it. Each
 cell's images are fetched, decoded and put into the image store like every
 other download (``store=None`` the default store, ``False`` off), so a pin
 is kept with the image (``StoreRecord.pinned``) and ``aw.history`` shows it.
+
+``run()`` goes through the batch journal beside the image store
+(``activities.durable``): the same grid run again (after a kernel restart)
+rebuilds a cell done before from the store instead of generating it again,
+polls one already submitted by its id, and sends again one cut off mid-request
+(noted as possibly billed twice); ``run(resume=False)`` starts over, and
+``rerun(row, column)`` always makes a new request. ``note`` says what the
+journal did (resumed counts, or that the grid is not durable, and why).
 """
 from __future__ import annotations
 
@@ -28,10 +36,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..contract import DEFAULT_API_VERSION, ImageRequest, ValidationError
+from ..contract import DEFAULT_API_VERSION, ImageOperation, ImageRequest, ValidationError
 from ..contract.limits import OPTION_NAMES
 from .activity import UsesConnection
 from .download_result import DownloadResult, fetch_slots, raise_for_result
+from .durable import DurableRun
 from .failures import error_info, format_error
 
 _CONTRACT = ("prompt", "size", "n", "user")
@@ -144,6 +153,10 @@ class Compare(UsesConnection):
         self._tasks: dict[tuple[int, int], asyncio.Task[Any]] = {}
         self._sem: asyncio.Semaphore | None = None
         self._sem_loop: Any = None
+        #: The batch journal of the last ``run()`` (``durable.states()``, ``durable.not_durable``).
+        self.durable: DurableRun | None = None
+        #: What the batch journal did in the last run ('' when nothing to say).
+        self.note = ""
 
     # -- shape -------------------------------------------------------------------
     @property
@@ -187,10 +200,17 @@ class Compare(UsesConnection):
             self._sem, self._sem_loop = asyncio.Semaphore(self.concurrency), loop
         return self._sem
 
-    async def run(self) -> list[list[CompareCell]]:
-        """Run every cell (failures stay in their cell); returns the grid."""
-        await asyncio.gather(*(self.rerun(c.row, c.column) for c in self.all_cells()),
-                             return_exceptions=True)
+    async def run(self, *, resume: bool = True) -> list[list[CompareCell]]:
+        """Run every cell (failures stay in their cell); returns the grid.
+
+        ``resume``: cells done or submitted in an earlier run of the same grid (the batch
+        journal) are not generated again; False: every cell is a new request."""
+        self.durable = DurableRun(self, [c.request for c in self.all_cells()], resume=resume,
+                                   what="compare", config={"api_version": self.api_version},
+                                   label=f"Compare {self.shape[0]}x{self.shape[1]}")
+        self.note = self.durable.summary()
+        await asyncio.gather(*(self._start(c.row, c.column, resume=True)
+                               for c in self.all_cells()), return_exceptions=True)
         return self.cells
 
     def start(self) -> asyncio.Task[Any]:
@@ -199,6 +219,9 @@ class Compare(UsesConnection):
 
     async def rerun(self, row: int, column: int = 0) -> CompareCell:
         """Run one cell (again): a new request; the cell's previous images are replaced."""
+        return await self._start(row, column, resume=False)
+
+    async def _start(self, row: int, column: int, *, resume: bool) -> CompareCell:
         cell = self.cell(row, column)
         key = (row, column)
         old = self._tasks.get(key)
@@ -213,7 +236,7 @@ class Compare(UsesConnection):
         self._changed(cell)
         try:
             async with self._semaphore():
-                await self._run_cell(cell)
+                await self._run_cell(cell, resume)
         except asyncio.CancelledError:
             cell.status = "canceled"
             cell.message = "stopped; the service may still finish the job"
@@ -225,32 +248,73 @@ class Compare(UsesConnection):
             self._changed(cell)
         return cell
 
-    async def _run_cell(self, cell: CompareCell) -> None:
+    async def _run_cell(self, cell: CompareCell, resume: bool) -> None:
         from ..store import store_download
 
         req = dict(cell.request)
         started = time.monotonic()
         client = self.client()
+        durable, index = self.durable, cell.row * len(self.variants) + cell.column
+        notes: list[str] = []
+        if durable is not None and resume and await self._resumed(cell, durable, index):
+            return
+        if durable is not None and not resume:  # a rerun: the journal's answer is replaced
+            durable.journal.mark(durable.key, index, "pending")
         # the version's own fields (quality, style, ...) and deployment by name, others in the body
         named = {k: v for k, v in req.items() if k in OPTION_NAMES or k == "deployment"}
         extra = {k: v for k, v in req.items() if k not in _CONTRACT and k not in named}
         cell.status = "running"
         self._changed(cell)
-        op = await client.request_image(req["prompt"], size=req.get("size"), n=req.get("n", 1),
-                                        user=req.get("user"), api_version=self.api_version,
-                                        extra_body=extra or None, **named)
-        cell.operation_id = op.id
-        self._changed(cell)
-        res = await client.download_image(op.id)
-        raise_for_result(res)
-        slots = await fetch_slots(client, res)
-        await store_download(self.store, client, res, slots, None)
-        cell.result = DownloadResult(res, slots)
+
+        async def submit() -> ImageOperation:
+            op: ImageOperation = await client.request_image(
+                req["prompt"], size=req.get("size"), n=req.get("n", 1), user=req.get("user"),
+                api_version=self.api_version, extra_body=extra or None, **named)
+            cell.operation_id = op.id
+            self._changed(cell)
+            return op
+
+        async def follow(op: ImageOperation) -> DownloadResult:
+            cell.operation_id = op.id
+            res = await client.download_image(op.id, api_version=self.api_version)
+            raise_for_result(res)
+            slots = await fetch_slots(client, res)
+            await store_download(self.store, client, res, slots, None)
+            return DownloadResult(res, slots)
+
+        try:
+            if durable is None:
+                cell.result = await follow(await submit())
+            else:
+                op, cell.result = await durable.follow_through(index, submit, follow, notes)
+                durable.done(index, op, cell.result)
+        except Exception as exc:
+            if durable is not None:
+                durable.failed(index, cell.operation_id, format_error(error_info(exc)))
+            raise
         cell.elapsed = round(time.monotonic() - started, 1)
+        self._succeeded(cell, notes)
+
+    async def _resumed(self, cell: CompareCell, durable: DurableRun, index: int) -> bool:
+        """A cell done in an earlier run of this grid, rebuilt from the store (False: none)."""
+        item = durable.journal.item(durable.key, index)
+        if item.state != "done":
+            return False
+        rebuilt = await durable.rebuild(item)
+        if rebuilt is None:  # its stored images are gone: generated again
+            return False
+        cell.operation_id, cell.result, cell.elapsed = rebuilt.id, rebuilt, 0.0
+        cell.pinned = {s.index for s in rebuilt.slots if getattr(s.record, "pinned", False)}
+        self._succeeded(cell, ["done before: not generated again"])
+        return True
+
+    def _succeeded(self, cell: CompareCell, notes: list[str]) -> None:
+        assert cell.result is not None
         ok = len(cell.result.images)
         refused = len(cell.result.errors)
         cell.status = "succeeded"
-        cell.message = f"{ok} image{'s' if ok != 1 else ''}" + (f", {refused} refused" if refused else "")
+        cell.message = "; ".join([f"{ok} image{'s' if ok != 1 else ''}"
+                                  + (f", {refused} refused" if refused else ""), *notes])
         self._changed(cell)
 
     def cancel(self) -> int:

@@ -90,6 +90,10 @@ class DurableRun:
         """States found in the journal when the run started ({} for a new batch)."""
         return dict(self.batch.found) if self.batch.resumed else {}
 
+    def states(self) -> list[str]:
+        """Each dataset's journal state, in order."""
+        return [self.journal.item(self.key, i).state for i in range(len(self.batch.items))]
+
     def summary(self) -> str:
         """What the progress bar says about the journal: resumed counts, or not durable and why."""
         if not self.journal.durable:

@@ -71,8 +71,7 @@ class DurableChain:
 
     def states(self) -> list[str]:
         """Each dataset's journal state, in order."""
-        d = self.durable
-        return [d.journal.item(d.key, i).state for i in range(len(d.batch.items))]
+        return self.durable.states()
 
     async def step(self, index: int, dataset: Mapping[str, Any], at: list[Activity]) -> Any:
         """One dataset through the chain; ``at[0]`` is kept on the step running (for errors)."""

@@ -144,8 +144,10 @@ class CompareGrid(OwnsParts, VBox):
             counts[c.status] = counts.get(c.status, 0) + 1
         text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         pins = len(self.compare.pinned())
+        note = self.compare.note  # the batch journal: resumed counts, or not durable and why
         self.status_html.value = (f"{len(cells)} cells: {html.escape(text)}"
-                                  + (f" &middot; {pins} pinned" if pins else ""))
+                                  + (f" &middot; {pins} pinned" if pins else "")
+                                  + (f" &middot; {html.escape(note)}" if note else ""))
         running = any(c.status in ("waiting", "running") for c in cells)
         self.run_button.disabled = running
         self.cancel_button.disabled = not running

@@ -154,3 +154,48 @@ async def test_a_read_only_store_runs_the_operation_and_says_it_is_not_durable(e
         assert accepted(emu) == 2
     finally:
         folder.chmod(0o755)
+
+
+async def test_a_request_cut_off_mid_flight_is_sent_again_and_logged_as_possibly_billed_twice(
+        emu, conn):
+    from azimage_widgets.client.resume import BILLED_TWICE
+
+    data = prompts(2)
+    op = make(conn, "chain-twice", log=OperationLog())
+    await op.run(data)
+    assert op.durable is not None
+    d = op.durable.durable
+    d.journal.mark(d.key, 1, "sending")            # sent, then the kernel died: no answer
+    log = OperationLog()
+    again = make(conn, "chain-twice", log=log)
+    results = await again.run(data)
+    assert results.ok and accepted(emu) == 3
+    entries = {(e.activity, e.dataset): e for e in log}
+    assert BILLED_TWICE in entries[("chain-twice-req", 1)].message
+    assert BILLED_TWICE not in entries[("chain-twice-req", 0)].message
+    assert again.durable is not None
+    assert again.durable.durable.journal.item(d.key, 1).possibly_billed_twice
+
+
+async def test_a_download_only_operation_resumes_from_the_store(emu, conn):
+    req = RequestImage(conn, name="dl-only-src", size="256x256", namespace={}, replace=True)
+    ops = await asyncio.ensure_future(req.run(prompts(2)))
+    ids = [{"id": r.id} for r in ops]
+    polls = len([r for r in emu.requests if r.method == "GET" and "/operations/" in r.path])
+
+    def dl_op(log: OperationLog) -> aw.Operation:
+        dl = DownloadImage(conn, name="dl-only", namespace={}, replace=True)
+        return aw.Operation(dl, name="dl-only-op", log=log)
+
+    first = await dl_op(OperationLog()).run(ids)
+    assert first.ok and [r.id for r in first] == [r.id for r in ops]
+    after_first = len([r for r in emu.requests if r.method == "GET" and "/operations/" in r.path])
+    assert after_first > polls
+    log = OperationLog()
+    again = await dl_op(log).run(ids)
+    assert again.ok and [r.id for r in again] == [r.id for r in ops]
+    assert all(r.images for r in again)
+    # not asked again: rebuilt from the image store
+    assert len([r for r in emu.requests if r.method == "GET" and "/operations/" in r.path]) \
+        == after_first
+    assert all("not generated again" in e.message for e in log)

@@ -112,3 +112,32 @@ def test_a_killed_writer_leaves_every_committed_state(tmp_path):
     assert {s.state for s in batch.items[31:]} == {"pending"}
     with sqlite3.connect(tmp_path / JOURNAL_NAME) as db:
         assert db.execute("SELECT count(*) FROM items").fetchone() == (50,)
+
+
+def test_a_done_items_answer_is_kept_and_an_older_file_gets_the_column(tmp_path):
+    # a journal file written before answers were kept: no ``answer`` column
+    with sqlite3.connect(tmp_path / JOURNAL_NAME) as db:
+        db.executescript("""
+            CREATE TABLE batches (key TEXT PRIMARY KEY, label TEXT NOT NULL DEFAULT '',
+                                  total INTEGER NOT NULL, created REAL NOT NULL,
+                                  updated REAL NOT NULL);
+            CREATE TABLE items (batch TEXT NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL,
+                                operation_id TEXT, image_ids TEXT NOT NULL DEFAULT '[]',
+                                error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+                                billed_twice INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL,
+                                PRIMARY KEY (batch, idx)) WITHOUT ROWID;
+            INSERT INTO batches VALUES ('old', '', 2, 0, 0);
+            INSERT INTO items (batch, idx, state, operation_id, updated)
+                VALUES ('old', 0, 'done', 'op-old', 0), ('old', 1, 'pending', NULL, 0);
+        """)
+    j = BatchJournal(tmp_path)
+    assert j.durable, j.reason
+    old = j.open_batch("old", 2)
+    assert old.resumed and old.items[0].operation_id == "op-old" and old.items[0].answer is None
+    key = j.key("generate_many", ["a"], request={"n": 1})
+    assert key == batch_key("generate_many", ["a"], request={"n": 1})
+    j.open_batch(key, 1)
+    j.mark(key, 0, "done", operation_id="op-1", answer='{"id": "op-1"}')
+    j.close()
+    item = BatchJournal(tmp_path).open_batch(key, 1).items[0]
+    assert (item.state, item.operation_id, item.answer) == ("done", "op-1", '{"id": "op-1"}')

@@ -296,6 +296,14 @@ class PooledImageClient(ImageClient):
         raise ApiError(None, "poolExhausted",
                        f"no endpoint of the pool took the request within {self._pool.max_wait:g} s")
 
+    async def edit_image(self, image: Any, prompt: str, **kwargs: Any) -> ImageOperation:
+        """``ImageClient.edit_image`` on the next free endpoint, failing over as a submit does."""
+        self._check_open()
+        member, op = await self._place(kwargs.get("n", 1),
+                                       lambda m: m.client.edit_image(image, prompt, **kwargs))
+        self._own(op.id, member)
+        return op
+
     async def stream_image(self, prompt: str, **kwargs: Any
                            ) -> AsyncGenerator[PartialImage | ImageResult, None]:
         """``ImageClient.stream_image`` on the next free endpoint, failing over as a submit does

@@ -100,8 +100,10 @@ class ModelFields:
         return [("default", "")] + [(v, v) for v in values]
 
     def _model_options(self) -> list[tuple[str, str]]:
-        found = model_for_version("v1", None, self.activity.deployment).name
-        return [(f"from the deployment's name ({found})", "")] + model_choices("v1")
+        a = self.activity
+        version = a.api_version if uses_model_rules(a.api_version) else "v1"
+        found = model_for_version(version, None, a.deployment).name
+        return [(f"from the deployment's name ({found})", "")] + model_choices(version)
 
     def _model_taken(self, value: Any) -> Any:
         return self.activity.model if self._updating else (value or None)

@@ -115,3 +115,17 @@ async def test_refused_input_tries_no_member():
                 async for _ in client.stream_image("fox", size="1000x1000"):
                     pass
     assert ei.value.field == "size" and fine.requests == []
+
+
+async def test_an_edit_fails_over_too_and_downloads_by_id():
+    def images(req, srv):
+        return http_response(200, {"created": 1700000000, "data": [{"b64_json": B64}]})
+
+    async with RawServer(unavailable) as busy, RawServer(images) as fine:
+        pool = aw.Connection.pool([member(busy.base), member(fine.base)])
+        async with PooledImageClient(pool) as client:
+            op = await client.edit_image([base64.b64decode(B64)], "on a beach")
+            res = await client.download_image(op.id)
+    assert res.items[0].b64_json == B64
+    assert len(busy.requests) == 1 and [r.path for r in fine.requests] == [
+        "/openai/v1/images/edits?api-version=preview"]

@@ -27,9 +27,10 @@ neither saved nor exported) and are cleared when the version changes to one
 without edits. ``edit_image`` may be a list of images (v1 and today's models:
 the mask applies to the first).
 
-Today's models (v1): ``deployment`` (default: the connection's) and ``model``
-(default: the connection's, else read from the deployment's name) choose the
-rules (see model_settings): sizes (any ``WxH`` for gpt-image-2), n up to 10,
+Today's models (v1 and 2025-04-01-preview): ``deployment`` (default: the
+connection's) and ``model`` (default: the connection's, else read from the
+deployment's name; the client's ``model=``) choose the rules (see
+model_settings): sizes (any ``WxH`` for gpt-image-2), n up to 10,
 ``moderation``, ``input_fidelity`` for edits. ``partial_images`` 1..3 streams
 the request (``ImageClient.stream_image``): each partial image is published in
 ``partial`` as it arrives, the finished images then as any other result.
@@ -99,7 +100,8 @@ class RequestImage(Activity):
                          help="The deployment called (v1 and the synchronous versions); None: the "
                               "connection's.")
     model = Unicode(None, allow_none=True,
-                    help="The deployment's image model (v1); None: read from the deployment's name.")
+                    help="The deployment's image model (v1, 2025-04-01-preview): its rules apply, "
+                         "passed to the client as model=; None: read from the deployment's name.")
     moderation = Unicode(None, allow_none=True, help="v1: low|auto.")
     input_fidelity = Unicode(None, allow_none=True,
                              help="v1 edits: high|low (not gpt-image-1-mini).")

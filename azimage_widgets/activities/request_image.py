@@ -108,6 +108,8 @@ class RequestImage(Activity):
     partial_images = Int(0, help="Live previews: 0..3 partial images streamed before each image.")
     partial = AnyTrait(None, allow_none=True,
                        help="The last partial image of a streamed run (a PartialImage), or None.")
+    previewing = Int(0, help="While a streamed run's stream is open, how many images it makes "
+                             "(a view can lay out their tiles before the first partial); else 0.")
 
     edit_image = AnyTrait(None, allow_none=True,
                           help="Bytes of a PNG or JPEG to edit, or a list of them (v1); None: "

@@ -54,8 +54,9 @@ def renamed(exc: ValidationError) -> ValidationError:
 
 
 async def stream_request(activity: Any, req: Any) -> ImageOperation:
-    """A streamed request: each partial image published in ``partial``; the operation
-    of the recorded result (``download_image(id)`` reads it)."""
+    """A streamed request: ``previewing`` holds its image count while the stream is open,
+    each partial image is published in ``partial``; returns the operation of the recorded
+    result (``download_image(id)`` reads it)."""
     kwargs: dict[str, Any] = {"partial_images": activity.partial_images,
                               "api_version": activity.api_version,
                               "deployment": activity.deployment, "model": activity.model}
@@ -72,11 +73,15 @@ async def stream_request(activity: Any, req: Any) -> ImageOperation:
                       user=req.user, quality=req.quality)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     result: Any = None
-    async for event in activity.client().stream_image(req.prompt, **kwargs):
-        if hasattr(event, "partial_index"):
-            activity.partial = event
-        else:
-            result = event
+    activity.previewing = int(kwargs.get("n") or 1)
+    try:
+        async for event in activity.client().stream_image(req.prompt, **kwargs):
+            if hasattr(event, "partial_index"):
+                activity.partial = event
+            else:
+                result = event
+    finally:
+        activity.previewing = 0
     if result is None:
         raise ValidationError("partial_images", "the stream ended without a result")
     return ImageOperation(id=result.id, status="succeeded")

@@ -27,30 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from ipywidgets import HTML, Button, GridBox, HBox, Image, Text, VBox
-from PIL import Image as PILImage
-from PIL import ImageFilter
 
 from ..activities.download_result import DownloadResult, ImageSlot
-from ..store.thumbnails import THUMBNAIL_FORMAT, THUMBNAIL_PX, make_thumbnail
+from ..store.thumbnails import THUMBNAIL_FORMAT
 from .widget_browser_download import BrowserDownload, size_text, unique_name, zip_bytes
 from .widget_full_size import FullSizeView
 from .widget_html import error_html
+from .widget_partials import LivePreviews
 from .widget_style import Look
+from .widget_tile import SPAN, TILE
 from .widget_tree import close_tree, show
 
 DEFAULT_FOLDER = "azimage_downloads"
-# A tile is one small grid: the thumbnail on the first row, "Full size" and "Save" side by
-# side on the second, the caption on the third (no HBox per tile: one model fewer per image).
-TILE: dict[str, Any] = {"grid_template_columns": "max-content max-content 1fr",
-                        "align_content": "flex-start"}  # a taller neighbour moves nothing
-# Thumbnail, placeholder and caption take the whole row. As grid_area, not grid_column:
-# ipywidgets 8's front end sets grid-area after grid-column, and its unset default then
-# erases grid-column (seen in Chromium: the buttons ended up hidden beside the thumbnail).
-SPAN = "auto / 1 / auto / -1"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: Blur radius (thumbnail pixels) of a live preview's first partial image; later ones sharpen.
-PARTIAL_BLUR = 4.0
-PARTIAL_STEPS = 3
 
 
 def safe_part(text: str) -> str:
@@ -65,7 +54,7 @@ def png_bytes(slot: ImageSlot) -> bytes:
     return buf.getvalue()
 
 
-class PreviewGrid(VBox):
+class PreviewGrid(LivePreviews, VBox):
     """Tiles of the images of one or more results, with full-size view and saving."""
 
     def __init__(self, prefix: str = "image", folder: str = DEFAULT_FOLDER,
@@ -76,7 +65,7 @@ class PreviewGrid(VBox):
         self.entries: list[tuple[str, ImageSlot]] = []  # (operation id, slot) per tile
         self.captions: list[tuple[HTML, str]] = []  # per entry: its caption and the caption's text
         self.tiles: list[GridBox] = []
-        self.partial_tiles: dict[int, GridBox] = {}  # image index -> its live preview tile
+        self._reset_partials()  # live previews (widget_partials): none yet
         self.thumbs: list[Image] = []
         self.grid = GridBox([], **look(GridBox, grid_template_columns="repeat(auto-fill, 264px)",
                                        grid_gap="8px"))
@@ -111,12 +100,12 @@ class PreviewGrid(VBox):
 
     # -- content ------------------------------------------------------------
     def clear(self) -> None:
-        """Close every tile (and its widgets)."""
+        """Close every tile (and its widgets); partial pictures still being made are dropped."""
         for tile in self.tiles:
             close_tree(tile)
+        self._drop_partials()
         self.tiles, self.thumbs, self.entries, self.captions = [], [], [], []
         self.remove_class("azimage-earlier")
-        self.partial_tiles = {}
         self.grid.children = ()
         self.hide_full()
         self.save_status.value = ""
@@ -158,43 +147,6 @@ class PreviewGrid(VBox):
             caption.value = label + text
             marked.append((caption, caption.value))
         self.captions = marked
-
-    def show_partial(self, image_index: int, partial_index: int, data: bytes,
-                     partials: int = PARTIAL_STEPS) -> None:
-        """A streamed partial image of image ``image_index``: its tile is made with the first
-        partial and its picture replaced in place by each later one, blurred less each time
-        (``partial_index`` of ``partials``), until ``show`` puts the finished images there."""
-        if "azimage-earlier" in self._dom_classes:
-            self.clear()  # this run's first picture: the earlier run's tiles go
-        try:
-            with PILImage.open(io.BytesIO(data)) as img:
-                img.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))  # a JPEG decodes smaller
-                small = img.convert("RGBA" if "A" in img.getbands() else "RGB")
-            small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))  # blur the thumbnail, not the image
-            radius = PARTIAL_BLUR * (partials - partial_index) / max(partials, 1)
-            shown = small.filter(ImageFilter.GaussianBlur(radius)) if radius > 0 else small
-            thumb = make_thumbnail(shown, THUMBNAIL_PX)
-        except Exception:  # noqa: BLE001 - a partial that does not decode is skipped
-            return
-        tile = self.partial_tiles.get(image_index)
-        if tile is None:
-            look = self.look
-            picture = Image(value=thumb, format=THUMBNAIL_FORMAT, **look(Image, grid_area=SPAN))
-            picture.add_class("azimage-thumb")
-            picture.add_class("azimage-partial-thumb")
-            caption = HTML(**look(HTML, grid_area=SPAN))
-            tile = GridBox([picture, caption], **look(GridBox, **TILE))
-            tile.add_class("azimage-tile")
-            tile.add_class("azimage-partial")
-            self.partial_tiles[image_index] = tile
-            self.tiles = [*self.tiles, tile]
-            self.grid.children = tuple(self.tiles)
-            self._refresh()  # the grid shows once it has a tile
-        picture, caption = tile.children
-        picture.value = thumb
-        caption.value = (f'<span style="font-size:85%" data-partial="{partial_index}">image '
-                         f"{image_index + 1} &middot; preview {partial_index + 1} of "
-                         f"{partials}</span>")
 
     def _tile(self, op_id: str, slot: ImageSlot) -> GridBox:
         # every model of a tile shares the grid's layouts and styles: a tile costs only its
@@ -279,6 +231,7 @@ class PreviewGrid(VBox):
 
     def close(self) -> None:
         """Close the grid with its tiles, buttons and (when it owns them) shared layouts."""
+        self._drop_partials()  # those not on screen; a picture still being made is dropped
         close_tree(self)
 
     # -- downloading to the viewer's computer ------------------------------------

@@ -94,6 +94,12 @@ class RequestImagePanel(ActivityPanel):
     def _watch(self) -> None:
         # live previews: each partial image replaces its tile's picture in place
         self.activity.observe(self._show_partial, names="partial")
+        # their tiles are laid out as the stream opens, before the first partial arrives
+        self.activity.observe(self._prepare_partials, names="previewing")
+
+    def _prepare_partials(self, change: Any) -> None:
+        if change["new"]:
+            self.previews.prepare_partials(change["new"], self.activity.size)
 
     def _show_partial(self, change: Any) -> None:
         event = change["new"]

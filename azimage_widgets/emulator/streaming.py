@@ -1,8 +1,9 @@
 """Streamed answers (``stream: true``): server-sent events, flushed one by one.
 
 Each image of the job sends ``partial_images`` partial events, each a little
-more formed than the one before (``sync_images.render_partial``, made while
-the previous event waits for its time), then its
+more formed than the one before (``sync_images.render_partial``, all drawn
+before the image's first event, so the emulator's drawing does not compete
+with a client on the same machine while it handles an event), then its
 ``completed`` event with ``usage``; images follow one another (the events
 carry no image index, so order is what tells them apart). The job's events
 are spaced evenly over ``processing_time``: event j of E leaves at
@@ -58,10 +59,13 @@ async def stream(h: SyncHandler, job: image_jobs.ImageJob) -> None:
     for index in range(job.n):
         final = first if index == 0 else await loop.run_in_executor(
             None, image_jobs.render, job, index)
+        # every partial of the image is drawn before its first event leaves: the drawing
+        # (tens of ms of CPU) never runs while a client handles an event it was just sent
+        drawn = [await loop.run_in_executor(None, image_jobs.render_partial, job, final, step)
+                 for step in range(job.partial_images)]
         for step in range(job.partial_images + 1):
             partial = step < job.partial_images
-            raw = await loop.run_in_executor(None, image_jobs.render_partial, job, final, step) \
-                if partial else final
+            raw = drawn[step] if partial else final
             sent += 1
             await asyncio.sleep(max(0.0, started + total * sent / slots - loop.time()))
             event = image_jobs.event(job, raw, int(time.time()), size, step if partial else None)

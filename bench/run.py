@@ -26,6 +26,11 @@ at one moment. Scenarios (issue 7):
             vs the same cells with nothing running
 6. memory   RSS growth after 200 images (40 operations x 5, 256x256) through a panel,
             without and with the image store (a temporary store folder)
+7. livepreview  a v1 Request Image panel with Live previews, gpt-image-2 at 4 s with 2
+            partials, 5 runs (bench/live_preview_bench.py, the emulator in a child process):
+            ms from the emulator's flush of the first partial event to the first tile's
+            picture being set (max and median), and the time to the first preview vs the
+            openai SDK's non-streamed images.generate time to its image, same runs
 
 Rows 2v/3v need the synchronous flow (2024-10-21, issue 5) and openai v1; without them
 they say "not built yet (issue 5)" or "skipped: ..." instead of a number.
@@ -60,7 +65,7 @@ LEGACY_VENV = ROOT / ".venv-openai028"
 LEGACY_SCRIPT = BENCH_DIR / "legacy_openai028.py"
 NOT_BUILT = "not built yet (issue 5)"
 MET, MISSED, INFO, SKIPPED = "target met", "MISSED", "info", "skipped"
-SCENARIOS = ("legacy", "batch", "sync", "cpu", "preview", "kernel", "memory")
+SCENARIOS = ("legacy", "batch", "sync", "cpu", "preview", "kernel", "memory", "livepreview")
 
 
 @dataclass
@@ -92,6 +97,9 @@ class BenchConfig:
     memory_n: int = 5
     memory_size: str = "256x256"
     memory_processing: float = 0.05
+    live_processing: float = 4.0
+    live_partials: int = 2
+    live_reps: int = 5
 
 
 @dataclass
@@ -651,9 +659,30 @@ def bench_memory(cfg: BenchConfig) -> list[Row]:
     return rows
 
 
+# -- 7. live previews -----------------------------------------------------------------------------------
+
+def bench_live_preview(cfg: BenchConfig) -> list[Row]:
+    from bench.live_preview_bench import TARGET_MS, measure
+
+    r = measure(cfg.live_processing, cfg.live_partials, cfg.live_reps)
+    details = {k: v for k, v in r.items() if k != "runs"} | {"runs": r["runs"]}
+    what = f"gpt-image-2, {cfg.live_processing:g} s, {cfg.live_partials} partials, x{cfg.live_reps}"
+    return [
+        Row("7", f"first partial event to the first tile's update ({what})", "max ms",
+            r["latency_max_ms"], None, "", None, f"<= {TARGET_MS:.0f} ms",
+            _verdict(r["latency_max_ms"], TARGET_MS), "ms", details),
+        Row("7m", "  the same, median", "median ms", r["latency_median_ms"], None, "", None, "",
+            INFO, "ms"),
+        Row("7r", "  time to first preview vs non-streamed time to image", "s",
+            r["time_to_first_preview_s"], r["sdk_time_to_image_s"], "openai SDK, no stream",
+            r["ratio"], "", INFO, "s"),
+    ]
+
+
 BENCHES: dict[str, Callable[[BenchConfig], list[Row]]] = {
     "legacy": bench_legacy, "batch": bench_batch, "sync": bench_sync, "cpu": bench_cpu,
     "preview": bench_preview, "kernel": bench_kernel, "memory": bench_memory,
+    "livepreview": bench_live_preview,
 }
 
 

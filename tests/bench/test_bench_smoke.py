@@ -66,4 +66,20 @@ def test_unknown_scenario_is_refused():
 
     with pytest.raises(ValueError, match="unknown scenario"):
         run(tiny(), only=["nope"])
-    assert set(SCENARIOS) == {"legacy", "batch", "sync", "cpu", "preview", "kernel", "memory"}
+    assert set(SCENARIOS) == {"legacy", "batch", "sync", "cpu", "preview", "kernel", "memory",
+                              "livepreview"}
+
+
+def test_live_preview_rows_have_their_numbers():
+    cfg = BenchConfig(live_processing=1.0, live_partials=2, live_reps=1)
+    results = run(cfg, only=["livepreview"])
+    assert results["errors"] == {}
+    rows = {r["id"]: r for r in results["rows"]}
+    assert list(rows) == ["7", "7m", "7r"]
+    assert rows["7"]["target"] == "<= 100 ms" and rows["7"]["verdict"] in {"target met", "MISSED"}
+    runs = rows["7"]["details"]["runs"]
+    assert len(runs) == 1 and runs[0]["partials_shown"] >= 1 and runs[0]["images"] == 1
+    assert runs[0]["tiles_before_event_ms"] > 0  # the tile was laid out before the partial left
+    assert rows["7r"]["baseline"] > 0 and rows["7r"]["ratio"] > 0
+    assert rows["7m"]["ours"] <= rows["7"]["ours"]
+    assert "7r" in table(results)

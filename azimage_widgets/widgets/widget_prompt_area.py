@@ -68,7 +68,9 @@ function render({ model, el }) {
       const cut = text.length - Math.max(room, 0);
       model.set("note", "Pasted text cut to fit " + cap() + " characters: the last " + cut +
                 " of " + text.length + " were left out.");
-      model.save_changes();
+      // the note goes with the pasted value (one message, from the input handler); with no
+      // room left nothing is inserted and no input follows, so it goes now
+      if (room <= 0) model.save_changes();
     }
   });
   ta.addEventListener("input", () => {

@@ -17,6 +17,7 @@ from PIL import Image
 
 import azimage_widgets as aw
 from azimage_widgets.client import Connection, ImageClient
+from azimage_widgets.client.pacing import forget_paces
 from azimage_widgets.contract import (
     API_VERSIONS,
     DEFAULT_API_VERSION,
@@ -308,6 +309,8 @@ async def test_fault_knobs_apply_to_sync_routes(emu):
         with pytest.raises(aw.ThrottledError) as ei:
             await client.request_image("too many")
         assert ei.value.status_code == 429 and ei.value.retry_after and ei.value.retry_after >= 1
+        # the quota is lifted: drop the pause the client's pace took from that 429
+        forget_paces()
         emu.config.update(rpm_limit=None, failure_rate=1.0, failure_statuses=(503,))
         with pytest.raises(aw.ApiError) as ei:
             await client.request_image("unlucky")

@@ -187,7 +187,8 @@ def measure(processing_time: float = 4.0, partials: int = 2, reps: int = 1,
             "emulator": "thread of this process" if in_process else "child process",
             "latency_median_ms": statistics.median(lat), "latency_max_ms": max(lat),
             "latency_first_ms": lat[0], "time_to_first_preview_s": preview,
-            "sdk_time_to_image_s": sdk, "ratio": preview / sdk, "target_ms": TARGET_MS}
+            "sdk_time_to_image_s": sdk, "ratio": preview / sdk, "target_ms": TARGET_MS,
+            "loadavg": "/".join(f"{x:.2f}" for x in os.getloadavg())}
 
 
 def report(r: dict[str, Any]) -> str:
@@ -197,7 +198,8 @@ def report(r: dict[str, Any]) -> str:
     per_run = ", ".join(f"{x['first_tile_after_event_ms']:.1f}" for x in r["runs"])
     return "\n".join([
         f"emulator: {r['emulator']}; {r['reps']} run(s), processing {r['processing_time']:g} s, "
-        f"{r['partials']} partials",
+        f"{r['partials']} partials; load average {r['loadavg']} on {os.cpu_count()} cpu "
+        "(other work on the machine stretches the picture's few tens of ms of CPU)",
         f"first tile update after the first partial event left the emulator: median "
         f"{r['latency_median_ms']:.1f} ms, max {r['latency_max_ms']:.1f} ms "
         f"(target <= {TARGET_MS:.0f} ms: {verdict}); per run {per_run}",

@@ -132,7 +132,9 @@ Previews
     ``azimage-tile``             one grid cell
     ``azimage-partial``          a live preview tile (a partial image, blurred, replaced in place
                                  by the next partial, then by the finished image);
-                                 its picture also has ``azimage-partial-thumb``
+                                 its picture also has ``azimage-partial-thumb``; laid out when
+                                 the stream opens, it shows a box of the image's shape
+                                 (``div.azimage-partial-waiting``) until the first partial
     ``azimage-thumb``            a thumbnail ``<img>`` (<= 256 px, JPEG)
     ``azimage-filtered``         placeholder of a filtered image (the service's message)
     ``azimage-fullsize``         a tile's "Full size" button

@@ -139,6 +139,7 @@ class LivePreviews:
             self.clear()
         for index in range(count):
             self._partial_tile(index, size)
+        _preview_worker().submit(int)  # its thread starts now, not with the first partial
         if not earlier and count:
             self._attach_partials()
 

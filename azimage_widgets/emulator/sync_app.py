@@ -45,11 +45,11 @@ from typing import Any
 
 from ..contract import ImageRequest, ValidationError
 from ..contract.image_models import (
-    MODELS,
     ImageModel,
     model_for_version,
     model_spec,
     retirement_note,
+    uses_model_rules,
 )
 from ..contract.limits import VERSIONS, VersionSpec
 from ..contract.routes import DEPLOYMENTS_PREFIX, EDITS_SUFFIX, GENERATIONS_SUFFIX
@@ -111,9 +111,8 @@ class SyncHandler(ApiHandler):
                       "The API deployment for this resource does not exist. If you created the "
                       "deployment within the last 5 minutes, please wait a moment and try again.")
             return None
-        if not self.spec.is_v1 and self.spec.model in MODELS \
-                and not MODELS[self.spec.model].is_gpt_image:
-            return MODELS[self.spec.model]
+        if not uses_model_rules(self.spec.version):  # a DALL-E version: its one model
+            return model_for_version(self.spec.version)
         model = model_spec(mapped) if mapped else model_for_version(self.spec.version,
                                                                      deployment=deployment)
         if not model.is_gpt_image:

@@ -1,9 +1,12 @@
-"""A Request Image run that survives a kernel restart: its steps go through the batch journal.
+"""A batch run that survives a kernel restart: its steps go through the batch journal.
 
 ``run_activity`` uses ``DurableRun`` for Request Image batches (``resume=True``
-by default). Per dataset the journal (``store.journal``, beside the image
-store) records ``sending`` before the request leaves, ``submitted`` with the
-operation id once accepted, ``done`` with the image store ids once the
+by default); an Operation's chain (``durable_chain``) and the compare grid
+(``Compare.run``) use it with their own key (``what``, ``config``). The walk of
+one item through the states is ``client.resume.follow_through``. Per
+dataset the journal (``store.journal``, beside the image store) records
+``sending`` before the request leaves, ``submitted`` with the operation id
+once accepted, ``done`` with the image store ids once the
 images are kept, ``failed`` with the error. Running the same activity on the
 same datasets again (the same cell after a restart) finds that batch and
 

@@ -52,7 +52,7 @@ from ..contract import (
     ValidationError,
     version_spec,
 )
-from ..contract.edits import EDIT_OPTIONS, IMAGES_MAX, PNG_MAGIC, ImageEditRequest, as_images
+from ..contract.edits import IMAGES_MAX, PNG_MAGIC, ImageEditRequest, as_images
 from ..contract.limits import OPTION_NAMES
 from ..contract.models import check_prompt_length
 from ..contract.schemas import REQUEST_IMAGE
@@ -256,18 +256,11 @@ class RequestImage(Activity):
         """The edit this activity would send; ValidationError (edit_image, edit_mask, ...)."""
         if self.edit_image is None:
             raise ValidationError("edit_image", "no image to edit: set edit_image")
-        if uses_model_rules(self.api_version):
-            return self._model_edit()
-        options = {k: getattr(self, k) for k in EDIT_OPTIONS}
-        try:
-            return ImageEditRequest(images=(self.edit_image,), prompt=self.prompt,
-                                    mask=self.edit_mask, n=self.n, size=self.size, user=self.user,
-                                    api_version=self.api_version, **options)
-        except ValidationError as exc:
-            raise renamed(exc) from None
+        return self._model_edit()
 
     def _model_edit(self) -> ModelEdit:
-        """A v1 edit (several images, input_fidelity), checked by the model's rules."""
+        """An edit (several images, input_fidelity), checked by the model's rules: every
+        version with edits serves GPT image models (v1, 2025-04-01-preview)."""
         images = as_images(self.edit_image)
         fields = {"n": self.n, "size": self.size, "user": self.user,
                   "input_fidelity": self.input_fidelity,

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..contract import ImageOperation, ValidationError
-from ..contract.edits import EDIT_OPTIONS
-from ..contract.image_models import uses_model_rules
 from .download_result import DownloadResult
 from .request_body import PreparedRequest
 
@@ -68,9 +66,6 @@ async def stream_request(activity: Any, req: Any) -> ImageOperation:
             raise ValidationError("partial_images", "live previews send the contract's "
                                                     "fields only; the schema adds "
                                                     f"{', '.join(req.extra)}")
-    else:  # a 2025-04-01-preview edit
-        kwargs.update(image=list(req.images), mask=req.mask, n=req.n, size=req.size,
-                      user=req.user, quality=req.quality)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     result: Any = None
     activity.previewing = int(kwargs.get("n") or 1)
@@ -87,20 +82,15 @@ async def stream_request(activity: Any, req: Any) -> ImageOperation:
     return ImageOperation(id=result.id, status="succeeded")
 
 async def send_request(activity: Any, req: Any, editing: bool) -> ImageOperation:
-    """Send a checked request the way it asks: streamed, a v1 edit, an edit, or a generation."""
+    """Send a checked request the way it asks: streamed, an edit (the model's rules: every
+    version with edits serves GPT image models), or a generation."""
     client = activity.client()
     if activity.streams:
         return await stream_request(activity, req)
-    if editing and uses_model_rules(activity.api_version):
+    if editing:
         op: ImageOperation = await client.edit_image(
             list(req.images), req.prompt, mask=req.mask, api_version=activity.api_version,
             deployment=activity.deployment, model=activity.model, **req.fields)
-        return op
-    if editing:
-        op = await client.edit_image(
-            req.images[0], req.prompt, mask=req.mask, n=req.n, size=req.size,
-            user=req.user, api_version=req.api_version,
-            **{k: getattr(req, k) for k in EDIT_OPTIONS})
         return op
     op = await client.request_image(**req.client_kwargs())
     return op

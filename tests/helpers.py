@@ -176,3 +176,13 @@ def fast_client(conn: Any, **kw: Any) -> Any:
         await asyncio.sleep(0)
     client._sleep = no_wait
     return client
+
+
+def after_a_restart() -> None:
+    """What a kernel restart does to the batch journals: the process's open ones are gone, so
+    the next run opens the file afresh, as a new kernel that has run no batch yet."""
+    from azimage_widgets.store import journal
+
+    for opened in journal._OPEN.values():
+        opened.close()
+    journal._OPEN.clear()

@@ -18,6 +18,8 @@ same datasets again (the same cell after a restart) finds that batch and
   and its log entry says it was possibly billed twice;
 - ``pending`` and ``failed`` ones run as usual.
 
+A batch this process already ran to the end is started anew (the journal's
+``open_batch``): asked again in the same session, it runs again.
 ``resume=False`` starts the batch over. With no image store, or when the
 journal cannot be written (disk full, read-only folder), the run goes on
 with a memory-only journal and ``not_durable`` says why.

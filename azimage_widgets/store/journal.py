@@ -13,9 +13,11 @@ image store's index (``journal.sqlite3``); per batch and item it keeps
 
 A batch is found again by its key (``batch_key``: the activity's name and
 kind and the datasets, canonical JSON, hashed), so running the same cell
-again after a restart finds it. ``open_batch`` then says what each item
-needs: an item left ``sending`` had its request cut off mid-flight and is
-reported as ``unknown`` (the service may have accepted and billed it).
+again after a restart finds it; a batch this process already ran to the end
+is started anew instead (the same cell run twice in one session means twice).
+``open_batch`` then says what each item needs: an item left ``sending``
+had its request cut off mid-flight and is reported as ``unknown`` (the
+service may have accepted and billed it).
 
 Writes go through one sqlite3 connection in WAL mode with
 ``synchronous=NORMAL``: a committed state survives a killed process, and a
@@ -121,6 +123,8 @@ class BatchJournal:
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._memory: dict[tuple[str, int], ItemState] = {}
+        #: Batches opened by this process: one of them found finished is asked for again.
+        self._ran_here: set[str] = set()
         if self.path is not None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,9 +173,15 @@ class BatchJournal:
         """The batch ``key`` of ``total`` items: found again (``resume``) or started anew.
 
         Items found ``sending`` come back as ``unknown``. A batch found with
-        another number of items is started anew.
+        another number of items is started anew, and so is one that this
+        process ran to the end (every item done): running it again in the same
+        session asks for it again, while after a restart it is found finished
+        and nothing is generated (or billed) twice.
         """
         found = self._read(key) if resume else None
+        if found is not None and key in self._ran_here and all(s.state == "done" for s in found):
+            found = None
+        self._ran_here.add(key)
         if found is not None and len(found) == total:
             states = [replace(s, state="unknown") if s.state == "sending" else s for s in found]
             counts: dict[str, int] = {}
@@ -271,8 +281,10 @@ def journal_for(folder: str | os.PathLike[str] | None) -> BatchJournal:
     journal = _OPEN.get(path)
     if journal is None or not journal.durable:  # try the disk again; keep what memory holds
         fresh = BatchJournal(path)
-        if journal is not None and not fresh.durable:
-            fresh._memory = journal._memory
+        if journal is not None:
+            fresh._ran_here = journal._ran_here
+            if not fresh.durable:
+                fresh._memory = journal._memory
         journal = _OPEN[path] = fresh
     return journal
 

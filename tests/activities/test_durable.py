@@ -11,7 +11,7 @@ import asyncio
 import uuid
 
 import pytest
-from helpers import submits, wait_for
+from helpers import after_a_restart, submits, wait_for
 
 import azimage_widgets as aw
 from azimage_widgets.activities import RequestImage
@@ -46,6 +46,7 @@ async def test_a_finished_batch_run_again_generates_nothing(emu, conn):
     log1 = OperationLog()
     first = await run(make(conn, "again"), data, log=log1)
     assert first.ok and accepted(emu) == 5
+    after_a_restart()
     log2 = OperationLog()
     req = make(conn, "again", output="imgs")
     second = await run(req, data, log=log2)
@@ -58,6 +59,20 @@ async def test_a_finished_batch_run_again_generates_nothing(emu, conn):
     assert sorted(e.dataset for e in entries) == list(range(5))   # each dataset once
     assert all("not generated again" in e.message for e in entries)
     assert "resumed (5 done)" in batch_progress(req).text
+
+
+async def test_a_batch_this_kernel_finished_runs_again_when_asked_again(emu, conn):
+    """The same cell twice in one session means twice; a restarted kernel finds it finished."""
+    data = prompts(3)
+    first = await run(make(conn, "twice"), data)
+    req = make(conn, "twice")
+    second = await run(req, data)
+    assert accepted(emu) == 6
+    assert {r.id for r in second}.isdisjoint(r.id for r in first)
+    assert "resumed" not in batch_progress(req).text
+    after_a_restart()
+    third = await run(make(conn, "twice"), data)
+    assert accepted(emu) == 6 and [r.id for r in third] == [r.id for r in second]
 
 
 async def test_cut_off_batch_resumes_without_generating_finished_items_again(emu, conn):

@@ -7,7 +7,7 @@ import asyncio
 import os
 import uuid
 
-from helpers import submits, wait_for
+from helpers import after_a_restart, submits, wait_for
 
 import azimage_widgets as aw
 
@@ -19,6 +19,16 @@ def grid(conn, tag: str, **kw) -> aw.Compare:
 
 def accepted(emu) -> int:
     return len(submits(emu, 202))
+
+
+async def test_run_twice_in_one_session_makes_new_images(emu, conn):
+    tag = uuid.uuid4().hex[:6]
+    first = grid(conn, tag)
+    await first.run()
+    ids = {c.operation_id for c in first.all_cells()}
+    await first.run()                               # Run all again, on the same grid
+    assert accepted(emu) == 12
+    assert ids.isdisjoint(c.operation_id for c in first.all_cells())
 
 
 async def test_a_cut_off_grid_resumes_without_generating_finished_cells_again(emu, conn):
@@ -58,6 +68,7 @@ async def test_a_rerun_cell_is_what_a_resumed_grid_shows_and_pins_come_back(emu,
     first.pin(0, 0, image=0)
     assert accepted(emu) == 7
 
+    after_a_restart()
     again = grid(conn, tag)
     await again.run()
     assert accepted(emu) == 7                       # nothing generated again

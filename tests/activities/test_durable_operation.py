@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import submits, wait_for
+from helpers import after_a_restart, submits, wait_for
 
 import azimage_widgets as aw
 from azimage_widgets.activities import DownloadImage, RequestImage
@@ -103,6 +103,7 @@ async def test_on_success_still_chains_after_a_resume(emu, conn):
     sent = accepted(emu)
     assert sent == 3
 
+    after_a_restart()
     log = OperationLog()
     again = await ops(log).run(data)
     assert accepted(emu) == sent                    # nothing generated again, in either
@@ -112,6 +113,14 @@ async def test_on_success_still_chains_after_a_resume(emu, conn):
     assert again.next[0].request["prompt"] == f"after {first[0].id}"
     assert all("not generated again" in e.message for e in log)
     assert {e.operation for e in log} == {"chain-first", "chain-next"}
+
+
+async def test_an_operation_run_twice_in_one_session_runs_twice(emu, conn):
+    data = prompts(2)
+    first = await make(conn, "chain-twice", log=OperationLog()).run(data)
+    second = await make(conn, "chain-twice", log=OperationLog()).run(data)
+    assert accepted(emu) == 4
+    assert {r.id for r in second}.isdisjoint(r.id for r in first)
 
 
 async def test_resume_false_starts_the_operation_over(emu, conn):
@@ -191,6 +200,7 @@ async def test_a_download_only_operation_resumes_from_the_store(emu, conn):
     assert first.ok and [r.id for r in first] == [r.id for r in ops]
     after_first = len([r for r in emu.requests if r.method == "GET" and "/operations/" in r.path])
     assert after_first > polls
+    after_a_restart()
     log = OperationLog()
     again = await dl_op(log).run(ids)
     assert again.ok and [r.id for r in again] == [r.id for r in ops]

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import submits, wait_for
+from helpers import after_a_restart, submits, wait_for
 
 import azimage_widgets as aw
 from azimage_widgets.client import ImageClient
@@ -93,6 +93,8 @@ async def test_a_finished_batch_called_again_generates_nothing_and_resume_false_
     journal = journal_for(tmp_path / "store")
     async with ImageClient(conn) as client:
         first = await client.generate_many(batch, size="256x256", journal=journal)
+    after_a_restart()
+    journal = journal_for(tmp_path / "store")
     async with ImageClient(conn) as client:
         again = await client.generate_many(batch, size="256x256", journal=journal)
         assert sum(generated(request_log).values()) == 3
@@ -111,6 +113,8 @@ async def test_a_synchronous_version_is_rebuilt_from_its_kept_answer(emu, reques
     journal = journal_for(tmp_path / "store")
     async with ImageClient(conn) as client:
         first = await client.generate_many(batch, size="1024x1024", journal=journal)
+    after_a_restart()
+    journal = journal_for(tmp_path / "store")
     async with ImageClient(conn) as client:
         again = await client.generate_many(batch, size="1024x1024", journal=journal)
     assert all(not isinstance(r, Exception) and r.succeeded for r in first)
@@ -126,6 +130,19 @@ async def test_an_unwritable_journal_still_runs_and_says_it_is_not_durable(emu, 
                                              journal=BatchJournal(blocker))
     assert all(not isinstance(r, Exception) for r in results)
     assert "cannot be written" in results.not_durable
+
+
+async def test_a_batch_this_process_finished_is_generated_again_when_asked_again(
+        emu, conn, request_log, tmp_path):
+    """The same call twice in one session means twice; only a new process finds it finished."""
+    batch = prompts(2)
+    journal = journal_for(tmp_path / "store")
+    async with ImageClient(conn) as client:
+        first = await client.generate_many(batch, size="256x256", journal=journal)
+        again = await client.generate_many(batch, size="256x256", journal=journal)
+    assert sum(generated(request_log).values()) == 4
+    assert {r.id for r in again}.isdisjoint(r.id for r in first)
+    assert not any(again.notes.values())
 
 
 async def test_without_a_journal_nothing_is_kept(emu, conn, request_log):

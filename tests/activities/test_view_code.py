@@ -240,8 +240,10 @@ async def test_shown_sync_python_runs_against_the_emulator(emu, monkeypatch, ver
     # a connection without a deployment: the code reads AZURE_OPENAI_DEPLOYMENT
     bare = aw.Connection(emu.endpoint, api_key=emu.api_key, api_version=version)
     monkeypatch.setenv("AZURE_OPENAI_DEPLOYMENT", DEPLOYMENT)
-    again = await run_python(view_code(sync_request(bare, version)).python, monkeypatch)
+    bare_req = sync_request(bare, version)  # held: the code finds it by name (a weak registry)
+    again = await run_python(view_code(bare_req).python, monkeypatch)
     assert again["_aw_images"] == out["_aw_images"]  # the emulator draws the same for the same request
+    bare_req.close()
     req.close()
 
 

@@ -91,7 +91,10 @@ async def test_placeholder_tiles_are_laid_out_before_the_first_partial(emu) -> N
         assert "azimage-partial" in tile._dom_classes
         assert "waiting for a preview" in holder
         assert "width:256px;height:171px" in holder  # 1536x1024, fitted to 256 px
-    assert at_first["sent"][0].type == "image_generation.partial_image"
+    # the first event out was a partial; when the client saw it the emulator (another thread)
+    # may not have recorded it yet, but it had sent no final image
+    assert emu.stream_events[0].type == "image_generation.partial_image"
+    assert all(e.type == "image_generation.partial_image" for e in at_first["sent"])
     assert at_first["tiles"] == tiles  # the first partial went into a tile that existed
     # the finished images replaced them; the placeholders are closed
     assert len(p.previews.tiles) == 2 and p.previews.partial_tiles == {}

@@ -91,6 +91,11 @@ class FieldBinding:
         if self._on_change:
             self._on_change()
 
+    def retry(self) -> None:
+        """Offer a refused edit again: the rules that refused it may have changed."""
+        if self.error:
+            self._widget_changed({"new": self.widget.value})
+
     def reset(self) -> None:
         """Show the activity's value again and drop the error of a refused edit."""
         self.error = ""

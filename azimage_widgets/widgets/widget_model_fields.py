@@ -167,7 +167,15 @@ class ModelFields:
         model = a.image_model
         show(self.deployment_field, needs_deployment(version))
         show(self.model_field, v1)
-        show(self.custom_size_field, v1 and model.custom_sizes is not None)
+        custom = v1 and model.custom_sizes is not None
+        show(self.custom_size_field, custom)
+        typed = self.panel.bindings["custom_size"]
+        # a size typed for other rules: checked again by these, or dropped with the field
+        # (a hidden field's error would hold Generate back with nothing to show why)
+        if custom:
+            typed.retry()
+        elif typed.error:
+            typed.reset()
         show(self.moderation_field, v1)
         show(self.fidelity_field, v1 and model.input_fidelity)
         show(self.previews_field, version_spec(version).is_sync and model.streams)

@@ -23,25 +23,29 @@ import json
 import shlex
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from ..contract import ValidationError, version_spec
 from ..contract.image_models import uses_model_rules
 from ..contract.limits import V1_PREVIEW_QUERY
 from ..contract.routes import (
-    API_KEY_HEADER,
-    DEPLOYMENTS_PREFIX,
-    GENERATIONS_SUFFIX,
     SUBMIT_PATH,
     V1_GENERATIONS_PATH,
     operation_path,
 )
+from .code_connection import (
+    ENV_DEPLOYMENT,
+    PLACEHOLDER,
+    any_deployment,
+    curl_auth,
+    curl_preamble,
+    curl_url,
+    deployment_of,
+    generations_path,
+    imports,
+    is_pool,
+    python_connection,
+)
 from .variables import is_reference, parse_reference
-
-ENV_KEY = "AZURE_OPENAI_API_KEY"
-ENV_TOKEN = "AZURE_OPENAI_TOKEN"
-ENV_DEPLOYMENT = "AZURE_OPENAI_DEPLOYMENT"
-TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
 @dataclass(frozen=True)
@@ -72,125 +76,6 @@ def _conn(activity: Any) -> Any:
     return conn
 
 
-def _members(conn: Any) -> list[Any]:
-    members = getattr(conn, "connections", None)
-    return list(members) if members is not None else ([conn] if conn is not None else [])
-
-
-def _python_connection(conn: Any, indent: str = "") -> list[str]:
-    """Lines that build ``conn`` with the secret read from the environment."""
-    if conn is None:
-        return [f"{indent}conn = aw.Connection.from_env()  # AZURE_OPENAI_ENDPOINT / _API_KEY / _API_VERSION"]
-    members = _members(conn)
-    if len(members) > 1 or getattr(conn, "connections", None) is not None:
-        lines = [f"{indent}conn = aw.Connection.pool(["]
-        for i, m in enumerate(members, 1):
-            lines += [f"{indent}    " + line for line in _one_connection(m, f"_{i}")]
-            lines[-1] += ","
-        lines.append(f"{indent}])")
-        return lines
-    built = _one_connection(conn, "")
-    built[0] = "conn = " + built[0]
-    return [indent + line for line in built]
-
-
-def _one_connection(conn: Any, suffix: str) -> list[str]:
-    args = [f"endpoint={conn.endpoint!r},"]
-    if getattr(conn, "auth_kind", None) == "token":
-        args.append(f"token_provider=get_bearer_token_provider(DefaultAzureCredential(), {TOKEN_SCOPE!r}),")
-    else:
-        args.append(f"api_key=os.environ[{(ENV_KEY + suffix)!r}],")
-    args.append(f"api_version={conn.api_version!r},")
-    if getattr(conn, "deployment", None):
-        args.append(f"deployment={conn.deployment!r},")
-    if getattr(conn, "model", None):
-        args.append(f"model={conn.model!r},")
-    return ["aw.Connection(", *("    " + a for a in args), ")"]
-
-
-def _uses_token(conn: Any) -> bool:
-    return any(getattr(m, "auth_kind", None) == "token" for m in _members(conn))
-
-
-def _imports(conn: Any, *, b64: bool = False) -> list[str]:
-    lines = ["import os", "", "import azimage_widgets as aw"]
-    if _is_pool(conn):
-        lines.append("from azimage_widgets.client import PooledImageClient")
-    if b64:
-        lines.insert(0, "import base64")
-    if _uses_token(conn):
-        lines.insert(2, "from azure.identity import DefaultAzureCredential, get_bearer_token_provider")
-        lines.insert(0, "")
-        lines = lines[1:]
-    return lines
-
-
-def _is_pool(conn: Any) -> bool:
-    return getattr(conn, "connections", None) is not None
-
-
-def _key_var(conn: Any) -> str:
-    """The key's variable: the first member's (``_1``) in a pool, as in the Python."""
-    return ENV_KEY + ("_1" if getattr(conn, "connections", None) is not None else "")
-
-
-def _curl_auth(conn: Any) -> str:
-    first = _members(conn)[0] if _members(conn) else None
-    if first is not None and getattr(first, "auth_kind", None) == "token":
-        return f'-H "Authorization: Bearer ${ENV_TOKEN}"'
-    return f'-H "{API_KEY_HEADER}: ${_key_var(conn)}"'
-
-
-def _curl_preamble(conn: Any) -> list[str]:
-    members = _members(conn)
-    lines: list[str] = []
-    if len(members) > 1:
-        lines.append(f"# a pool of {len(members)} endpoints: curl talks to one, the first")
-    if members and getattr(members[0], "auth_kind", None) == "token":
-        lines.append(f"# {ENV_TOKEN}=$(az account get-access-token --resource "
-                     "https://cognitiveservices.azure.com --query accessToken -o tsv)")
-    else:
-        lines.append(f"# the key is read from ${_key_var(conn)}; it is never shown here")
-    return lines
-
-
-_PLACEHOLDER = "OPERATION_ID"
-#: Stands for the deployment read from the environment (no URL or name holds a NUL).
-_DEPLOYMENT_MARK = "\x00deployment\x00"
-
-
-def _deployment(conn: Any) -> str | None:
-    """The deployment curl calls: the (first) connection's; None: read from the environment."""
-    members = _members(conn)
-    name = getattr(members[0], "deployment", None) if members else None
-    return name if isinstance(name, str) and name.strip() else None
-
-
-def _any_deployment(conn: Any) -> bool:
-    return any(isinstance(getattr(m, "deployment", None), str) and m.deployment.strip()
-               for m in _members(conn))
-
-
-def _generations_path(conn: Any) -> str:
-    name = _deployment(conn)
-    shown = _DEPLOYMENT_MARK if name is None else quote(name.strip(), safe="")
-    return DEPLOYMENTS_PREFIX + shown + GENERATIONS_SUFFIX
-
-
-def _curl_url(conn: Any, path: str, version: str) -> str:
-    """The URL in double quotes for a POSIX shell, ``$OPERATION_ID`` (and the deployment) left to expand."""
-    members = _members(conn)
-    endpoint = members[0].endpoint if members else "AZURE_OPENAI_ENDPOINT"
-    url = f"{endpoint}{path}?api-version={quote(version, safe='')}"
-    for ch in ("\\", '"', "$", "`"):
-        url = url.replace(ch, "\\" + ch)
-    url = url.replace(_PLACEHOLDER, "${OPERATION_ID}")
-    url = url.replace(_DEPLOYMENT_MARK, "${" + ENV_DEPLOYMENT + "}")
-    if not members:
-        url = url.replace("AZURE_OPENAI_ENDPOINT", "${AZURE_OPENAI_ENDPOINT}", 1)
-    return '"' + url + '"'
-
-
 #: The public class a kind's live activities are looked up on (``aw.RequestImage.named``).
 _CLASS_OF = {"request_image": "RequestImage", "download_image": "DownloadImage"}
 
@@ -207,7 +92,7 @@ def _live_name(activity: Any) -> str | None:
 def _client_expr(activity: Any, conn: Any) -> str:
     """The panel's shared client (it knows the panel's sync ids); a fresh one off a panel.
     A pool has its own client class."""
-    cls = "PooledImageClient" if _is_pool(conn) else "aw.ImageClient"
+    cls = "PooledImageClient" if is_pool(conn) else "aw.ImageClient"
     return f"{cls}.shared(conn)" if _live_name(activity) else f"{cls}(conn)"
 
 
@@ -221,7 +106,7 @@ def _wrapped(activity: Any, conn: Any, head: list[str], body: list[str], func: s
     would use is shown beside it as a comment.
     """
     name = _live_name(activity)
-    script = _python_connection(conn)
+    script = python_connection(conn)
     if name is not None:
         conn_lines = [f"# the connection of the {activity.label} panel {name!r} in this kernel "
                       "(the key stays inside it);",
@@ -279,14 +164,14 @@ def _request_code(activity: Any) -> CodeSnippet:
     if omitted:
         call_args.append(f"omit={tuple(omitted)!r}")
     # a synchronous version needs a deployment: the connection's, else the environment's
-    env_deployment = spec.is_sync and conn is not None and not _any_deployment(conn)
+    env_deployment = spec.is_sync and conn is not None and not any_deployment(conn)
     if env_deployment:
         call_args.append(f"deployment=os.environ[{ENV_DEPLOYMENT!r}]")
-    elif model_rules and activity.deployment and activity.deployment != _deployment(conn):
+    elif model_rules and activity.deployment and activity.deployment != deployment_of(conn):
         call_args.append(f"deployment={activity.deployment!r}")
     if model_rules and activity.model and activity.model != getattr(conn, "model", None):
         call_args.append(f"model={activity.model!r}")  # whose rules apply; never sent
-    head = _imports(conn, b64=spec.is_sync) + [""]
+    head = imports(conn, b64=spec.is_sync) + [""]
     if note:
         head.append(f"# {note}")
     lines = [
@@ -312,33 +197,33 @@ def _request_code(activity: Any) -> CodeSnippet:
         ]
     python = _wrapped(activity, conn, head, lines, "_aw_request_image", ("op", "res", "images"))
     data = json.dumps(body, ensure_ascii=False)
-    curl = _curl_preamble(conn)
+    curl = curl_preamble(conn)
     if note:
         curl.append(f"# {note}")
     if spec.is_sync:
-        if _deployment(conn) is None:
+        if deployment_of(conn) is None:
             curl.append(f"# the deployment is read from ${ENV_DEPLOYMENT}")
         curl += [
             f"# one call ({spec.model}): the answer holds the images, data[].url (valid 24 h) "
             "or data[].b64_json (base64)",
-            f"curl -sS -X POST {_curl_url(conn, V1_GENERATIONS_PATH, V1_PREVIEW_QUERY)} \\"
+            f"curl -sS -X POST {curl_url(conn, V1_GENERATIONS_PATH, V1_PREVIEW_QUERY)} \\"
             if spec.is_v1 else
-            f"curl -sS -X POST {_curl_url(conn, _generations_path(conn), version)} \\",
-            f"  {_curl_auth(conn)} \\",
+            f"curl -sS -X POST {curl_url(conn, generations_path(conn), version)} \\",
+            f"  {curl_auth(conn)} \\",
             '  -H "Content-Type: application/json" \\',
             f"  --data-raw {shlex.quote(data)}",
         ]
         return CodeSnippet(python, "\n".join(curl))
     curl += [
         "# 1. submit: the answer's operation-location header is the URL to poll",
-        f"curl -sS -i -X POST {_curl_url(conn, SUBMIT_PATH, version)} \\",
-        f"  {_curl_auth(conn)} \\",
+        f"curl -sS -i -X POST {curl_url(conn, SUBMIT_PATH, version)} \\",
+        f"  {curl_auth(conn)} \\",
         '  -H "Content-Type: application/json" \\',
         f"  --data-raw {shlex.quote(data)}",
         "",
         "# 2. poll until \"status\" is \"succeeded\"; result.data[].url are the images",
-        f"curl -sS {_curl_url(conn, operation_path(_PLACEHOLDER), version)} \\",
-        f"  {_curl_auth(conn)}",
+        f"curl -sS {curl_url(conn, operation_path(PLACEHOLDER), version)} \\",
+        f"  {curl_auth(conn)}",
     ]
     return CodeSnippet(python, "\n".join(curl))
 
@@ -363,7 +248,7 @@ def _download_code(activity: Any) -> CodeSnippet:
     spec = version_spec(version)
     expr, comment = _id_expression(activity.image_id)
     extra = "" if getattr(conn, "api_version", None) == version else f"  # api-version {version}"
-    head = _imports(conn, b64=spec.is_sync) + [""]
+    head = imports(conn, b64=spec.is_sync) + [""]
     lines = [f"op_id = {expr}{comment}"]
     if spec.is_sync:
         # nothing to poll: the ids are the client's own records of the request's answer
@@ -390,7 +275,7 @@ def _download_code(activity: Any) -> CodeSnippet:
     ]
     python = _wrapped(activity, conn, head, lines, "_aw_download_image", ("res", "images"))
     literal = activity.image_id and not is_reference(activity.image_id)
-    curl = _curl_preamble(conn)
+    curl = curl_preamble(conn)
     if literal:
         curl.append(f"OPERATION_ID={shlex.quote(activity.image_id)}")
     else:
@@ -398,8 +283,8 @@ def _download_code(activity: Any) -> CodeSnippet:
         curl.append(f"# set OPERATION_ID to the operation id{reads}")
     curl += [
         "# poll until \"status\" is \"succeeded\"; result.data[].url are the images (no key needed for them)",
-        f"curl -sS {_curl_url(conn, operation_path(_PLACEHOLDER), version)} \\",
-        f"  {_curl_auth(conn)}",
+        f"curl -sS {curl_url(conn, operation_path(PLACEHOLDER), version)} \\",
+        f"  {curl_auth(conn)}",
     ]
     return CodeSnippet(python, "\n".join(curl))
 

@@ -29,6 +29,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
 import httpx
 from httpx_sse import EventSource
 
@@ -101,13 +102,15 @@ class _GuardedStream(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         chunks = self._inner.__aiter__()
         while True:
-            try:
-                chunk = await asyncio.wait_for(chunks.__anext__(),
-                                               max(self._deadline - time.monotonic(), 0.001))
-            except StopAsyncIteration:
-                return
-            except asyncio.TimeoutError:
-                raise httpx.ReadTimeout("the stream did not end within its deadline") from None
+            # a cancel scope per read, not a task per read (asyncio.wait_for's) as large
+            # events arrive in many chunks
+            with anyio.move_on_after(max(self._deadline - time.monotonic(), 0.001)) as scope:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    return
+            if scope.cancelled_caught:
+                raise httpx.ReadTimeout("the stream did not end within its deadline")
             self.total += len(chunk)
             self.since_event += len(chunk)
             if self.total > self._max_total:

@@ -173,6 +173,37 @@ def accepted_submits(log: Path) -> dict[str, list[int]]:
     return out
 
 
+def kill_mid_batch_and_run_again(work: Path, store: Path, cell: str,
+                                 prompts: list[str]) -> tuple[dict[str, Any], set[str], int]:
+    """Run ``cell`` in a kernel, SIGKILL it once 8 datasets are done, run it in a new kernel.
+
+    Returns the second run's result, the prompts done before the kill, and how many requests
+    the kill cut off (sent, no answer: they are sent again)."""
+    kernel = Kernel(work)
+    kernel.execute(cell)
+    before = wait_for_done(store, at_least=8)
+    kernel.kill()                                    # SIGKILL mid-batch
+    after_kill = journal_states(store)
+    done_before = {prompts[i] for i, s in enumerate(before) if s == "done"}
+    assert len(done_before) >= 8 and after_kill.count("done") < len(prompts)
+    kernel = Kernel(work)
+    try:
+        res = result_of(kernel.output(kernel.execute(cell), timeout=120))
+    finally:
+        kernel.close()
+    return res, done_before, after_kill.count("sending")
+
+
+def assert_finished_ones_not_generated_again(log: Path, prompts: list[str], done_before: set[str],
+                                             cut_off: int) -> None:
+    submits = accepted_submits(log)
+    assert set(submits) == set(prompts)
+    for p in done_before:
+        assert len(submits[p]) == 1, f"{p!r} had finished before the kill and was generated again"
+    # only the requests cut off by the kill were sent twice; submitted ones were polled by id
+    assert sum(len(v) for v in submits.values()) == len(prompts) + cut_off
+
+
 @pytest.fixture
 def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path, Emulator]]:
     for var in [v for v in os.environ if v.startswith("AZURE_OPENAI_")]:
@@ -198,30 +229,10 @@ def test_a_killed_kernel_resumes_without_generating_finished_prompts_again(setup
     work, store, emu = setup
     prompts = [f"restart {uuid.uuid4().hex[:6]} {i}" for i in range(N)]
     cell = CELL.format(endpoint=emu.endpoint, key=FAKE_KEY, prompts=prompts)
-
-    kernel = Kernel(work)
-    kernel.execute(cell)
-    before = wait_for_done(store, at_least=8)
-    kernel.kill()                                    # SIGKILL mid-batch
-    after_kill = journal_states(store)
-    done_before = {prompts[i] for i, s in enumerate(before) if s == "done"}
-    cut_off = after_kill.count("sending")            # sent, no answer: will be sent again
-    assert len(done_before) >= 8 and after_kill.count("done") < N
-
-    kernel = Kernel(work)
-    try:
-        res = result_of(kernel.output(kernel.execute(cell), timeout=120))
-    finally:
-        kernel.close()
+    res, done_before, cut_off = kill_mid_batch_and_run_again(work, store, cell, prompts)
     check_result(res)
     assert res["billed_twice"] == cut_off
-
-    submits = accepted_submits(emu.log)
-    assert set(submits) == set(prompts)
-    for p in done_before:
-        assert len(submits[p]) == 1, f"{p!r} had finished before the kill and was generated again"
-    # only the requests cut off by the kill were sent twice; submitted ones were polled by id
-    assert sum(len(v) for v in submits.values()) == N + cut_off
+    assert_finished_ones_not_generated_again(emu.log, prompts, done_before, cut_off)
 
 
 def test_a_killed_emulator_loses_its_operations_and_only_those_are_sent_again(setup):
@@ -280,29 +291,10 @@ def test_a_killed_kernel_resumes_an_operation_chain_without_redoing_finished_dat
     work, store, emu = setup
     prompts = [f"chain {uuid.uuid4().hex[:6]} {i}" for i in range(N)]
     cell = CHAIN_CELL.format(endpoint=emu.endpoint, key=FAKE_KEY, prompts=prompts)
-
-    kernel = Kernel(work)
-    kernel.execute(cell)
-    before = wait_for_done(store, at_least=8)
-    kernel.kill()                                    # SIGKILL mid-batch
-    after_kill = journal_states(store)
-    done_before = {prompts[i] for i, s in enumerate(before) if s == "done"}
-    cut_off = after_kill.count("sending")
-    assert len(done_before) >= 8 and after_kill.count("done") < N
-
-    kernel = Kernel(work)
-    try:
-        res = result_of(kernel.output(kernel.execute(cell), timeout=120))
-    finally:
-        kernel.close()
+    res, done_before, cut_off = kill_mid_batch_and_run_again(work, store, cell, prompts)
     assert res["results"] == N and res["one_image_each"] and len(set(res["ids"])) == N
     assert res["steps"] == [1] and res["datasets"]   # each step of each dataset logged once
     assert res["activities"] == ["chain-dl", "chain-req", "write"]
     assert res["sidecars"] == sorted(f"chain-dl-{i}.json" for i in range(N))
     assert res["files_kept"]
-
-    submits = accepted_submits(emu.log)
-    assert set(submits) == set(prompts)
-    for p in done_before:
-        assert len(submits[p]) == 1, f"{p!r} had finished before the kill and was generated again"
-    assert sum(len(v) for v in submits.values()) == N + cut_off
+    assert_finished_ones_not_generated_again(emu.log, prompts, done_before, cut_off)

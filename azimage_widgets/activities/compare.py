@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..client.resume import DONE_BEFORE
 from ..contract import DEFAULT_API_VERSION, ImageOperation, ImageRequest, ValidationError
 from ..contract.limits import OPTION_NAMES
 from .activity import UsesConnection
@@ -259,7 +260,7 @@ class Compare(UsesConnection):
         if durable is not None and resume and await self._resumed(cell, durable, index):
             return
         if durable is not None and not resume:  # a rerun: the journal's answer is replaced
-            durable.journal.mark(durable.key, index, "pending")
+            durable.restart(index)
         # the version's own fields (quality, style, ...) and deployment by name, others in the body
         named = {k: v for k, v in req.items() if k in OPTION_NAMES or k == "deployment"}
         extra = {k: v for k, v in req.items() if k not in _CONTRACT and k not in named}
@@ -297,15 +298,12 @@ class Compare(UsesConnection):
 
     async def _resumed(self, cell: CompareCell, durable: DurableRun, index: int) -> bool:
         """A cell done in an earlier run of this grid, rebuilt from the store (False: none)."""
-        item = durable.journal.item(durable.key, index)
-        if item.state != "done":
-            return False
-        rebuilt = await durable.rebuild(item)
-        if rebuilt is None:  # its stored images are gone: generated again
+        rebuilt = await durable.done_before(index)
+        if rebuilt is None:  # not done, or its stored images are gone: generated again
             return False
         cell.operation_id, cell.result, cell.elapsed = rebuilt.id, rebuilt, 0.0
         cell.pinned = {s.index for s in rebuilt.slots if getattr(s.record, "pinned", False)}
-        self._succeeded(cell, ["done before: not generated again"])
+        self._succeeded(cell, [DONE_BEFORE])
         return True
 
     def _succeeded(self, cell: CompareCell, notes: list[str]) -> None:

@@ -30,7 +30,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from ..client.resume import BILLED_TWICE, follow_through
+from ..client.resume import BILLED_TWICE, DONE_BEFORE, follow_through
 from ..contract import ImageItem, ImageOperation, ImageResult
 from ..store import resolve_store
 from ..store.journal import BatchJournal, ItemState, batch_key, journal_for
@@ -120,21 +120,17 @@ class DurableRun:
 
         a = ctx.activity
         t0 = a.clock()
-        item = self.journal.item(self.key, index)
         notes: list[str] = []
         op_id: str | None = None
         try:
             kwargs = build_request(a, dataset).client_kwargs()
-            if item.state == "done":
-                rebuilt = await self.rebuild(item)
-                if rebuilt is not None:
-                    remember_request(rebuilt, kwargs["prompt"], kwargs.get("size"),
-                                      getattr(rebuilt, "request", {}).get("operation"))
-                    ctx.entry(index, "succeeded", t0, item.operation_id,
-                              "done before: not generated again (batch journal); "
-                              + (images_note(rebuilt) if self.follow else "submitted"))
-                    return rebuilt
-                notes.append("its stored images are gone; generated again")
+            rebuilt = await self.done_before(index, notes)
+            if rebuilt is not None:
+                remember_request(rebuilt, kwargs["prompt"], kwargs.get("size"),
+                                  getattr(rebuilt, "request", {}).get("operation"))
+                ctx.entry(index, "succeeded", t0, rebuilt.id, f"{DONE_BEFORE}; "
+                          + (images_note(rebuilt) if self.follow else "submitted"))
+                return rebuilt
 
             async def submit() -> ImageOperation:
                 nonlocal op_id
@@ -158,7 +154,7 @@ class DurableRun:
             raise
         except Exception as exc:
             op_id, message = ctx.failed(index, t0, op_id, exc, notes)
-            self._mark(index, "failed", operation_id=op_id, error=message)
+            self.failed(index, op_id, message)
             raise
         note = images_note(result) if self.follow else "submitted"
         ctx.entry(index, "succeeded", t0, op_id, "; ".join([*notes, note]))
@@ -172,6 +168,21 @@ class DurableRun:
 
     def failed(self, index: int, op_id: str | None, message: str) -> None:
         self._mark(index, "failed", operation_id=op_id, error=message)
+
+    def restart(self, index: int) -> None:
+        """Dataset ``index`` is asked for anew (a rerun): what the journal held of it goes."""
+        self._mark(index, "pending")
+
+    async def done_before(self, index: int, notes: list[str] | None = None) -> Any:
+        """The result of dataset ``index`` when it was finished before and its images are
+        still in the store (rebuilt from there), else None; ``notes`` hears when they are gone."""
+        item = self.journal.item(self.key, index)
+        if item.state != "done":
+            return None
+        rebuilt = await self.rebuild(item)
+        if rebuilt is None and notes is not None:
+            notes.append("its stored images are gone; generated again")
+        return rebuilt
 
     async def follow_through(
         self, index: int, submit: Callable[[], Awaitable[ImageOperation]],

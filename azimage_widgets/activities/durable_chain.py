@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..client.resume import DONE_BEFORE
 from ..contract import ImageOperation
 from ..contract.schemas import DOWNLOAD_IMAGE, REQUEST_IMAGE
 from .chain_write import write_step
@@ -37,9 +38,6 @@ from .request_body import build_request
 if TYPE_CHECKING:
     from .activity import Activity
     from .operation_chain import Operation
-
-DONE_BEFORE = "done before: not generated again (batch journal)"
-
 
 class DurableChain:
     """The journal of one Operation run; ``step`` runs one dataset through the chain."""
@@ -82,7 +80,6 @@ class DurableChain:
         clock = fctx.activity.clock
         t0 = t_dl = clock()
         durable = self.durable
-        item = durable.journal.item(durable.key, index)
         notes: list[str] = []
         op_id: str | None = None
         request: dict[str, Any] = {}
@@ -93,11 +90,9 @@ class DurableChain:
                 sent = build_request(rq, dataset)
                 kwargs = sent.client_kwargs()
                 request = {"prompt": sent.prompt, "size": sent.size}
-            if item.state == "done":
-                rebuilt = await durable.rebuild(item)
-                if rebuilt is not None:
-                    return await self._resumed(index, item.operation_id, rebuilt, request, at)
-                notes.append("its stored images are gone; generated again")
+            rebuilt = await durable.done_before(index, notes)
+            if rebuilt is not None:
+                return await self._resumed(index, rebuilt.id, rebuilt, request, at)
 
             async def submit() -> ImageOperation:
                 nonlocal op_id, t_dl
@@ -189,4 +184,4 @@ class DurableChain:
                          (self.op.download or last).name, index, result, fields, reuse=reuse)
 
 
-__all__ = ["DONE_BEFORE", "DurableChain"]
+__all__ = ["DurableChain"]

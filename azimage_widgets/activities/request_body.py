@@ -16,6 +16,7 @@ from typing import Any, Union
 from ..contract import ImageRequest, ValidationError, version_spec
 from ..contract.image_models import uses_model_rules
 from ..contract.limits import OPTION_NAMES
+from ..contract.model_rules import generation_body
 from ..contract.text import check_json_value
 from .model_settings import MODEL_OPTION_NAMES, check_generation
 from .schema_edit import check_value
@@ -59,11 +60,8 @@ class ModelRequest:
         return {k: v for k, v in self.fields.items() if k not in CONTRACT_FIELDS}
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON body: on v1 ``model`` is the deployment; ``self.model`` is never sent."""
-        v1 = version_spec(self.api_version).is_v1
-        body = {"model": self.deployment} if self.deployment and v1 else {}
-        body.update(self.fields)
-        return body
+        """The JSON body the client sends (``self.model`` only chose the rules: never sent)."""
+        return generation_body(self.api_version, self.deployment, self.fields)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..contract import TERMINAL_STATUSES, ApiError, ImageItem, ImageOperation, ImageResult
+from .batch import prompt_jobs, run_batch
 
 if TYPE_CHECKING:
     from .image_client import ImageClient
@@ -37,6 +38,8 @@ log = logging.getLogger("azimage_widgets.client")
 
 BILLED_TWICE = ("possibly billed twice: an earlier request for it was cut off with no answer, "
                 "so the service may have made (and billed) it; sent again")
+#: What a resumed batch says of an item finished before the restart.
+DONE_BEFORE = "done before: not generated again (batch journal)"
 #: How often one item is submitted again because the service lost its operation.
 MAX_RESUBMITS = 3
 #: Seconds before asking a service again that did not answer at all.
@@ -188,8 +191,6 @@ async def generate_resumable(
     timeout: float | None, concurrency: int, continue_on_error: bool, on_progress: Any = None,
 ) -> ResumedResults:
     """``generate_many`` through ``journal``: see the module docstring."""
-    from .batch import prompt_jobs, run_batch
-
     key = journal.key("generate_many", list(prompts), request=request)
     journal.open_batch(key, len(prompts), resume=resume, label="generate_many")
     if not journal.durable:
@@ -203,15 +204,13 @@ async def generate_resumable(
         if item.state == "done":
             kept = result_of_answer(item.answer)
             if kept is not None:
-                said.append("done before: not generated again (batch journal)")
+                said.append(DONE_BEFORE)
                 return kept
         try:
             op, result = await follow_through(
                 journal, key, index, lambda: client.request_image(prompt, **request),
                 lambda op: client.download_image(op.id, timeout=timeout), said)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # (a cancel is no Exception: the item stays where it was)
             journal.mark(key, index, "failed", error=f"{type(exc).__name__}: {exc}")
             raise
         if BILLED_TWICE in said:
@@ -226,5 +225,5 @@ async def generate_resumable(
                           list(getattr(raw, "progress_errors", [])))
 
 
-__all__ = ["BILLED_TWICE", "BatchJournalLike", "JournalItem", "ResumedResults", "answer_text",
+__all__ = ["BILLED_TWICE", "DONE_BEFORE", "BatchJournalLike", "JournalItem", "ResumedResults", "answer_text",
            "cut_off", "follow_through", "generate_resumable", "result_of_answer"]

@@ -26,7 +26,7 @@ from ..contract import ImageOperation, ValidationError, validate_generation
 from ..contract.edits import as_images, image_kind
 from ..contract.image_models import ImageModel, model_for_version
 from ..contract.limits import OPTION_NAMES, V1_PREVIEW_QUERY, version_spec
-from ..contract.model_rules import validate_image_edit
+from ..contract.model_rules import generation_body, validate_image_edit
 from ..contract.routes import V1_EDITS_PATH, V1_GENERATIONS_PATH, edits_path, generations_path
 from ..contract.text import check_json_value
 from .capped import MAX_B64_RESPONSE_BYTES
@@ -96,12 +96,10 @@ def generation_request(gens: Generations, fields: dict[str, Any], api_version: s
     rules = rules_for(sender.conn, api_version, deployment, model)  # an unknown model first
     name = deployment_of(sender.conn, deployment, api_version)
     validate_generation(rules, fields)
-    spec = version_spec(api_version)
-    if spec.is_v1:
-        body = {"model": name, **fields}
+    body = generation_body(api_version, name, fields)
+    if version_spec(api_version).is_v1:
         url = sender.url(V1_GENERATIONS_PATH, query_version(api_version))
     else:
-        body = dict(fields)
         url = sender.url(generations_path(name), api_version)
     return url, body, name
 

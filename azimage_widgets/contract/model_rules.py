@@ -30,6 +30,7 @@ from .image_models import (
     CustomSizeRule,
     ImageModel,
 )
+from .limits import version_spec
 from .text import check_text, is_blank
 
 #: Each input image of a GPT image model's edit (CONTRACT.md section 4: under 50 MB).
@@ -222,5 +223,15 @@ def form_values(form: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def generation_body(api_version: str, deployment: str | None,
+                    fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body of a model-checked generation: on v1 the deployment travels in it as
+    ``model``; on a deployments path it is in the URL, and the body holds the fields only."""
+    if deployment and version_spec(api_version).is_v1:
+        return {"model": deployment, **fields}
+    return dict(fields)
+
+
 __all__ = ["BOOL_FIELDS", "EDIT_IMAGE_MAX_BYTES", "INT_FIELDS", "check_custom_size", "check_size",
-           "form_values", "parse_size", "validate_generation", "validate_image_edit"]
+           "form_values", "generation_body", "parse_size", "validate_generation",
+           "validate_image_edit"]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -30,6 +29,7 @@ from ipywidgets import HTML, GridBox, Image
 from PIL import Image as PILImage
 from PIL import ImageFilter
 
+from ..contract.model_rules import parse_size
 from ..store.thumbnails import THUMBNAIL_FORMAT, THUMBNAIL_PX, make_thumbnail
 from .widget_style import Look
 from .widget_tile import SPAN, TILE
@@ -40,7 +40,6 @@ PARTIAL_BLUR = 4.0
 PARTIAL_STEPS = 3
 #: WebP effort of a partial picture: the fastest (it is replaced within seconds).
 PARTIAL_METHOD = 0
-_SIZE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
 _worker: ThreadPoolExecutor | None = None
 # Pillow loads its common decoders on the first open (about 10 ms): here, not on the first partial.
 PILImage.preinit()
@@ -48,10 +47,7 @@ PILImage.preinit()
 
 def preview_box(size: str | None, max_px: int = THUMBNAIL_PX) -> tuple[int, int]:
     """Width and height (px) of a tile picture for an image of ``size`` ("WxH"; else square)."""
-    m = _SIZE.match(size or "")
-    w, h = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
-    if not w or not h:
-        w = h = 1
+    w, h = parse_size(size or "") or (1, 1)
     scale = max_px / max(w, h)
     return max(1, round(w * scale)), max(1, round(h * scale))
 
